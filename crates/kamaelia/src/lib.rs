@@ -1,0 +1,1 @@
+//! Kamaelia component library (chassis, utilities, networking) on the axon kernel.
