@@ -1,1 +1,110 @@
-//! placeholder
+//! # Axon: the kamaelia-rs kernel
+//!
+//! Build software from small **components**: isolated microprocesses with named,
+//! typed **inboxes** and **outboxes**, wired by **linkages** into pipelines and
+//! graphs (cycles allowed). This crate is the kernel — components, boxes,
+//! linkages, the scheduler, threaded components, signals and introspection. The
+//! component library (Pipeline, Graphline, networking, ...) lives in the
+//! `kamaelia` crate on top.
+//!
+//! ## A first system
+//!
+//! ```
+//! use axon::{Component, System, Signal};
+//!
+//! let sys = System::builder().threads(1).build();
+//!
+//! // A producer: sends 0..5 then tells downstream it has finished.
+//! let producer = sys.spawn(Component::new("producer").outbox::<u32>("outbox"), |mut cx| async move {
+//!     let mut out = cx.outbox::<u32>("outbox")?;
+//!     let mut signal = cx.outbox::<Signal>("signal")?;
+//!     for i in 0..5 {
+//!         out.send(i).await?;
+//!     }
+//!     signal.send(Signal::ProducerFinished).await?;
+//!     Ok::<_, axon::Error>(())
+//! });
+//!
+//! // A consumer: sums until the producer's outbox closes.
+//! let consumer = sys.spawn(Component::new("consumer").inbox::<u32>("inbox"), |mut cx| async move {
+//!     let inbox = cx.inbox::<u32>("inbox").unwrap();
+//!     let mut sum = 0;
+//!     while let Ok(x) = inbox.recv().await {
+//!         sum += x;
+//!     }
+//!     assert_eq!(sum, 10);
+//! });
+//!
+//! axon::link(&producer.outbox::<u32>("outbox").unwrap(), &consumer.inbox("inbox").unwrap()).unwrap();
+//! sys.run(); // returns when every component has finished
+//! ```
+//!
+//! ## The pieces
+//!
+//! * [`Component`] declares a component's boxes; [`System::spawn`] starts an async
+//!   component, [`System::spawn_threaded`] a blocking one on its own thread
+//!   ([`threaded`]). The body gets a [`Context`]: take box handles, link, spawn
+//!   children, [`pause`](Context::pause).
+//! * [`Inbox`] / [`Outbox`]: typed boxes. Messages move by value straight into the
+//!   final inbox of a chain (no postman). Inboxes are unbounded unless given a
+//!   size; [`Outbox::send`] waits for space, [`Outbox::try_send`] hands the message
+//!   back in [`TrySendError::Full`]. Waiting senders are woken in FIFO order when
+//!   the consumer collects ([`store`] explains the fairness rule). A send on an
+//!   unlinked outbox is held there until it is linked — never dropped.
+//! * [`link`] / [`Context::link`]: outbox→inbox, inbox→inbox (a parent's inbox
+//!   into a child's) and outbox→outbox (a child's out through its parent's), made
+//!   and removed while running ([`linkage`], [`topology`] for what happens to
+//!   waiting messages and senders).
+//! * [`Signal`]: `ProducerFinished` / `ShutdownMicroprocess` on `control`/`signal`
+//!   boxes, plus closure: `recv` returns [`RecvError::Closed`] once every sender
+//!   into an inbox is gone and it is empty.
+//! * The [`scheduler`]: O(1) per wake, one worker per core with work stealing,
+//!   sleeps with no timeout when nothing is runnable. Panics are contained: the
+//!   component ends with [`Outcome::Panicked`], a [`Signal::Failed`] goes out of
+//!   its `signal` box, its parent hears, the rest runs on.
+//! * [`System::snapshot`]: every live component, box (queue length, limit) and
+//!   linkage ([`introspect`]).
+//!
+//! ## What this crate is not
+//! No networking, timers or I/O readiness: the `kamaelia` crate brings those,
+//! sleeping in the scheduler's [`Park`] hook. No global singletons: each
+//! [`System`] is independent.
+
+#![warn(missing_docs)]
+
+mod component;
+mod coop;
+mod error;
+mod id;
+mod inbox;
+pub mod introspect;
+pub mod linkage;
+mod node;
+mod outbox;
+mod park;
+pub mod scheduler;
+mod signal;
+pub mod store;
+mod sync;
+pub mod task;
+pub mod threaded;
+pub mod topology;
+
+pub use component::{
+    ChildExit, ChildExitFuture, Component, ComponentRef, Context, Finished, Kind, Outcome, Pause, Termination,
+};
+pub use error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
+pub use id::{BoxId, ComponentId, LinkId};
+pub use inbox::{Inbox, RecvFuture};
+pub use introspect::Snapshot;
+pub use linkage::{link, link_any, AnyBoxRef, BoxRef, LinkKind, Linkage};
+pub use node::Direction;
+pub use outbox::{Outbox, SendFuture};
+pub use park::{Park, ThreadPark};
+pub use scheduler::{RunningSystem, System, SystemBuilder};
+pub use signal::{Failure, Signal};
+pub use threaded::{block_on, block_on_timeout};
+
+/// A boxed error, convenient as the error type of a component body:
+/// `Ok::<_, axon::Error>(())`. Every axon error converts into it with `?`.
+pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -1,0 +1,940 @@
+//! Components: declaring boxes, spawning, the context a component runs with,
+//! children, and what happens when a component ends.
+//!
+//! A component is an isolated microprocess: an `async` body driven by the axon
+//! scheduler (or a blocking body on its own thread, see [`crate::threaded`]) that
+//! owns named, typed boxes and knows nothing about its neighbours. It is *paused by
+//! default*: it runs only when woken by a delivery, by a collection from a box it
+//! is waiting to send into, or by a child finishing.
+//!
+//! ```
+//! use axon::{Component, System};
+//!
+//! let sys = System::builder().threads(1).build();
+//! let doubler = sys.spawn(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//!     let inbox = cx.inbox::<u32>("inbox")?;
+//!     let mut outbox = cx.outbox::<u32>("outbox")?;
+//!     while let Ok(x) = inbox.recv().await {
+//!         outbox.send(x * 2).await?;
+//!     }
+//!     Ok::<_, axon::Error>(())
+//! });
+//! let mut feed = axon::Outbox::<u32>::detached("feed");
+//! let results = axon::Inbox::<u32>::detached("results");
+//! axon::link(&feed.endpoint(), &doubler.inbox::<u32>("inbox").unwrap()).unwrap();
+//! axon::link(&doubler.outbox::<u32>("outbox").unwrap(), &results.endpoint()).unwrap();
+//! for i in 1..=3 { feed.try_send(i).unwrap(); }
+//! drop(feed); // the doubler sees its inbox close and finishes
+//! sys.run();
+//! let got: Vec<u32> = std::iter::from_fn(|| results.try_recv().ok()).collect();
+//! assert_eq!(got, [2, 4, 6]);
+//! ```
+//!
+//! When a component ends (returns, fails, panics, or is cancelled at shutdown):
+//! a failure goes out of its `signal` outbox as [`Signal::Failed`]; the linkages
+//! it made are removed; its inboxes close (senders get their message back) and its
+//! outboxes stop counting as senders; its parent is woken and told how it ended.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::Duration;
+
+use crate::error::{BoxError, LinkError};
+use crate::id::ComponentId;
+use crate::inbox::Inbox;
+use crate::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage};
+use crate::node::{AnyNode, Direction, Node, Owner};
+use crate::outbox::Outbox;
+use crate::scheduler::{Registered, Shared, System};
+use crate::signal::{Failure, Signal};
+use crate::sync::Mutex;
+use crate::task::{Task, WakeFlag};
+
+/// How a component ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its body returned normally.
+    Finished,
+    /// Its body returned an error (the message).
+    Failed(String),
+    /// Its body panicked (the panic message). The panic was contained.
+    Panicked(String),
+    /// The system was shut down before it finished.
+    Cancelled,
+}
+
+impl Outcome {
+    /// Whether it ended badly (failed or panicked).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Failed(_) | Outcome::Panicked(_))
+    }
+}
+
+/// What a component body may return: `()` or `Result<(), E>` where the error is
+/// displayed in the [`Outcome::Failed`] it produces.
+pub trait Termination {
+    /// Convert into an outcome.
+    fn into_outcome(self) -> Outcome;
+}
+
+impl Termination for () {
+    fn into_outcome(self) -> Outcome {
+        Outcome::Finished
+    }
+}
+
+impl<E: fmt::Display> Termination for Result<(), E> {
+    fn into_outcome(self) -> Outcome {
+        match self {
+            Ok(()) => Outcome::Finished,
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    }
+}
+
+pub(crate) fn panic_message(p: &(dyn Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+type MakeBox =
+    fn(Arc<str>, Direction, Owner, Option<usize>) -> (Arc<dyn AnyNode>, Box<dyn Any + Send + Sync>);
+
+fn make_box<T: Send + 'static>(
+    name: Arc<str>,
+    dir: Direction,
+    owner: Owner,
+    limit: Option<usize>,
+) -> (Arc<dyn AnyNode>, Box<dyn Any + Send + Sync>) {
+    let node = Node::<T>::new(name, dir, owner, limit);
+    let handle: Box<dyn Any + Send + Sync> = match dir {
+        Direction::In => Box::new(Inbox::from_node(node.clone())),
+        Direction::Out => Box::new(Outbox::from_node(node.clone())),
+    };
+    (node, handle)
+}
+
+struct BoxDecl {
+    name: Arc<str>,
+    dir: Direction,
+    limit: Option<usize>,
+    make: MakeBox,
+}
+
+/// Declares a component: its name and its boxes. Pass it to
+/// [`System::spawn`], [`System::spawn_threaded`] or [`Context::spawn_child`].
+///
+/// `Component::new` gives the Kamaelia control boxes (`control` inbox and
+/// `signal` outbox, carrying [`Signal`]); [`std`](Component::std) adds the data
+/// boxes `inbox` and `outbox`; declare any others by name. Declaring a name twice
+/// replaces the earlier declaration.
+pub struct Component {
+    name: Arc<str>,
+    boxes: Vec<BoxDecl>,
+}
+
+impl fmt::Debug for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let boxes: Vec<String> = self
+            .boxes
+            .iter()
+            .map(|b| format!("{} {}", b.dir, b.name))
+            .collect();
+        f.debug_struct("Component")
+            .field("name", &self.name)
+            .field("boxes", &boxes)
+            .finish()
+    }
+}
+
+impl Component {
+    /// A component with the control boxes: `control` (inbox) and `signal` (outbox).
+    pub fn new(name: &str) -> Self {
+        Component::bare(name)
+            .inbox::<Signal>("control")
+            .outbox::<Signal>("signal")
+    }
+
+    /// A component with no boxes at all.
+    pub fn bare(name: &str) -> Self {
+        Component {
+            name: Arc::from(name),
+            boxes: Vec::new(),
+        }
+    }
+
+    /// Add the Kamaelia data boxes: `inbox` carrying `I` and `outbox` carrying `O`.
+    pub fn std<I: Send + 'static, O: Send + 'static>(self) -> Self {
+        self.inbox::<I>("inbox").outbox::<O>("outbox")
+    }
+
+    /// Declare an unbounded inbox.
+    pub fn inbox<T: Send + 'static>(self, name: &str) -> Self {
+        self.decl::<T>(name, Direction::In, None)
+    }
+
+    /// Declare an inbox holding at most `limit` messages.
+    pub fn inbox_with_size<T: Send + 'static>(self, name: &str, limit: usize) -> Self {
+        self.decl::<T>(name, Direction::In, Some(limit))
+    }
+
+    /// Declare an outbox.
+    pub fn outbox<T: Send + 'static>(self, name: &str) -> Self {
+        self.decl::<T>(name, Direction::Out, None)
+    }
+
+    fn decl<T: Send + 'static>(mut self, name: &str, dir: Direction, limit: Option<usize>) -> Self {
+        self.boxes.retain(|b| !(b.dir == dir && &*b.name == name));
+        self.boxes.push(BoxDecl {
+            name: Arc::from(name),
+            dir,
+            limit,
+            make: make_box::<T>,
+        });
+        self
+    }
+
+    fn instantiate(self, shared: &Arc<Shared>, kind: Kind) -> (ComponentRef, Context) {
+        let id = ComponentId::next();
+        let owner = Owner {
+            id: Some(id),
+            name: self.name.clone(),
+        };
+        let mut nodes = Vec::with_capacity(self.boxes.len());
+        let mut handles = Vec::with_capacity(self.boxes.len());
+        for decl in self.boxes {
+            let (node, handle) = (decl.make)(decl.name.clone(), decl.dir, owner.clone(), decl.limit);
+            nodes.push(node);
+            handles.push(HandleSlot {
+                name: decl.name,
+                dir: decl.dir,
+                handle: Some(handle),
+            });
+        }
+        let comp = ComponentRef(Arc::new(ComponentShared {
+            id,
+            name: self.name,
+            kind,
+            shared: Arc::downgrade(shared),
+            inner: Mutex::new(Inner {
+                boxes: nodes,
+                parent: None,
+                children: Vec::new(),
+                child_exits: VecDeque::new(),
+                child_waker: None,
+                outcome: None,
+                exit_waiters: Vec::new(),
+                links: Vec::new(),
+            }),
+        }));
+        let cx = Context {
+            me: comp.clone(),
+            system: System {
+                shared: shared.clone(),
+            },
+            handles,
+        };
+        (comp, cx)
+    }
+}
+
+/// Async component or threaded component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Driven by the scheduler.
+    Async,
+    /// Runs on its own OS thread.
+    Threaded,
+}
+
+pub(crate) struct ComponentShared {
+    id: ComponentId,
+    name: Arc<str>,
+    kind: Kind,
+    shared: Weak<Shared>,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    boxes: Vec<Arc<dyn AnyNode>>,
+    parent: Option<Weak<ComponentShared>>,
+    children: Vec<ComponentRef>,
+    child_exits: VecDeque<ChildExit>,
+    child_waker: Option<Waker>,
+    outcome: Option<Outcome>,
+    exit_waiters: Vec<Waker>,
+    links: Vec<Linkage>,
+}
+
+/// A child that ended, as its parent hears of it.
+#[derive(Clone, Debug)]
+pub struct ChildExit {
+    /// The child.
+    pub child: ComponentRef,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// A shared reference to a component: its identity, its boxes (for linking) and
+/// its fate. Cheap to clone; holding one does not keep the component running.
+#[derive(Clone)]
+pub struct ComponentRef(pub(crate) Arc<ComponentShared>);
+
+impl fmt::Debug for ComponentRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.0.name, self.0.id.as_u64())
+    }
+}
+
+impl PartialEq for ComponentRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+impl Eq for ComponentRef {}
+
+impl ComponentRef {
+    /// The component's id.
+    pub fn id(&self) -> ComponentId {
+        self.0.id
+    }
+
+    /// The name it was declared with.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Async or threaded.
+    pub fn kind(&self) -> Kind {
+        self.0.kind
+    }
+
+    fn find(&self, dir: Direction, name: &str) -> Result<Arc<dyn AnyNode>, BoxError> {
+        let inner = self.0.inner.lock();
+        inner
+            .boxes
+            .iter()
+            .find(|b| b.meta().dir == dir && &*b.meta().name == name)
+            .cloned()
+            .ok_or_else(|| BoxError::NotFound {
+                component: self.0.name.to_string(),
+                name: name.to_string(),
+                dir,
+                available: names_of(&inner.boxes, dir).join(", "),
+            })
+    }
+
+    /// Its inbox `name`, typed, for linking.
+    pub fn inbox<T: Send + 'static>(&self, name: &str) -> Result<BoxRef<T>, BoxError> {
+        self.any_inbox(name)?.downcast()
+    }
+
+    /// Its outbox `name`, typed, for linking.
+    pub fn outbox<T: Send + 'static>(&self, name: &str) -> Result<BoxRef<T>, BoxError> {
+        self.any_outbox(name)?.downcast()
+    }
+
+    /// Its inbox `name`, type checked when linked.
+    pub fn any_inbox(&self, name: &str) -> Result<AnyBoxRef, BoxError> {
+        Ok(AnyBoxRef {
+            node: self.find(Direction::In, name)?,
+        })
+    }
+
+    /// Its outbox `name`, type checked when linked.
+    pub fn any_outbox(&self, name: &str) -> Result<AnyBoxRef, BoxError> {
+        Ok(AnyBoxRef {
+            node: self.find(Direction::Out, name)?,
+        })
+    }
+
+    /// Names of its boxes of one direction, in declaration order.
+    pub fn box_names(&self, dir: Direction) -> Vec<String> {
+        names_of(&self.0.inner.lock().boxes, dir)
+    }
+
+    /// Its live children.
+    pub fn children(&self) -> Vec<ComponentRef> {
+        self.0.inner.lock().children.clone()
+    }
+
+    /// Its parent, if it has one that still exists.
+    pub fn parent(&self) -> Option<ComponentRef> {
+        let p = self.0.inner.lock().parent.clone()?;
+        p.upgrade().map(ComponentRef)
+    }
+
+    /// How it ended, or `None` while it runs.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.0.inner.lock().outcome.clone()
+    }
+
+    /// Whether it has ended.
+    pub fn is_finished(&self) -> bool {
+        self.outcome().is_some()
+    }
+
+    /// A future resolving to its outcome when it ends.
+    pub fn finished(&self) -> Finished {
+        Finished { comp: self.clone() }
+    }
+
+    /// Block this thread until it ends (plain code and threaded components only).
+    pub fn join(&self) -> Outcome {
+        crate::threaded::block_on(self.finished())
+    }
+
+    pub(crate) fn boxes(&self) -> Vec<Arc<dyn AnyNode>> {
+        self.0.inner.lock().boxes.clone()
+    }
+
+    pub(crate) fn close_boxes(&self) {
+        for b in self.boxes() {
+            b.close();
+        }
+    }
+
+    pub(crate) fn system_shared(&self) -> Option<Arc<Shared>> {
+        self.0.shared.upgrade()
+    }
+}
+
+fn names_of(boxes: &[Arc<dyn AnyNode>], dir: Direction) -> Vec<String> {
+    boxes
+        .iter()
+        .filter(|b| b.meta().dir == dir)
+        .map(|b| b.meta().name.to_string())
+        .collect()
+}
+
+/// Future of [`ComponentRef::finished`].
+pub struct Finished {
+    comp: ComponentRef,
+}
+
+impl Future for Finished {
+    type Output = Outcome;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Outcome> {
+        let mut inner = self.comp.0.inner.lock();
+        match &inner.outcome {
+            Some(o) => Poll::Ready(o.clone()),
+            None => {
+                if !inner.exit_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    inner.exit_waiters.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+struct HandleSlot {
+    name: Arc<str>,
+    dir: Direction,
+    handle: Option<Box<dyn Any + Send + Sync>>,
+}
+
+/// What a component's body runs with: its boxes, its children, its linkages.
+///
+/// Take the owner's handles for the declared boxes with [`inbox`](Self::inbox) and
+/// [`outbox`](Self::outbox). Linkages made through [`link`](Self::link) belong to
+/// this component and are removed when it ends.
+pub struct Context {
+    me: ComponentRef,
+    system: System,
+    handles: Vec<HandleSlot>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context").field("component", &self.me).finish()
+    }
+}
+
+impl Context {
+    /// This component.
+    pub fn me(&self) -> &ComponentRef {
+        &self.me
+    }
+
+    /// The system it runs in.
+    pub fn system(&self) -> &System {
+        &self.system
+    }
+
+    /// This component's id.
+    pub fn id(&self) -> ComponentId {
+        self.me.id()
+    }
+
+    fn take<H: 'static>(
+        &mut self,
+        dir: Direction,
+        name: &str,
+        type_name: &'static str,
+    ) -> Result<H, BoxError> {
+        let comp = self.me.name().to_string();
+        let slot = self
+            .handles
+            .iter_mut()
+            .find(|s| s.dir == dir && &*s.name == name)
+            .ok_or_else(|| BoxError::NotFound {
+                component: comp.clone(),
+                name: name.to_string(),
+                dir,
+                available: self.me.box_names(dir).join(", "),
+            })?;
+        let handle = slot.handle.take().ok_or_else(|| BoxError::AlreadyTaken {
+            component: comp.clone(),
+            name: name.to_string(),
+        })?;
+        match handle.downcast::<H>() {
+            Ok(h) => Ok(*h),
+            Err(h) => {
+                slot.handle = Some(h);
+                let actual = self.me.find(dir, name).map(|n| n.meta().type_name).unwrap_or("?");
+                Err(BoxError::WrongType {
+                    component: comp,
+                    name: name.to_string(),
+                    requested: type_name,
+                    actual,
+                })
+            }
+        }
+    }
+
+    /// Take the receiving handle of inbox `name`.
+    pub fn inbox<T: Send + 'static>(&mut self, name: &str) -> Result<Inbox<T>, BoxError> {
+        self.take::<Inbox<T>>(Direction::In, name, std::any::type_name::<T>())
+    }
+
+    /// Take the sending handle of outbox `name`.
+    pub fn outbox<T: Send + 'static>(&mut self, name: &str) -> Result<Outbox<T>, BoxError> {
+        self.take::<Outbox<T>>(Direction::Out, name, std::any::type_name::<T>())
+    }
+
+    fn unique_name(&self, dir: Direction, base: &str) -> String {
+        let names = self.me.box_names(dir);
+        if !names.iter().any(|n| n == base) {
+            return base.to_string();
+        }
+        (1..)
+            .map(|i| format!("{base}{i}"))
+            .find(|c| !names.contains(c))
+            .expect("an unused name exists")
+    }
+
+    fn add_box<T: Send + 'static>(
+        &mut self,
+        dir: Direction,
+        base: &str,
+    ) -> (String, Box<dyn Any + Send + Sync>) {
+        let name = self.unique_name(dir, base);
+        let owner = Owner {
+            id: Some(self.me.id()),
+            name: self.me.0.name.clone(),
+        };
+        let (node, handle) = make_box::<T>(Arc::from(name.as_str()), dir, owner, None);
+        self.me.0.inner.lock().boxes.push(node);
+        (name, handle)
+    }
+
+    /// Add an inbox while running (Axon's `AdaptiveCommsComponent.addInbox`). The
+    /// name is `base`, or `base` with a number appended if taken; the name used is
+    /// returned with the handle.
+    pub fn add_inbox<T: Send + 'static>(&mut self, base: &str) -> (String, Inbox<T>) {
+        let (name, h) = self.add_box::<T>(Direction::In, base);
+        (name, *h.downcast::<Inbox<T>>().expect("made with this type"))
+    }
+
+    /// Add an outbox while running; see [`add_inbox`](Self::add_inbox).
+    pub fn add_outbox<T: Send + 'static>(&mut self, base: &str) -> (String, Outbox<T>) {
+        let (name, h) = self.add_box::<T>(Direction::Out, base);
+        (name, *h.downcast::<Outbox<T>>().expect("made with this type"))
+    }
+
+    /// Remove a box while running. Unlike Axon, every linkage this component
+    /// made that touches it is removed first, and the box is closed (an inbox
+    /// returns later messages to their senders; an outbox stops counting as a
+    /// sender).
+    pub fn remove_box(&mut self, dir: Direction, name: &str) -> Result<(), BoxError> {
+        let node = self.me.find(dir, name)?;
+        let links: Vec<Linkage> = {
+            let mut inner = self.me.0.inner.lock();
+            let (touching, rest): (Vec<_>, Vec<_>) = inner.links.drain(..).partition(|l| l.touches(&*node));
+            inner.links = rest;
+            inner.boxes.retain(|b| !Arc::ptr_eq(b, &node));
+            touching
+        };
+        for l in links {
+            let _ = l.unlink();
+        }
+        // Unlink this box from its own target and its sources, whoever made them.
+        node.clone().detach();
+        node.close();
+        self.handles.retain(|s| !(s.dir == dir && &*s.name == name));
+        Ok(())
+    }
+
+    /// Link two boxes (any components'). The linkage belongs to this component
+    /// and is removed when it ends.
+    pub fn link<T: Send + 'static>(&self, src: &BoxRef<T>, dst: &BoxRef<T>) -> Result<Linkage, LinkError> {
+        let l = link_nodes(&src.node, &dst.node, Some(self.id()))?;
+        self.me.0.inner.lock().links.push(l.clone());
+        Ok(l)
+    }
+
+    /// Link two boxes found by name; message types are checked at run time.
+    pub fn link_any(&self, src: &AnyBoxRef, dst: &AnyBoxRef) -> Result<Linkage, LinkError> {
+        let l = link_any_by(src, dst, Some(self.id()))?;
+        self.me.0.inner.lock().links.push(l.clone());
+        Ok(l)
+    }
+
+    /// Remove a linkage and forget it.
+    pub fn unlink(&self, linkage: &Linkage) -> Result<(), LinkError> {
+        self.me.0.inner.lock().links.retain(|l| l.id() != linkage.id());
+        linkage.unlink()
+    }
+
+    /// Linkages this component made that are still in place.
+    pub fn linkages(&self) -> Vec<Linkage> {
+        self.me.0.inner.lock().links.clone()
+    }
+
+    /// Spawn an async child: it runs now, and this component is woken and told
+    /// when it ends ([`child_exit`](Self::child_exit)).
+    pub fn spawn_child<F, Fut>(&self, spec: Component, main: F) -> ComponentRef
+    where
+        F: FnOnce(Context) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Termination,
+    {
+        self.system.spawn_with_parent(spec, main, Some(&self.me))
+    }
+
+    /// Spawn a threaded child (see [`System::spawn_threaded`]).
+    pub fn spawn_threaded_child<F, R>(&self, spec: Component, main: F) -> ComponentRef
+    where
+        F: FnOnce(Context) -> R + Send + 'static,
+        R: Termination + 'static,
+    {
+        self.system.spawn_threaded_with_parent(spec, main, Some(&self.me))
+    }
+
+    /// Adopt an already running component as a child (Axon's `addChildren`).
+    pub fn add_child(&self, child: &ComponentRef) {
+        adopt(&self.me, child);
+    }
+
+    /// Stop treating `child` as a child (Axon's `removeChild`): its end no
+    /// longer wakes this component. Linkages this component made to its boxes are
+    /// removed.
+    pub fn remove_child(&self, child: &ComponentRef) {
+        let links: Vec<Linkage> = {
+            let mut inner = self.me.0.inner.lock();
+            inner.children.retain(|c| c != child);
+            let child_boxes = child.boxes();
+            let (touching, rest): (Vec<_>, Vec<_>) = inner
+                .links
+                .drain(..)
+                .partition(|l| child_boxes.iter().any(|b| l.touches(&**b)));
+            inner.links = rest;
+            touching
+        };
+        for l in links {
+            let _ = l.unlink();
+        }
+        let mut ci = child.0.inner.lock();
+        if matches!(&ci.parent, Some(p) if Weak::ptr_eq(p, &Arc::downgrade(&self.me.0))) {
+            ci.parent = None;
+        }
+    }
+
+    /// Live children.
+    pub fn children(&self) -> Vec<ComponentRef> {
+        self.me.children()
+    }
+
+    /// Whether every child has ended (true with no children).
+    pub fn children_done(&self) -> bool {
+        self.me.0.inner.lock().children.is_empty()
+    }
+
+    /// Wait for the next child to end. `None` when no child is left to end and
+    /// every exit has been reported.
+    pub fn child_exit(&self) -> ChildExitFuture<'_> {
+        ChildExitFuture { cx: self }
+    }
+
+    /// Sleep until something happens: a delivery to any inbox, space appearing
+    /// where a `try_send` found none, or a child ending (Axon's `pause()` then
+    /// `yield`). Returns at once if an inbox already has data or a child exit is
+    /// waiting. Wakeups may be spurious: check your boxes after.
+    pub fn pause(&self) -> Pause<'_> {
+        Pause {
+            cx: self,
+            slept: false,
+        }
+    }
+
+    /// [`pause`](Self::pause) for threaded components: block this thread, at most
+    /// `timeout` if given. Also an interruptible sleep.
+    pub fn pause_blocking(&self, timeout: Option<Duration>) {
+        crate::threaded::block_on_timeout(self.pause(), timeout);
+    }
+
+    /// The name of the first inbox with data waiting (Axon's `anyReady`).
+    pub fn any_ready(&self) -> Option<String> {
+        self.me
+            .boxes()
+            .iter()
+            .find(|b| b.meta().dir == Direction::In && b.len() > 0)
+            .map(|b| b.meta().name.to_string())
+    }
+}
+
+/// Future of [`Context::child_exit`].
+pub struct ChildExitFuture<'a> {
+    cx: &'a Context,
+}
+
+impl Future for ChildExitFuture<'_> {
+    type Output = Option<ChildExit>;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let mut inner = self.cx.me.0.inner.lock();
+        if let Some(e) = inner.child_exits.pop_front() {
+            return Poll::Ready(Some(e));
+        }
+        if inner.children.is_empty() {
+            return Poll::Ready(None);
+        }
+        inner.child_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Future of [`Context::pause`].
+pub struct Pause<'a> {
+    cx: &'a Context,
+    slept: bool,
+}
+
+impl Future for Pause<'_> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        if self.slept {
+            return Poll::Ready(());
+        }
+        let me = &self.cx.me;
+        {
+            let mut inner = me.0.inner.lock();
+            if !inner.child_exits.is_empty() {
+                return Poll::Ready(());
+            }
+            inner.child_waker = Some(cx.waker().clone());
+        }
+        let mut ready = false;
+        for b in me.boxes() {
+            match b.meta().dir {
+                Direction::In => ready |= b.watch_delivery(cx.waker()),
+                Direction::Out => b.watch_space(cx.waker()),
+            }
+        }
+        if ready {
+            return Poll::Ready(());
+        }
+        self.slept = true;
+        Poll::Pending
+    }
+}
+
+fn adopt(parent: &ComponentRef, child: &ComponentRef) {
+    {
+        let mut ci = child.0.inner.lock();
+        if ci.outcome.is_some() {
+            // Already ended: report it at once.
+            let outcome = ci.outcome.clone().expect("checked");
+            drop(ci);
+            let mut pi = parent.0.inner.lock();
+            pi.child_exits.push_back(ChildExit {
+                child: child.clone(),
+                outcome,
+            });
+            if let Some(w) = pi.child_waker.take() {
+                drop(pi);
+                w.wake();
+            }
+            return;
+        }
+        ci.parent = Some(Arc::downgrade(&parent.0));
+    }
+    let mut pi = parent.0.inner.lock();
+    if !pi.children.contains(child) {
+        pi.children.push(child.clone());
+    }
+}
+
+/// Everything that happens when a component ends.
+pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
+    let (links, waiters, parent) = {
+        let mut inner = comp.0.inner.lock();
+        inner.outcome = Some(outcome.clone());
+        inner.child_waker = None;
+        (
+            std::mem::take(&mut inner.links),
+            std::mem::take(&mut inner.exit_waiters),
+            inner.parent.take(),
+        )
+    };
+    match &outcome {
+        Outcome::Failed(reason) | Outcome::Panicked(reason) => {
+            tracing::warn!(component = %comp.name(), id = %comp.id(), %reason, "component failed");
+            if let Ok(signal) = comp.outbox::<Signal>("signal") {
+                let failure = Failure {
+                    component: comp.id(),
+                    name: comp.name().to_string(),
+                    reason: reason.clone(),
+                    panicked: matches!(outcome, Outcome::Panicked(_)),
+                };
+                deliver_regardless(&signal.node, Signal::Failed(failure));
+            }
+        }
+        _ => tracing::trace!(component = %comp.name(), id = %comp.id(), ?outcome, "component ended"),
+    }
+    for l in links {
+        let _ = l.unlink();
+    }
+    comp.close_boxes();
+    if let Some(parent) = parent.and_then(|p| p.upgrade()) {
+        let mut pi = parent.inner.lock();
+        pi.children.retain(|c| c != comp);
+        pi.child_exits.push_back(ChildExit {
+            child: comp.clone(),
+            outcome,
+        });
+        let w = pi.child_waker.take();
+        drop(pi);
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+    for w in waiters {
+        w.wake();
+    }
+    if let Some(shared) = comp.system_shared() {
+        shared.component_finished(comp.id());
+    }
+}
+
+/// Deliver a kernel message (a failure signal) even past the size limit: it must
+/// not be lost and the dying component cannot wait.
+fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
+    let sink = crate::topology::resolve(node);
+    let mut st = sink.store.lock();
+    if st.closed {
+        tracing::warn!(box_ = %node.meta.label(), "failure signal not delivered: destination closed");
+        return;
+    }
+    let w = st.push(msg);
+    drop(st);
+    if let Some(w) = w {
+        w.wake();
+    }
+}
+
+impl System {
+    /// Spawn an async component. Its body starts at once (the scheduler runs it
+    /// when it next runs); link its boxes before or after, since messages sent on
+    /// an unlinked outbox are held until it is linked.
+    pub fn spawn<F, Fut>(&self, spec: Component, main: F) -> ComponentRef
+    where
+        F: FnOnce(Context) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Termination,
+    {
+        self.spawn_with_parent(spec, main, None)
+    }
+
+    pub(crate) fn spawn_with_parent<F, Fut>(
+        &self,
+        spec: Component,
+        main: F,
+        parent: Option<&ComponentRef>,
+    ) -> ComponentRef
+    where
+        F: FnOnce(Context) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Termination,
+    {
+        let (comp, cx) = spec.instantiate(&self.shared, Kind::Async);
+        if let Some(p) = parent {
+            adopt(p, &comp);
+        }
+        let body = async move { main(cx).await.into_outcome() };
+        let task = Arc::new(Task {
+            flag: WakeFlag::new_scheduled(),
+            future: Mutex::new(Some(Box::pin(body))),
+            shared: self.shared.clone(),
+            component: comp.clone(),
+        });
+        self.shared.component_started();
+        self.shared.registry.lock().insert(
+            comp.id(),
+            Registered {
+                component: comp.clone(),
+                task: Some(task.clone()),
+            },
+        );
+        self.shared.schedule(task);
+        comp
+    }
+
+    pub(crate) fn spawn_threaded_with_parent<F, R>(
+        &self,
+        spec: Component,
+        main: F,
+        parent: Option<&ComponentRef>,
+    ) -> ComponentRef
+    where
+        F: FnOnce(Context) -> R + Send + 'static,
+        R: Termination + 'static,
+    {
+        let (comp, cx) = spec.instantiate(&self.shared, Kind::Threaded);
+        if let Some(p) = parent {
+            adopt(p, &comp);
+        }
+        self.shared.component_started();
+        self.shared.registry.lock().insert(
+            comp.id(),
+            Registered {
+                component: comp.clone(),
+                task: None,
+            },
+        );
+        let me = comp.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{}#{}", comp.name(), comp.id().as_u64()))
+            .spawn(move || {
+                let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || main(cx))) {
+                    Ok(r) => r.into_outcome(),
+                    Err(p) => Outcome::Panicked(panic_message(&*p)),
+                };
+                finish(&me, outcome);
+            });
+        if let Err(e) = spawned {
+            finish(&comp, Outcome::Failed(format!("could not start its thread: {e}")));
+        }
+        comp
+    }
+}

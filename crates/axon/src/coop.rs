@@ -1,0 +1,43 @@
+//! Cooperative budget: a component that always finds work yields now and then.
+//!
+//! The scheduler gives each poll of a component a budget of ready box operations
+//! (receives and sends that complete without waiting). When it is spent, the next
+//! box operation returns `Pending` after waking the component again, so it goes
+//! to the back of the run queue and others get a turn. Outside the scheduler
+//! (plain threads, other executors) the budget is unlimited.
+
+use std::cell::Cell;
+use std::task::{Context, Poll};
+
+/// Ready box operations allowed per poll of a component.
+pub(crate) const BUDGET: u32 = 128;
+
+thread_local! {
+    static LEFT: Cell<Option<u32>> = const { Cell::new(None) };
+}
+
+/// Start a fresh budget for the poll about to run on this thread.
+pub(crate) fn reset() {
+    LEFT.with(|l| l.set(Some(BUDGET)));
+}
+
+/// Leave budgeting (the worker stops polling components).
+pub(crate) fn clear() {
+    LEFT.with(|l| l.set(None));
+}
+
+/// Spend one unit; `Pending` (with the task re-woken) when the budget is gone.
+#[inline]
+pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
+    LEFT.with(|l| match l.get() {
+        None => Poll::Ready(()),
+        Some(0) => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Some(n) => {
+            l.set(Some(n - 1));
+            Poll::Ready(())
+        }
+    })
+}

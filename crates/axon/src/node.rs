@@ -1,0 +1,242 @@
+//! The shared heart of a box: its identity, its [`Store`], and its place in the
+//! linkage graph.
+//!
+//! An [`Inbox`](crate::Inbox) or [`Outbox`](crate::Outbox) is the owner's handle on
+//! a `Node`; [`BoxRef`](crate::BoxRef)s and linkages hold further references so
+//! other components can wire it. The graph fields (`target`, `sources`,
+//! `open_upstream`) change only under the global topology lock (see
+//! [`crate::topology`]); the store has its own mutex, taken by every send and
+//! receive.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::task::Waker;
+
+use crate::id::{BoxId, ComponentId};
+use crate::store::{Store, WaitKind};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+
+/// Whether a box receives (inbox) or sends (outbox).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Messages arrive here for the owner to receive.
+    In,
+    /// The owner sends from here.
+    Out,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::In => "inbox",
+            Direction::Out => "outbox",
+        })
+    }
+}
+
+/// Who owns a box, for error messages and introspection.
+#[derive(Clone, Debug)]
+pub(crate) struct Owner {
+    pub(crate) id: Option<ComponentId>,
+    pub(crate) name: Arc<str>,
+}
+
+/// Immutable facts about a box.
+#[derive(Debug)]
+pub(crate) struct BoxMeta {
+    pub(crate) id: BoxId,
+    pub(crate) name: Arc<str>,
+    pub(crate) dir: Direction,
+    pub(crate) owner: Owner,
+    pub(crate) type_name: &'static str,
+}
+
+impl BoxMeta {
+    /// `owner.box` as people write it.
+    pub(crate) fn label(&self) -> String {
+        format!("{}.{}", self.owner.name, self.name)
+    }
+}
+
+/// Graph fields, mutated only under the topology lock.
+#[derive(Debug)]
+pub(crate) struct Topo<T> {
+    pub(crate) target: Option<Arc<Node<T>>>,
+    pub(crate) sources: Vec<Weak<Node<T>>>,
+    /// For an outbox: its owner still sends. Inboxes are never "open" senders.
+    pub(crate) open: bool,
+}
+
+/// One box.
+pub(crate) struct Node<T> {
+    pub(crate) meta: BoxMeta,
+    pub(crate) store: Mutex<Store<T>>,
+    pub(crate) topo: Mutex<Topo<T>>,
+    /// Bumped whenever the final sink this box resolves to may have changed;
+    /// outboxes cache their resolved sink against it.
+    pub(crate) gen: AtomicU64,
+    /// Open outboxes at or upstream of this box (written under the topology lock).
+    pub(crate) open_upstream: AtomicUsize,
+    /// `open_upstream` has been non-zero at least once: only then can an empty
+    /// inbox report that its senders are all gone.
+    pub(crate) ever_fed: AtomicBool,
+    /// A `try_send` from this outbox found no space: `pause()` waits for room.
+    pub(crate) wants_space: AtomicBool,
+}
+
+impl<T> fmt::Debug for Node<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node").field("meta", &self.meta).finish()
+    }
+}
+
+impl<T: Send + 'static> Node<T> {
+    pub(crate) fn new(name: Arc<str>, dir: Direction, owner: Owner, limit: Option<usize>) -> Arc<Self> {
+        let open = dir == Direction::Out;
+        Arc::new(Node {
+            meta: BoxMeta {
+                id: BoxId::next(),
+                name,
+                dir,
+                owner,
+                type_name: std::any::type_name::<T>(),
+            },
+            store: Mutex::new(Store::new(limit)),
+            topo: Mutex::new(Topo {
+                target: None,
+                sources: Vec::new(),
+                open,
+            }),
+            gen: AtomicU64::new(0),
+            open_upstream: AtomicUsize::new(usize::from(open)),
+            ever_fed: AtomicBool::new(open),
+            wants_space: AtomicBool::new(false),
+        })
+    }
+}
+
+/// Wake a batch of wakers collected under a lock, after the lock is released.
+pub(crate) fn wake_all(wakers: Vec<Waker>) {
+    for w in wakers {
+        w.wake();
+    }
+}
+
+/// A box seen without its message type: for introspection, by-name linking,
+/// `pause()` and shutdown.
+pub(crate) trait AnyNode: Send + Sync + 'static {
+    fn meta(&self) -> &BoxMeta;
+    fn message_type(&self) -> TypeId;
+    fn len(&self) -> usize;
+    fn limit(&self) -> Option<usize>;
+    fn set_limit(&self, limit: Option<usize>);
+    /// Remove every linkage into or out of this box, whoever made it.
+    fn detach(self: Arc<Self>);
+    /// Register `waker` to be woken by a delivery to this inbox; true if data is
+    /// already waiting (no need to sleep).
+    fn watch_delivery(&self, waker: &Waker) -> bool;
+    /// If the last `try_send` from this outbox found no space, queue a notify
+    /// waiter at its final sink.
+    fn watch_space(&self, waker: &Waker);
+    /// The owner is gone: stop receiving (inbox) or sending (outbox).
+    fn close(&self);
+    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// Link to `dst`, which must carry the same message type (checked).
+    fn link_erased(
+        self: Arc<Self>,
+        dst: Arc<dyn AnyNode>,
+        creator: Option<ComponentId>,
+    ) -> Result<crate::Linkage, crate::LinkError>;
+    /// The typed node, for crate-internal typed operations.
+    fn snapshot_target(&self) -> Option<(BoxId, Arc<str>, Option<ComponentId>)>;
+}
+
+impl<T: Send + 'static> AnyNode for Node<T> {
+    fn meta(&self) -> &BoxMeta {
+        &self.meta
+    }
+
+    fn message_type(&self) -> TypeId {
+        TypeId::of::<T>()
+    }
+
+    fn len(&self) -> usize {
+        self.store.lock().queue.len()
+    }
+
+    fn limit(&self) -> Option<usize> {
+        self.store.lock().limit
+    }
+
+    fn set_limit(&self, limit: Option<usize>) {
+        let mut wake = Vec::new();
+        self.store.lock().set_limit(limit, &mut wake);
+        wake_all(wake);
+    }
+
+    fn detach(self: Arc<Self>) {
+        crate::topology::detach(&self);
+    }
+
+    fn watch_delivery(&self, waker: &Waker) -> bool {
+        let mut st = self.store.lock();
+        if !st.queue.is_empty() {
+            return true;
+        }
+        match &st.recv_waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => st.recv_waker = Some(waker.clone()),
+        }
+        false
+    }
+
+    fn watch_space(&self, waker: &Waker) {
+        if !self.wants_space.load(Ordering::Relaxed) {
+            return;
+        }
+        let sink = crate::topology::resolve(self);
+        let mut st = sink.store.lock();
+        if st.has_space() || st.closed {
+            drop(st);
+            waker.wake_by_ref();
+            return;
+        }
+        st.enqueue(self.meta.id, WaitKind::Notify, waker.clone());
+    }
+
+    fn close(&self) {
+        match self.meta.dir {
+            Direction::Out => crate::topology::close_outbox(self),
+            Direction::In => crate::topology::close_inbox(self),
+        }
+    }
+
+    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+
+    fn link_erased(
+        self: Arc<Self>,
+        dst: Arc<dyn AnyNode>,
+        creator: Option<ComponentId>,
+    ) -> Result<crate::Linkage, crate::LinkError> {
+        let meta = dst.meta();
+        let (label, type_name) = (meta.label(), meta.type_name);
+        let dst = dst
+            .as_any()
+            .downcast::<Node<T>>()
+            .map_err(|_| crate::LinkError::TypeMismatch {
+                source_box: self.meta.label(),
+                source_type: self.meta.type_name,
+                sink: label,
+                sink_type: type_name,
+            })?;
+        crate::linkage::link_nodes(&self, &dst, creator)
+    }
+
+    fn snapshot_target(&self) -> Option<(BoxId, Arc<str>, Option<ComponentId>)> {
+        let t = self.topo.lock().target.clone()?;
+        Some((t.meta.id, t.meta.name.clone(), t.meta.owner.id))
+    }
+}

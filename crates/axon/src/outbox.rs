@@ -1,0 +1,291 @@
+//! [`Outbox`]: the sending end of a box — and the answer to "where does a send go?".
+//!
+//! A send goes straight into the store of the *final* box of the outbox's chain
+//! of linkages. The outbox caches that final box and the generation it was
+//! resolved at; a linkage change anywhere upstream bumps the generation, and the
+//! next send resolves again (under the topology lock, see [`crate::topology`]).
+//! Inside the final box's lock the send checks that the box is still final
+//! (`forwarded`), still receiving (`closed`) and has room (`has_space`, which
+//! counts slots reserved for senders already waiting). Then it pushes and wakes
+//! the receiver only if the receiver was parked on that box.
+//!
+//! An outbox that is not linked anywhere is its own final box: messages sent on it
+//! are **held** in the outbox, in order, and move to the destination when it is
+//! linked. Nothing is dropped.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::coop;
+use crate::error::{SendError, TrySendError};
+use crate::linkage::BoxRef;
+use crate::node::{wake_all, Direction, Node, Owner};
+use crate::store::{TicketState, WaitKind};
+use crate::sync::Ordering;
+
+/// The sending end of a typed box.
+///
+/// Only the owner holds an `Outbox`. Dropping it closes the box: it stops counting
+/// as a sender, and a receiver whose senders are all gone sees `Closed` once it
+/// has drained its inbox.
+///
+/// ```
+/// use axon::{Inbox, Outbox, TrySendError, link};
+///
+/// let mut out = Outbox::<&str>::detached("out");
+/// out.try_send("held").unwrap();            // not linked yet: held in the outbox
+/// let inbox = Inbox::<&str>::detached("in");
+/// inbox.set_size(Some(1));
+/// link(&out.endpoint(), &inbox.endpoint()).unwrap(); // held message moves on
+/// assert!(matches!(out.try_send("no room"), Err(TrySendError::Full("no room"))));
+/// assert_eq!(inbox.try_recv(), Ok("held"));
+/// ```
+pub struct Outbox<T: Send + 'static> {
+    node: Arc<Node<T>>,
+    /// Generation of `node` when `sink` was resolved.
+    gen: u64,
+    /// The final box of the chain, `None` when the outbox itself is final.
+    sink: Option<Arc<Node<T>>>,
+}
+
+impl<T: Send + 'static> fmt::Debug for Outbox<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outbox")
+            .field("box", &self.node.meta.label())
+            .finish()
+    }
+}
+
+enum Attempt<T> {
+    Done,
+    Retry(T),
+    Full(T),
+    Closed(T),
+}
+
+impl<T: Send + 'static> Outbox<T> {
+    pub(crate) fn from_node(node: Arc<Node<T>>) -> Self {
+        let (gen, sink) = crate::topology::resolve_with_gen(&node);
+        Outbox { node, gen, sink }
+    }
+
+    /// An outbox owned by plain code rather than a component: link it to a
+    /// component's inbox and feed that component from ordinary code.
+    pub fn detached(name: &str) -> Self {
+        let owner = Owner {
+            id: None,
+            name: Arc::from("detached"),
+        };
+        Outbox::from_node(Node::new(Arc::from(name), Direction::Out, owner, None))
+    }
+
+    /// Re-resolve the final box if a linkage change invalidated the cache.
+    #[inline]
+    fn refresh(&mut self) {
+        if self.node.gen.load(Ordering::Acquire) != self.gen {
+            self.force_refresh();
+        }
+    }
+
+    #[cold]
+    fn force_refresh(&mut self) {
+        let (gen, sink) = crate::topology::resolve_with_gen(&self.node);
+        self.gen = gen;
+        self.sink = sink;
+    }
+
+    #[inline]
+    fn sink_node(&self) -> &Arc<Node<T>> {
+        self.sink.as_ref().unwrap_or(&self.node)
+    }
+
+    #[inline]
+    fn attempt(&mut self, msg: T) -> Attempt<T> {
+        self.refresh();
+        let sink = self.sink_node();
+        let mut st = sink.store.lock();
+        if st.forwarded {
+            return Attempt::Retry(msg);
+        }
+        if st.closed {
+            return Attempt::Closed(msg);
+        }
+        if !st.has_space() {
+            return Attempt::Full(msg);
+        }
+        let waker = st.push(msg);
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Attempt::Done
+    }
+
+    /// Deliver `msg` now if there is room; otherwise hand it back.
+    ///
+    /// On `Full`, a Kamaelia-style component may `pause()`: it is woken when the
+    /// consumer collects a message.
+    pub fn try_send(&mut self, mut msg: T) -> Result<(), TrySendError<T>> {
+        loop {
+            match self.attempt(msg) {
+                Attempt::Done => {
+                    if self.node.wants_space.load(Ordering::Relaxed) {
+                        self.node.wants_space.store(false, Ordering::Relaxed);
+                    }
+                    return Ok(());
+                }
+                Attempt::Retry(m) => {
+                    msg = m;
+                    self.force_refresh();
+                }
+                Attempt::Full(m) => {
+                    self.node.wants_space.store(true, Ordering::Relaxed);
+                    return Err(TrySendError::Full(m));
+                }
+                Attempt::Closed(m) => return Err(TrySendError::Closed(m)),
+            }
+        }
+    }
+
+    /// Deliver `msg`, waiting (in FIFO order with other waiting senders) while the
+    /// destination is full. Fails only if the destination closed, handing the
+    /// message back.
+    pub fn send(&mut self, msg: T) -> SendFuture<'_, T> {
+        SendFuture {
+            outbox: self,
+            msg: Some(msg),
+            ticket: None,
+        }
+    }
+
+    /// [`send`](Self::send), blocking this thread while the destination is full
+    /// (threaded components and plain code only).
+    pub fn send_blocking(&mut self, msg: T) -> Result<(), SendError<T>> {
+        crate::threaded::block_on(self.send(msg))
+    }
+
+    /// Messages held in this outbox because it is not linked yet.
+    pub fn held(&self) -> usize {
+        self.node.store.lock().queue.len()
+    }
+
+    /// Limit how many messages an unlinked outbox holds before `try_send`
+    /// reports `Full` (default: unbounded). Has no effect while linked: the
+    /// final inbox's limit applies.
+    pub fn set_size(&self, limit: Option<usize>) {
+        crate::node::AnyNode::set_limit(&*self.node, limit);
+    }
+
+    /// This box's name.
+    pub fn name(&self) -> &str {
+        &self.node.meta.name
+    }
+
+    /// A reference for linking this box (cheap to clone, cannot send).
+    pub fn endpoint(&self) -> BoxRef<T> {
+        BoxRef::from_node(self.node.clone())
+    }
+}
+
+impl<T: Send + 'static> Drop for Outbox<T> {
+    fn drop(&mut self) {
+        crate::topology::close_outbox(&self.node);
+    }
+}
+
+/// Future of [`Outbox::send`].
+#[must_use = "futures do nothing unless polled"]
+pub struct SendFuture<'a, T: Send + 'static> {
+    outbox: &'a mut Outbox<T>,
+    msg: Option<T>,
+    /// Our place in the waiting-sender queue of the box we wait at.
+    ticket: Option<(Arc<Node<T>>, u64)>,
+}
+
+impl<T: Send + 'static> Unpin for SendFuture<'_, T> {}
+
+impl<T: Send + 'static> SendFuture<'_, T> {
+    fn cancel_ticket(&mut self) {
+        if let Some((node, ticket)) = self.ticket.take() {
+            let mut wake = Vec::new();
+            node.store.lock().cancel(ticket, &mut wake);
+            wake_all(wake);
+        }
+    }
+}
+
+impl<T: Send + 'static> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let this = &mut *self;
+        loop {
+            this.outbox.refresh();
+            let sink = this.outbox.sink_node().clone();
+            if let Some((at, _)) = &this.ticket {
+                if !Arc::ptr_eq(at, &sink) {
+                    this.cancel_ticket();
+                }
+            }
+            let mut st = sink.store.lock();
+            if st.forwarded {
+                drop(st);
+                this.outbox.force_refresh();
+                continue;
+            }
+            let msg = this.msg.take().expect("Send polled after completion");
+            if st.closed {
+                if let Some((_, t)) = this.ticket.take() {
+                    let mut wake = Vec::new();
+                    st.cancel(t, &mut wake);
+                    drop(st);
+                    wake_all(wake);
+                }
+                return Poll::Ready(Err(SendError(msg)));
+            }
+            if let Some((_, t)) = this.ticket {
+                match st.ticket_state(t, cx.waker()) {
+                    TicketState::Granted => {
+                        this.ticket = None;
+                        let w = st.push_granted(t, msg);
+                        drop(st);
+                        if let Some(w) = w {
+                            w.wake();
+                        }
+                        return Poll::Ready(Ok(()));
+                    }
+                    TicketState::Waiting => {
+                        this.msg = Some(msg);
+                        return Poll::Pending;
+                    }
+                    TicketState::Gone => this.ticket = None,
+                }
+            }
+            if st.has_space() {
+                let w = st.push(msg);
+                drop(st);
+                if let Some(w) = w {
+                    w.wake();
+                }
+                return Poll::Ready(Ok(()));
+            }
+            let t = st.enqueue(this.outbox.node.meta.id, WaitKind::Reserve, cx.waker().clone());
+            drop(st);
+            this.msg = Some(msg);
+            this.ticket = Some((sink, t));
+            return Poll::Pending;
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for SendFuture<'_, T> {
+    fn drop(&mut self) {
+        self.cancel_ticket();
+    }
+}

@@ -1,0 +1,59 @@
+//! Where an idle scheduler thread sleeps.
+//!
+//! A worker with nothing to run parks in a [`Park`]. The default parks on a
+//! condition variable with no timeout, so an idle system makes no wakeups at all;
+//! any thread (a delivery from a threaded component, an external handle, a timer)
+//! unparks it. The trait exists so an I/O poller can be *the* place a worker
+//! sleeps: the network layer supplies a `Park` that blocks in `mio::Poll::poll`
+//! and unparks through a `mio::Waker` (see [`SystemBuilder::park`](crate::SystemBuilder::park)).
+
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+/// A place for one scheduler thread to sleep until unparked.
+///
+/// `unpark` before `park` must make the next `park` return at once (a token,
+/// like [`std::thread::park`]), otherwise wakeups are lost.
+pub trait Park: Send + Sync + 'static {
+    /// Sleep until [`unpark`](Park::unpark) is called or `timeout` passes.
+    /// Spurious returns are allowed.
+    fn park(&self, timeout: Option<Duration>);
+    /// Wake the parked thread, or make its next `park` return at once.
+    fn unpark(&self);
+}
+
+/// The default [`Park`]: a token behind a mutex and a condition variable.
+#[derive(Debug, Default)]
+pub struct ThreadPark {
+    notified: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl ThreadPark {
+    /// A parker with no token.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Park for ThreadPark {
+    fn park(&self, timeout: Option<Duration>) {
+        let mut n = self.notified.lock();
+        if !*n {
+            match timeout {
+                None => self.cv.wait(&mut n),
+                Some(t) => {
+                    self.cv.wait_for(&mut n, t);
+                }
+            }
+        }
+        *n = false;
+    }
+
+    fn unpark(&self) {
+        let mut n = self.notified.lock();
+        *n = true;
+        self.cv.notify_one();
+    }
+}

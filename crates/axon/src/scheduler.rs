@@ -1,0 +1,531 @@
+//! The scheduler: runs only components that have something to do, and sleeps
+//! when none do.
+//!
+//! * **O(1) per wake.** A wake pushes the component onto a run queue at most once
+//!   (see [`crate::task::WakeFlag`]). Idle components are on no queue and cost
+//!   nothing per step, however many exist.
+//! * **One worker thread per core** by default ([`SystemBuilder::threads`]; 1 works
+//!   and runs on the calling thread). Each worker has its own FIFO run queue;
+//!   wakes from a worker go to its own queue, wakes from any other thread go
+//!   through a lock-free injector; an idle worker steals from the others.
+//! * **Fairness.** Each poll gets a budget of ready box operations
+//!   ([`crate::coop`]); a component woken while running goes to the back of the
+//!   queue; every 61st pick looks at the injector first.
+//! * **Sleeping.** A worker with nothing to do announces itself as a sleeper,
+//!   checks the queues once more, and parks in its [`Park`] with no timeout.
+//!   Whoever queues work unparks one sleeper.
+//!
+//! [`System::run`] returns when every component has finished;
+//! [`System::start`] runs in the background and returns a [`RunningSystem`] for
+//! waiting or shutting down.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::thread::JoinHandle;
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+
+use crate::component::{self, ComponentRef, Outcome};
+use crate::id::ComponentId;
+use crate::park::{Park, ThreadPark};
+use crate::sync::{fence, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::task::Task;
+
+/// Makes the [`Park`] of worker `i`.
+type MakePark = Box<dyn Fn(usize) -> Arc<dyn Park> + Send + Sync>;
+
+/// Configures a [`System`].
+pub struct SystemBuilder {
+    threads: usize,
+    name: String,
+    park: Option<MakePark>,
+}
+
+impl std::fmt::Debug for SystemBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemBuilder")
+            .field("threads", &self.threads)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl Default for SystemBuilder {
+    fn default() -> Self {
+        SystemBuilder {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            name: "axon".into(),
+            park: None,
+        }
+    }
+}
+
+impl SystemBuilder {
+    /// Number of scheduler threads (default: one per core). `0` is treated as 1.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// Name prefix of the scheduler threads.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Supply where worker `i` sleeps when idle (default: [`ThreadPark`]). The
+    /// network layer uses this to make an I/O poller the place a worker sleeps.
+    pub fn park(mut self, make: impl Fn(usize) -> Arc<dyn Park> + Send + Sync + 'static) -> Self {
+        self.park = Some(Box::new(make));
+        self
+    }
+
+    /// Build the system. Nothing runs until [`System::run`] or [`System::start`].
+    pub fn build(self) -> System {
+        let n = self.threads;
+        let workers: Vec<Worker<Arc<Task>>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        let stealers = workers.iter().map(Worker::stealer).collect();
+        let parkers = (0..n)
+            .map(|i| match &self.park {
+                Some(make) => make(i),
+                None => Arc::new(ThreadPark::new()) as Arc<dyn Park>,
+            })
+            .collect();
+        System {
+            shared: Arc::new(Shared {
+                name: self.name,
+                injector: Injector::new(),
+                stealers,
+                workers: Mutex::new(workers.into_iter().map(Some).collect()),
+                parkers,
+                sleepers: Mutex::new(Vec::with_capacity(n)),
+                num_sleeping: AtomicUsize::new(0),
+                stop: AtomicBool::new(false),
+                keep_alive: AtomicBool::new(false),
+                live: AtomicUsize::new(0),
+                registry: Mutex::new(HashMap::new()),
+                idle_waiters: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+}
+
+/// A live component as the system tracks it.
+pub(crate) struct Registered {
+    pub(crate) component: ComponentRef,
+    pub(crate) task: Option<Arc<Task>>,
+}
+
+/// State shared by the system handle, its workers and its tasks.
+pub(crate) struct Shared {
+    name: String,
+    injector: Injector<Arc<Task>>,
+    stealers: Vec<Stealer<Arc<Task>>>,
+    workers: Mutex<Vec<Option<Worker<Arc<Task>>>>>,
+    parkers: Vec<Arc<dyn Park>>,
+    sleepers: Mutex<Vec<usize>>,
+    num_sleeping: AtomicUsize,
+    stop: AtomicBool,
+    keep_alive: AtomicBool,
+    live: AtomicUsize,
+    pub(crate) registry: Mutex<HashMap<ComponentId, Registered>>,
+    idle_waiters: Mutex<Vec<Waker>>,
+}
+
+struct Local {
+    shared: Arc<Shared>,
+    queue: Worker<Arc<Task>>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+impl Shared {
+    /// Put a woken task on a run queue: this worker's own if we are one of this
+    /// system's workers, the injector otherwise.
+    pub(crate) fn schedule(self: &Arc<Self>, task: Arc<Task>) {
+        let task = LOCAL.with(|l| match l.try_borrow() {
+            Ok(b) => match &*b {
+                Some(local) if Arc::ptr_eq(&local.shared, self) => {
+                    local.queue.push(task);
+                    None
+                }
+                _ => Some(task),
+            },
+            Err(_) => Some(task),
+        });
+        if let Some(task) = task {
+            self.injector.push(task);
+        }
+        self.notify_one();
+    }
+
+    fn notify_one(&self) {
+        fence(Ordering::SeqCst);
+        if self.num_sleeping.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let idx = {
+            let mut s = self.sleepers.lock();
+            let i = s.pop();
+            if i.is_some() {
+                self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+            }
+            i
+        };
+        if let Some(i) = idx {
+            self.parkers[i].unpark();
+        }
+    }
+
+    fn unpark_all(&self) {
+        for p in &self.parkers {
+            p.unpark();
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    pub(crate) fn component_started(&self) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn component_finished(&self, id: ComponentId) {
+        self.registry.lock().remove(&id);
+        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let waiters = std::mem::take(&mut *self.idle_waiters.lock());
+            for w in waiters {
+                w.wake();
+            }
+            if !self.keep_alive.load(Ordering::SeqCst) {
+                self.stop.store(true, Ordering::SeqCst);
+                self.unpark_all();
+            }
+        }
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    fn find_task(&self, queue: &Worker<Arc<Task>>, tick: u32) -> Option<Arc<Task>> {
+        if tick.is_multiple_of(61) {
+            if let Some(t) = steal_from(|| self.injector.steal_batch_and_pop(queue)) {
+                return Some(t);
+            }
+        }
+        queue
+            .pop()
+            .or_else(|| steal_from(|| self.injector.steal_batch_and_pop(queue)))
+            .or_else(|| {
+                self.stealers
+                    .iter()
+                    .find_map(|s| steal_from(|| s.steal_batch_and_pop(queue)))
+            })
+    }
+
+    fn sleep(&self, index: usize) {
+        {
+            let mut s = self.sleepers.lock();
+            s.push(index);
+            self.num_sleeping.fetch_add(1, Ordering::SeqCst);
+        }
+        fence(Ordering::SeqCst);
+        if !(self.has_work() || self.stop.load(Ordering::SeqCst)) {
+            self.parkers[index].park(None);
+        }
+        let mut s = self.sleepers.lock();
+        if let Some(pos) = s.iter().position(|&i| i == index) {
+            s.swap_remove(pos);
+            self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn worker_loop(self: &Arc<Self>, index: usize) {
+        let queue = self.workers.lock()[index]
+            .take()
+            .expect("scheduler worker started twice");
+        LOCAL.with(|l| {
+            *l.borrow_mut() = Some(Local {
+                shared: self.clone(),
+                queue,
+            })
+        });
+        let mut tick: u32 = 0;
+        loop {
+            tick = tick.wrapping_add(1);
+            let next = LOCAL.with(|l| {
+                let b = l.borrow();
+                let local = b.as_ref().expect("worker state");
+                self.find_task(&local.queue, tick)
+            });
+            match next {
+                Some(task) => run_task(task),
+                None => {
+                    if self.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    self.sleep(index);
+                }
+            }
+        }
+        crate::coop::clear();
+        let local = LOCAL.with(|l| l.borrow_mut().take()).expect("worker state");
+        // Hand back anything still queued so a later run picks it up.
+        while let Some(t) = local.queue.pop() {
+            self.injector.push(t);
+        }
+        self.workers.lock()[index] = Some(local.queue);
+    }
+}
+
+fn steal_from<T>(mut f: impl FnMut() -> Steal<T>) -> Option<T> {
+    loop {
+        match f() {
+            Steal::Success(t) => return Some(t),
+            Steal::Empty => return None,
+            Steal::Retry => continue,
+        }
+    }
+}
+
+/// Poll one task once, isolating panics.
+fn run_task(task: Arc<Task>) {
+    task.flag.start_run();
+    let waker = Waker::from(task.clone());
+    let mut cx = Context::from_waker(&waker);
+    crate::coop::reset();
+    let mut slot = task.future.lock();
+    let Some(fut) = slot.as_mut() else {
+        return;
+    };
+    let polled = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+    let outcome = match polled {
+        Ok(Poll::Pending) => {
+            drop(slot);
+            if task.flag.end_run() {
+                task.shared.schedule(task.clone());
+            }
+            return;
+        }
+        Ok(Poll::Ready(outcome)) => {
+            *slot = None;
+            outcome
+        }
+        Err(panic) => {
+            let fut = slot.take();
+            // Dropping a future that just panicked may panic again; contain it.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(fut)));
+            Outcome::Panicked(component::panic_message(&*panic))
+        }
+    };
+    drop(slot);
+    task.flag.finish();
+    component::finish(&task.component, outcome);
+}
+
+/// A set of components and the scheduler threads that run them.
+///
+/// Cheap to clone: every clone drives the same system. Spawn components with
+/// [`System::spawn`] / [`System::spawn_threaded`], then [`run`](System::run) it
+/// (blocking until every component has finished) or [`start`](System::start) it
+/// in the background.
+#[derive(Clone)]
+pub struct System {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("System")
+            .field("name", &self.shared.name)
+            .field("threads", &self.shared.parkers.len())
+            .field("live_components", &self.shared.live())
+            .finish()
+    }
+}
+
+impl Default for System {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl System {
+    /// A system with one scheduler thread per core.
+    pub fn new() -> Self {
+        SystemBuilder::default().build()
+    }
+
+    /// Configure a system.
+    pub fn builder() -> SystemBuilder {
+        SystemBuilder::default()
+    }
+
+    /// Number of scheduler threads.
+    pub fn threads(&self) -> usize {
+        self.shared.parkers.len()
+    }
+
+    /// Number of components (async and threaded) that have not finished.
+    pub fn live_components(&self) -> usize {
+        self.shared.live()
+    }
+
+    /// Run the scheduler on this thread (plus `threads - 1` more) until every
+    /// component has finished. Returns at once if none exist.
+    pub fn run(&self) {
+        if self.shared.live() == 0 {
+            return;
+        }
+        self.shared.keep_alive.store(false, Ordering::SeqCst);
+        self.shared.stop.store(false, Ordering::SeqCst);
+        let handles = self.spawn_workers(1);
+        self.shared.worker_loop(0);
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+
+    /// Run the scheduler on background threads. The system keeps running (even
+    /// with no components) until [`RunningSystem::shutdown`] or
+    /// [`RunningSystem::wait`].
+    pub fn start(&self) -> RunningSystem {
+        self.shared.keep_alive.store(true, Ordering::SeqCst);
+        self.shared.stop.store(false, Ordering::SeqCst);
+        RunningSystem {
+            system: self.clone(),
+            handles: self.spawn_workers(0),
+        }
+    }
+
+    fn spawn_workers(&self, from: usize) -> Vec<JoinHandle<()>> {
+        (from..self.threads())
+            .map(|i| {
+                let shared = self.shared.clone();
+                std::thread::Builder::new()
+                    .name(format!("{}-worker-{i}", self.shared.name))
+                    .spawn(move || shared.worker_loop(i))
+                    .expect("could not start a scheduler thread")
+            })
+            .collect()
+    }
+
+    /// A future that resolves when no component is left (for plain async code).
+    pub fn all_finished(&self) -> AllFinished {
+        AllFinished {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Every live component (for tools; see [`System::snapshot`]).
+    pub fn components(&self) -> Vec<ComponentRef> {
+        let mut v: Vec<_> = self
+            .shared
+            .registry
+            .lock()
+            .values()
+            .map(|r| r.component.clone())
+            .collect();
+        v.sort_by_key(|c| c.id());
+        v
+    }
+}
+
+/// Future of [`System::all_finished`].
+pub struct AllFinished {
+    shared: Arc<Shared>,
+}
+
+impl std::future::Future for AllFinished {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.shared.live() == 0 {
+            return Poll::Ready(());
+        }
+        self.shared.idle_waiters.lock().push(cx.waker().clone());
+        if self.shared.live() == 0 {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+/// A system running in the background ([`System::start`]).
+#[derive(Debug)]
+pub struct RunningSystem {
+    system: System,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl RunningSystem {
+    /// The system, for spawning more components.
+    pub fn system(&self) -> &System {
+        &self.system
+    }
+
+    /// Block until every component has finished, then stop the scheduler threads.
+    pub fn wait(mut self) {
+        crate::threaded::block_on(self.system.all_finished());
+        self.stop_workers();
+    }
+
+    /// Stop now: the scheduler threads stop, every async component that has not
+    /// finished is cancelled (its future dropped, its parent told
+    /// [`Outcome::Cancelled`]), and threaded components have their boxes closed so
+    /// their blocking calls return `Closed` (their threads are not joined).
+    pub fn shutdown(mut self) {
+        self.stop_workers();
+        shutdown_components(&self.system.shared);
+    }
+
+    fn stop_workers(&mut self) {
+        let shared = &self.system.shared;
+        shared.stop.store(true, Ordering::SeqCst);
+        shared.unpark_all();
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for RunningSystem {
+    fn drop(&mut self) {
+        if !self.handles.is_empty() {
+            self.stop_workers();
+            shutdown_components(&self.system.shared);
+        }
+    }
+}
+
+fn shutdown_components(shared: &Arc<Shared>) {
+    let entries: Vec<(ComponentRef, Option<Arc<Task>>)> = shared
+        .registry
+        .lock()
+        .values()
+        .map(|r| (r.component.clone(), r.task.clone()))
+        .collect();
+    for (comp, task) in entries {
+        match task {
+            Some(task) => {
+                let fut = task.future.lock().take();
+                if fut.is_some() {
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(fut)));
+                    task.flag.finish();
+                    component::finish(&comp, Outcome::Cancelled);
+                }
+            }
+            None => comp.close_boxes(),
+        }
+    }
+    // Drain queued tasks so their Arcs (and the components' boxes) are freed.
+    while !shared.injector.is_empty() {
+        let _ = shared.injector.steal();
+    }
+}

@@ -1,0 +1,319 @@
+//! The storage behind one box: its queue, its size limit, and the senders waiting
+//! for space.
+//!
+//! Every box (inbox or outbox) owns a `Store`; a message lives in the store of the
+//! *final* box of its chain (see [`crate::topology`]). A store is plain data: every
+//! method here runs under the owning node's mutex, which keeps the fairness logic
+//! easy to reason about and lets the `loom` model drive it directly.
+//!
+//! ## Waiting senders (outbox wakeups, seed 2, improved)
+//! A sender that finds the store full queues a [`Waiter`] and sleeps. When the
+//! consumer collects a message, the front waiter is woken *with a reserved slot*
+//! (`reserved`), so a sender arriving later cannot take the space first: waiting
+//! producers are served in FIFO order and only waiting producers are woken.
+//! Kamaelia-style components that `try_send`, get `Full` and then `pause()` queue
+//! a [`WaitKind::Notify`] waiter instead: it is woken without a reservation ("there
+//! may be space now"), exactly like Axon's wake-on-collect.
+
+use std::collections::VecDeque;
+use std::task::Waker;
+
+use crate::id::BoxId;
+
+/// How a waiting sender wants to be treated when space appears.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitKind {
+    /// `send().await`: woken with a slot reserved for it.
+    Reserve,
+    /// `try_send` + `pause()`: woken, no reservation.
+    Notify,
+}
+
+/// One sender waiting for space.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    pub(crate) ticket: u64,
+    /// The box the sender sends from: lets a topology change wake exactly the
+    /// senders whose chain it re-routed.
+    pub(crate) origin: BoxId,
+    pub(crate) kind: WaitKind,
+    pub(crate) waker: Waker,
+}
+
+/// What a waiting sender finds when it looks at its ticket again.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TicketState {
+    /// A slot is reserved for it: push now.
+    Granted,
+    /// Still queued.
+    Waiting,
+    /// Neither: it was woken because its chain changed; resolve and retry.
+    Gone,
+}
+
+/// The queue and bookkeeping of one box.
+#[derive(Debug)]
+pub(crate) struct Store<T> {
+    pub(crate) queue: VecDeque<T>,
+    /// Size limit; `None` is unbounded (the default).
+    pub(crate) limit: Option<usize>,
+    /// This box has a target: it is no longer a final sink and pushes must
+    /// resolve the chain again.
+    pub(crate) forwarded: bool,
+    /// The receiving side is gone (its owner finished or the handle was dropped).
+    pub(crate) closed: bool,
+    /// The receiver parked on this box, if any. Taken by whoever wakes it.
+    pub(crate) recv_waker: Option<Waker>,
+    pub(crate) waiters: VecDeque<Waiter>,
+    /// Tickets woken with a reserved slot that have not pushed yet.
+    pub(crate) granted: Vec<u64>,
+    /// Slots promised to granted tickets.
+    pub(crate) reserved: usize,
+    next_ticket: u64,
+}
+
+impl<T> Store<T> {
+    pub(crate) fn new(limit: Option<usize>) -> Self {
+        Store {
+            queue: VecDeque::new(),
+            limit,
+            forwarded: false,
+            closed: false,
+            recv_waker: None,
+            waiters: VecDeque::new(),
+            granted: Vec::new(),
+            reserved: 0,
+            next_ticket: 0,
+        }
+    }
+
+    /// Whether a sender without a reservation may push now.
+    pub(crate) fn has_space(&self) -> bool {
+        match self.limit {
+            None => true,
+            Some(limit) => self.queue.len() + self.reserved < limit,
+        }
+    }
+
+    /// Push a message and hand back the receiver's waker if it was parked.
+    #[must_use]
+    pub(crate) fn push(&mut self, msg: T) -> Option<Waker> {
+        self.queue.push_back(msg);
+        self.recv_waker.take()
+    }
+
+    /// Push a message using the reservation held by `ticket`.
+    #[must_use]
+    pub(crate) fn push_granted(&mut self, ticket: u64, msg: T) -> Option<Waker> {
+        if let Some(pos) = self.granted.iter().position(|&t| t == ticket) {
+            self.granted.swap_remove(pos);
+            self.reserved -= 1;
+        }
+        self.push(msg)
+    }
+
+    /// Pop the front message; wakers of senders that may now send are appended
+    /// to `wake` (call them after releasing the lock).
+    pub(crate) fn pop(&mut self, wake: &mut Vec<Waker>) -> Option<T> {
+        let msg = self.queue.pop_front()?;
+        if !self.waiters.is_empty() {
+            self.grant(wake);
+        }
+        Some(msg)
+    }
+
+    /// Hand free space to waiting senders, front first: `Notify` waiters ahead of
+    /// the first `Reserve` waiter are all woken (they retry on their own), then
+    /// each `Reserve` waiter gets one reserved slot while space lasts.
+    pub(crate) fn grant(&mut self, wake: &mut Vec<Waker>) {
+        while self.has_space() {
+            let Some(w) = self.waiters.pop_front() else {
+                break;
+            };
+            if w.kind == WaitKind::Reserve {
+                self.reserved += 1;
+                self.granted.push(w.ticket);
+            }
+            wake.push(w.waker);
+        }
+    }
+
+    /// Queue a waiting sender and return its ticket.
+    pub(crate) fn enqueue(&mut self, origin: BoxId, kind: WaitKind, waker: Waker) -> u64 {
+        if kind == WaitKind::Notify {
+            // One notify entry per outbox is enough; refresh its waker.
+            if let Some(w) = self
+                .waiters
+                .iter_mut()
+                .find(|w| w.origin == origin && w.kind == WaitKind::Notify)
+            {
+                if !w.waker.will_wake(&waker) {
+                    w.waker = waker;
+                }
+                return w.ticket;
+            }
+        }
+        self.next_ticket += 1;
+        let ticket = self.next_ticket;
+        self.waiters.push_back(Waiter {
+            ticket,
+            origin,
+            kind,
+            waker,
+        });
+        ticket
+    }
+
+    /// Where `ticket` stands; a still-waiting ticket gets its waker refreshed.
+    pub(crate) fn ticket_state(&mut self, ticket: u64, waker: &Waker) -> TicketState {
+        if self.granted.contains(&ticket) {
+            return TicketState::Granted;
+        }
+        match self.waiters.iter_mut().find(|w| w.ticket == ticket) {
+            Some(w) => {
+                if !w.waker.will_wake(waker) {
+                    w.waker = waker.clone();
+                }
+                TicketState::Waiting
+            }
+            None => TicketState::Gone,
+        }
+    }
+
+    /// A waiting sender gave up (its future was dropped or it found the box
+    /// closed): forget its ticket and pass any reservation on.
+    pub(crate) fn cancel(&mut self, ticket: u64, wake: &mut Vec<Waker>) {
+        if let Some(pos) = self.granted.iter().position(|&t| t == ticket) {
+            self.granted.swap_remove(pos);
+            self.reserved -= 1;
+            self.grant(wake);
+        } else if let Some(pos) = self.waiters.iter().position(|w| w.ticket == ticket) {
+            self.waiters.remove(pos);
+        }
+    }
+
+    /// Wake (and forget) every waiting sender whose origin matches `affected`,
+    /// releasing reservations they held: their chain now ends elsewhere.
+    pub(crate) fn evict(&mut self, affected: impl Fn(BoxId) -> bool, wake: &mut Vec<Waker>) {
+        let mut kept = VecDeque::with_capacity(self.waiters.len());
+        for w in self.waiters.drain(..) {
+            if affected(w.origin) {
+                wake.push(w.waker);
+            } else {
+                kept.push_back(w);
+            }
+        }
+        self.waiters = kept;
+        // Granted tickets of evicted senders are found `Gone` only if we drop
+        // them here; they cannot be told apart by origin, so keep grants: a
+        // granted sender pushes into this store on its next poll only if its
+        // chain still ends here, otherwise its Send future cancels the grant.
+    }
+
+    /// Wake every waiting sender (the box stopped being a sink or was closed).
+    pub(crate) fn evict_all(&mut self, wake: &mut Vec<Waker>) {
+        wake.extend(self.waiters.drain(..).map(|w| w.waker));
+    }
+
+    /// Change the size limit; a larger limit grants space to waiters at once.
+    pub(crate) fn set_limit(&mut self, limit: Option<usize>, wake: &mut Vec<Waker>) {
+        self.limit = limit;
+        self.grant(wake);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Counter(AtomicUsize);
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker() -> (Arc<Counter>, Waker) {
+        let c = Arc::new(Counter(AtomicUsize::new(0)));
+        (c.clone(), Waker::from(c))
+    }
+
+    #[test]
+    fn fifo_grants_reserve_space_for_the_front_waiter() {
+        let mut s = Store::new(Some(2));
+        let mut wake = Vec::new();
+        assert!(s.push(1).is_none());
+        assert!(s.push(2).is_none());
+        assert!(!s.has_space());
+        let (ca, wa) = waker();
+        let (cb, wb) = waker();
+        let a = s.enqueue(BoxId::next(), WaitKind::Reserve, wa);
+        let b = s.enqueue(BoxId::next(), WaitKind::Reserve, wb.clone());
+        assert_eq!(s.pop(&mut wake), Some(1));
+        assert_eq!(wake.len(), 1);
+        wake.drain(..).for_each(Waker::wake);
+        assert_eq!(ca.0.load(Ordering::SeqCst), 1);
+        assert_eq!(cb.0.load(Ordering::SeqCst), 0);
+        // A newcomer cannot barge into the reserved slot.
+        assert!(!s.has_space());
+        assert_eq!(s.ticket_state(a, &wb), TicketState::Granted);
+        assert_eq!(s.ticket_state(b, &wb), TicketState::Waiting);
+        let _ = s.push_granted(a, 3);
+        assert_eq!(s.reserved, 0);
+        assert_eq!(s.queue.len(), 2);
+    }
+
+    #[test]
+    fn cancelling_a_grant_passes_it_on() {
+        let mut s = Store::new(Some(1));
+        let mut wake = Vec::new();
+        let _ = s.push(0);
+        let (_ca, wa) = waker();
+        let (cb, wb) = waker();
+        let a = s.enqueue(BoxId::next(), WaitKind::Reserve, wa);
+        let _b = s.enqueue(BoxId::next(), WaitKind::Reserve, wb);
+        s.pop(&mut wake);
+        wake.clear();
+        s.cancel(a, &mut wake);
+        assert_eq!(wake.len(), 1);
+        wake.drain(..).for_each(Waker::wake);
+        assert_eq!(cb.0.load(Ordering::SeqCst), 1);
+        assert_eq!(s.reserved, 1);
+    }
+
+    #[test]
+    fn notify_waiters_are_deduplicated_and_woken_without_reservation() {
+        let mut s = Store::new(Some(1));
+        let mut wake = Vec::new();
+        let _ = s.push(0);
+        let origin = BoxId::next();
+        let (_c, w) = waker();
+        let t1 = s.enqueue(origin, WaitKind::Notify, w.clone());
+        let t2 = s.enqueue(origin, WaitKind::Notify, w);
+        assert_eq!(t1, t2);
+        assert_eq!(s.waiters.len(), 1);
+        s.pop(&mut wake);
+        assert_eq!(wake.len(), 1);
+        assert_eq!(s.reserved, 0);
+        assert!(s.has_space());
+    }
+
+    #[test]
+    fn raising_the_limit_grants_waiters() {
+        let mut s = Store::new(Some(1));
+        let mut wake = Vec::new();
+        let _ = s.push(0);
+        let (_c, w) = waker();
+        s.enqueue(BoxId::next(), WaitKind::Reserve, w.clone());
+        s.enqueue(BoxId::next(), WaitKind::Reserve, w);
+        s.set_limit(Some(3), &mut wake);
+        assert_eq!(wake.len(), 2);
+        assert_eq!(s.reserved, 2);
+        wake.clear();
+        s.set_limit(None, &mut wake);
+        assert!(s.has_space());
+    }
+}

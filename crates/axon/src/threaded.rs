@@ -1,0 +1,112 @@
+//! Threaded components, and blocking on box operations from plain threads.
+//!
+//! A threaded component runs its body on its own OS thread, for code that must
+//! block (a console read, a blocking library call, a slow consumer). It uses the
+//! *very same* boxes as async components — [`Inbox::recv_blocking`],
+//! [`Outbox::send_blocking`] (which waits for space), [`Context::pause_blocking`]
+//! with an optional timeout — with no shuttling queues in between: the boxes are
+//! thread-safe, and a thread waiting on one is woken exactly like a task is. It
+//! links, wakes, reports its end and shows up in introspection like any other
+//! component.
+//!
+//! [`block_on`] is the primitive: it polls a future on the current thread,
+//! parking the thread between polls, with a waker that unparks it.
+//!
+//! [`Inbox::recv_blocking`]: crate::Inbox::recv_blocking
+//! [`Outbox::send_blocking`]: crate::Outbox::send_blocking
+//! [`Context::pause_blocking`]: crate::Context::pause_blocking
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use crate::component::{Component, ComponentRef, Context, Termination};
+use crate::scheduler::System;
+
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+thread_local! {
+    static WAKER: Waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+}
+
+/// Drive `fut` to completion on this thread, sleeping between polls.
+///
+/// For threaded components and plain code. Calling it inside an async component
+/// would block a scheduler thread: don't.
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    WAKER.with(|waker| {
+        let mut cx = TaskContext::from_waker(waker);
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::park();
+        }
+    })
+}
+
+/// [`block_on`], giving up after `timeout` (if given). `None` if it timed out.
+pub fn block_on_timeout<F: Future>(fut: F, timeout: Option<Duration>) -> Option<F::Output> {
+    let Some(timeout) = timeout else {
+        return Some(block_on(fut));
+    };
+    let deadline = Instant::now() + timeout;
+    let mut fut = pin!(fut);
+    WAKER.with(|waker| {
+        let mut cx = TaskContext::from_waker(waker);
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return Some(v);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            std::thread::park_timeout(deadline - now);
+        }
+    })
+}
+
+impl System {
+    /// Spawn a threaded component: `main` runs on a new OS thread and may block.
+    ///
+    /// ```
+    /// use axon::{Component, Inbox, Outbox, System, link};
+    /// let sys = System::builder().threads(1).build();
+    /// let echo = sys.spawn_threaded(Component::new("echo").std::<String, String>(), |mut cx| {
+    ///     let inbox = cx.inbox::<String>("inbox").unwrap();
+    ///     let mut out = cx.outbox::<String>("outbox").unwrap();
+    ///     while let Ok(line) = inbox.recv_blocking() {
+    ///         out.send_blocking(line.to_uppercase()).unwrap();
+    ///     }
+    /// });
+    /// let mut feed = Outbox::<String>::detached("feed");
+    /// let got = Inbox::<String>::detached("got");
+    /// link(&feed.endpoint(), &echo.inbox("inbox").unwrap()).unwrap();
+    /// link(&echo.outbox("outbox").unwrap(), &got.endpoint()).unwrap();
+    /// feed.send_blocking("hi".to_string()).unwrap();
+    /// drop(feed);
+    /// sys.run();
+    /// assert_eq!(got.try_recv().unwrap(), "HI");
+    /// ```
+    pub fn spawn_threaded<F, R>(&self, spec: Component, main: F) -> ComponentRef
+    where
+        F: FnOnce(Context) -> R + Send + 'static,
+        R: Termination + 'static,
+    {
+        self.spawn_threaded_with_parent(spec, main, None)
+    }
+}

@@ -1,0 +1,284 @@
+//! How linkages change the box graph: link, unlink, and closing a box.
+//!
+//! A chain of linkages is resolved to its final inbox (the *sink*) whenever the
+//! graph changes, so a send never walks the chain: the outbox caches its sink and
+//! pushes straight into it (direct delivery, no postman). This module keeps that
+//! cache honest:
+//!
+//! * every change runs under one process-wide topology lock (changes are rare;
+//!   sends and receives never take it);
+//! * every box upstream of a change gets its generation bumped, which invalidates
+//!   cached sinks;
+//! * a box that gains a target is marked `forwarded` under its store lock, so a
+//!   sender racing with the change notices and resolves again;
+//! * messages waiting in a box that gains a target move to the new sink, in order,
+//!   so nothing is lost when a chain is extended;
+//! * senders waiting for space at a sink that their chain no longer reaches are
+//!   woken to resolve again; senders elsewhere keep their FIFO place;
+//! * each box counts the open outboxes upstream of it, so an inbox learns when
+//!   every sender is gone (closure).
+//!
+//! Cost: a change is O(size of the affected chain), like Axon's `_retarget`.
+
+use std::sync::{Arc, Weak};
+use std::task::Waker;
+
+use crate::error::LinkError;
+use crate::node::{wake_all, Node};
+use crate::sync::Ordering;
+
+/// Serialises every change to the box graph.
+static TOPOLOGY: parking_lot::Mutex<()> = parking_lot::const_mutex(());
+
+/// The final box of `node`'s chain, or `None` if `node` is final itself, with
+/// `node`'s generation read at the same instant.
+pub(crate) fn resolve_with_gen<T>(node: &Node<T>) -> (u64, Option<Arc<Node<T>>>) {
+    let _g = TOPOLOGY.lock();
+    let gen = node.gen.load(Ordering::Acquire);
+    (gen, final_of(node))
+}
+
+/// The final box of `node`'s chain (`node` itself when it has no target).
+pub(crate) fn resolve<T>(node: &Node<T>) -> SinkRef<'_, T> {
+    let _g = TOPOLOGY.lock();
+    match final_of(node) {
+        Some(arc) => SinkRef::Other(arc),
+        None => SinkRef::Itself(node),
+    }
+}
+
+/// A resolved sink: the box itself or another one.
+pub(crate) enum SinkRef<'a, T> {
+    Itself(&'a Node<T>),
+    Other(Arc<Node<T>>),
+}
+
+impl<T> std::ops::Deref for SinkRef<'_, T> {
+    type Target = Node<T>;
+    fn deref(&self) -> &Node<T> {
+        match self {
+            SinkRef::Itself(n) => n,
+            SinkRef::Other(a) => a,
+        }
+    }
+}
+
+fn final_of<T>(node: &Node<T>) -> Option<Arc<Node<T>>> {
+    let mut cur = node.topo.lock().target.clone()?;
+    loop {
+        let next = cur.topo.lock().target.clone();
+        match next {
+            Some(n) => cur = n,
+            None => return Some(cur),
+        }
+    }
+}
+
+/// `node` and every box upstream of it.
+fn upstream<T>(node: &Arc<Node<T>>) -> Vec<Arc<Node<T>>> {
+    let mut out = vec![node.clone()];
+    let mut i = 0;
+    while i < out.len() {
+        let mut topo = out[i].topo.lock();
+        topo.sources.retain(|w| w.strong_count() > 0);
+        let srcs: Vec<_> = topo.sources.iter().filter_map(Weak::upgrade).collect();
+        drop(topo);
+        out.extend(srcs);
+        i += 1;
+    }
+    out
+}
+
+/// Apply `f` to `node` and every box downstream of it, ending with the sink.
+fn downstream<T>(node: &Arc<Node<T>>, mut f: impl FnMut(&Arc<Node<T>>)) -> Arc<Node<T>> {
+    let mut cur = node.clone();
+    loop {
+        f(&cur);
+        let next = cur.topo.lock().target.clone();
+        match next {
+            Some(n) => cur = n,
+            None => return cur,
+        }
+    }
+}
+
+fn add_open<T>(node: &Arc<Node<T>>, delta: isize) -> Arc<Node<T>> {
+    downstream(node, |n| {
+        if delta >= 0 {
+            let d = delta as usize;
+            n.open_upstream.fetch_add(d, Ordering::SeqCst);
+            if d > 0 {
+                n.ever_fed.store(true, Ordering::SeqCst);
+            }
+        } else {
+            n.open_upstream.fetch_sub((-delta) as usize, Ordering::SeqCst);
+        }
+    })
+}
+
+/// Wake the receiver of `sink` if its senders are all gone.
+fn wake_if_closed<T>(sink: &Node<T>, wake: &mut Vec<Waker>) {
+    if sink.open_upstream.load(Ordering::SeqCst) == 0 {
+        if let Some(w) = sink.store.lock().recv_waker.take() {
+            wake.push(w);
+        }
+    }
+}
+
+/// Link `src` to `dst`: `src`'s chain now ends where `dst`'s does.
+pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) -> Result<(), LinkError> {
+    let mut wake = Vec::new();
+    {
+        let _g = TOPOLOGY.lock();
+        if Arc::ptr_eq(src, dst) {
+            return Err(LinkError::SelfLink(src.meta.label()));
+        }
+        if let Some(cur) = &src.topo.lock().target {
+            return Err(LinkError::AlreadyLinked {
+                source_box: src.meta.label(),
+                current: cur.meta.label(),
+                attempted: dst.meta.label(),
+            });
+        }
+        // The chain from dst must not come back to src.
+        let sink = {
+            let mut cur = dst.clone();
+            loop {
+                if Arc::ptr_eq(&cur, src) {
+                    return Err(LinkError::Cycle {
+                        source_box: src.meta.label(),
+                        sink: dst.meta.label(),
+                    });
+                }
+                let next = cur.topo.lock().target.clone();
+                match next {
+                    Some(n) => cur = n,
+                    None => break cur,
+                }
+            }
+        };
+        if sink.store.lock().closed {
+            return Err(LinkError::Closed {
+                source_box: src.meta.label(),
+                sink: dst.meta.label(),
+            });
+        }
+        src.topo.lock().target = Some(dst.clone());
+        dst.topo.lock().sources.push(Arc::downgrade(src));
+        for n in upstream(src) {
+            n.gen.fetch_add(1, Ordering::Release);
+        }
+        let open = src.open_upstream.load(Ordering::SeqCst) as isize;
+        add_open(dst, open);
+        // src stops being a sink: its waiting messages move on, in order, and
+        // its waiting senders resolve again.
+        let moved: Vec<T> = {
+            let mut st = src.store.lock();
+            st.forwarded = true;
+            st.evict_all(&mut wake);
+            st.granted.clear();
+            st.reserved = 0;
+            st.queue.drain(..).collect()
+        };
+        if !moved.is_empty() {
+            let mut st = sink.store.lock();
+            st.queue.extend(moved);
+            if let Some(w) = st.recv_waker.take() {
+                wake.push(w);
+            }
+        }
+    }
+    wake_all(wake);
+    Ok(())
+}
+
+/// Remove the linkage `src -> dst`.
+pub(crate) fn unlink<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) -> Result<(), LinkError> {
+    let mut wake = Vec::new();
+    {
+        let _g = TOPOLOGY.lock();
+        let linked = matches!(&src.topo.lock().target, Some(t) if Arc::ptr_eq(t, dst));
+        if !linked {
+            return Err(LinkError::NotLinked {
+                source_box: src.meta.label(),
+                sink: dst.meta.label(),
+            });
+        }
+        let open = src.open_upstream.load(Ordering::SeqCst) as isize;
+        let old_sink = add_open(dst, -open);
+        src.topo.lock().target = None;
+        dst.topo
+            .lock()
+            .sources
+            .retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(src)));
+        src.store.lock().forwarded = false;
+        let moved = upstream(src);
+        for n in &moved {
+            n.gen.fetch_add(1, Ordering::Release);
+        }
+        let ids: Vec<_> = moved.iter().map(|n| n.meta.id).collect();
+        old_sink.store.lock().evict(|id| ids.contains(&id), &mut wake);
+        wake_if_closed(&old_sink, &mut wake);
+    }
+    wake_all(wake);
+    Ok(())
+}
+
+/// The owner of outbox `node` is gone: it no longer counts as a sender.
+pub(crate) fn close_outbox<T: Send + 'static>(node: &Node<T>) {
+    let mut wake = Vec::new();
+    {
+        let _g = TOPOLOGY.lock();
+        let mut topo = node.topo.lock();
+        if !topo.open {
+            return;
+        }
+        topo.open = false;
+        let target = topo.target.clone();
+        drop(topo);
+        node.open_upstream.fetch_sub(1, Ordering::SeqCst);
+        if let Some(t) = target {
+            let sink = add_open(&t, -1);
+            wake_if_closed(&sink, &mut wake);
+        }
+    }
+    wake_all(wake);
+}
+
+/// The owner of inbox `node` is gone: senders whose chain ends here get their
+/// message back as `Closed`.
+pub(crate) fn close_inbox<T: Send + 'static>(node: &Node<T>) {
+    let mut wake = Vec::new();
+    {
+        let mut st = node.store.lock();
+        if st.closed {
+            return;
+        }
+        st.closed = true;
+        st.evict_all(&mut wake);
+        if let Some(w) = st.recv_waker.take() {
+            wake.push(w);
+        }
+        st.granted.clear();
+        st.reserved = 0;
+    }
+    wake_all(wake);
+}
+
+/// Remove every linkage into or out of `node` (used when a box is removed).
+pub(crate) fn detach<T: Send + 'static>(node: &Arc<Node<T>>) {
+    let target = node.topo.lock().target.clone();
+    if let Some(t) = target {
+        let _ = unlink(node, &t);
+    }
+    let sources: Vec<_> = node
+        .topo
+        .lock()
+        .sources
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for s in sources {
+        let _ = unlink(&s, node);
+    }
+}
