@@ -84,6 +84,7 @@ mod outbox;
 mod park;
 pub mod scheduler;
 mod signal;
+pub mod stm;
 pub mod store;
 mod sync;
 pub mod task;
