@@ -48,6 +48,7 @@ use crate::error::{BoxError, LinkError};
 use crate::id::ComponentId;
 use crate::inbox::Inbox;
 use crate::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage};
+use crate::name::Name;
 use crate::node::{AnyNode, Direction, Node, Owner};
 use crate::outbox::Outbox;
 use crate::scheduler::{Registered, Shared, System};
@@ -107,11 +108,10 @@ pub(crate) fn panic_message(p: &(dyn Any + Send)) -> String {
     }
 }
 
-type MakeBox =
-    fn(Arc<str>, Direction, Owner, Option<usize>) -> (Arc<dyn AnyNode>, Box<dyn Any + Send + Sync>);
+type MakeBox = fn(Name, Direction, Owner, Option<usize>) -> (Arc<dyn AnyNode>, Box<dyn Any + Send + Sync>);
 
 fn make_box<T: Send + 'static>(
-    name: Arc<str>,
+    name: Name,
     dir: Direction,
     owner: Owner,
     limit: Option<usize>,
@@ -125,7 +125,7 @@ fn make_box<T: Send + 'static>(
 }
 
 struct BoxDecl {
-    name: Arc<str>,
+    name: Name,
     dir: Direction,
     limit: Option<usize>,
     make: MakeBox,
@@ -139,7 +139,7 @@ struct BoxDecl {
 /// boxes `inbox` and `outbox`; declare any others by name. Declaring a name twice
 /// replaces the earlier declaration.
 pub struct Component {
-    name: Arc<str>,
+    name: Name,
     boxes: Vec<BoxDecl>,
 }
 
@@ -159,16 +159,16 @@ impl fmt::Debug for Component {
 
 impl Component {
     /// A component with the control boxes: `control` (inbox) and `signal` (outbox).
-    pub fn new(name: &str) -> Self {
+    pub fn new(name: impl Into<Name>) -> Self {
         Component::bare(name)
             .inbox::<Signal>("control")
             .outbox::<Signal>("signal")
     }
 
     /// A component with no boxes at all.
-    pub fn bare(name: &str) -> Self {
+    pub fn bare(name: impl Into<Name>) -> Self {
         Component {
-            name: Arc::from(name),
+            name: name.into(),
             boxes: Vec::new(),
         }
     }
@@ -179,24 +179,30 @@ impl Component {
     }
 
     /// Declare an unbounded inbox.
-    pub fn inbox<T: Send + 'static>(self, name: &str) -> Self {
+    pub fn inbox<T: Send + 'static>(self, name: impl Into<Name>) -> Self {
         self.decl::<T>(name, Direction::In, None)
     }
 
     /// Declare an inbox holding at most `limit` messages.
-    pub fn inbox_with_size<T: Send + 'static>(self, name: &str, limit: usize) -> Self {
+    pub fn inbox_with_size<T: Send + 'static>(self, name: impl Into<Name>, limit: usize) -> Self {
         self.decl::<T>(name, Direction::In, Some(limit))
     }
 
     /// Declare an outbox.
-    pub fn outbox<T: Send + 'static>(self, name: &str) -> Self {
+    pub fn outbox<T: Send + 'static>(self, name: impl Into<Name>) -> Self {
         self.decl::<T>(name, Direction::Out, None)
     }
 
-    fn decl<T: Send + 'static>(mut self, name: &str, dir: Direction, limit: Option<usize>) -> Self {
-        self.boxes.retain(|b| !(b.dir == dir && &*b.name == name));
+    fn decl<T: Send + 'static>(
+        mut self,
+        name: impl Into<Name>,
+        dir: Direction,
+        limit: Option<usize>,
+    ) -> Self {
+        let name = name.into();
+        self.boxes.retain(|b| !(b.dir == dir && b.name == name));
         self.boxes.push(BoxDecl {
-            name: Arc::from(name),
+            name,
             dir,
             limit,
             make: make_box::<T>,
@@ -229,12 +235,8 @@ impl Component {
             inner: Mutex::new(Inner {
                 boxes: nodes,
                 parent: None,
-                children: Vec::new(),
-                child_exits: VecDeque::new(),
-                child_waker: None,
                 outcome: None,
-                exit_waiters: Vec::new(),
-                links: Vec::new(),
+                fam: None,
             }),
         }));
         let cx = Context {
@@ -259,7 +261,7 @@ pub enum Kind {
 
 pub(crate) struct ComponentShared {
     id: ComponentId,
-    name: Arc<str>,
+    name: Name,
     kind: Kind,
     shared: Weak<Shared>,
     inner: Mutex<Inner>,
@@ -268,12 +270,33 @@ pub(crate) struct ComponentShared {
 struct Inner {
     boxes: Vec<Arc<dyn AnyNode>>,
     parent: Option<Weak<ComponentShared>>,
+    outcome: Option<Outcome>,
+    /// Children, linkages and waiters: allocated only for components that have
+    /// any, which keeps a plain idle component small.
+    fam: Option<Box<Family>>,
+}
+
+#[derive(Default)]
+struct Family {
     children: Vec<ComponentRef>,
     child_exits: VecDeque<ChildExit>,
     child_waker: Option<Waker>,
-    outcome: Option<Outcome>,
     exit_waiters: Vec<Waker>,
     links: Vec<Linkage>,
+}
+
+impl Inner {
+    fn f(&mut self) -> &mut Family {
+        self.fam.get_or_insert_with(Box::default)
+    }
+
+    fn has_children(&self) -> bool {
+        self.fam.as_ref().is_some_and(|f| !f.children.is_empty())
+    }
+
+    fn has_child_exits(&self) -> bool {
+        self.fam.as_ref().is_some_and(|f| !f.child_exits.is_empty())
+    }
 }
 
 /// A child that ended, as its parent hears of it.
@@ -365,7 +388,12 @@ impl ComponentRef {
 
     /// Its live children.
     pub fn children(&self) -> Vec<ComponentRef> {
-        self.0.inner.lock().children.clone()
+        self.0
+            .inner
+            .lock()
+            .fam
+            .as_ref()
+            .map_or_else(Vec::new, |f| f.children.clone())
     }
 
     /// Its parent, if it has one that still exists.
@@ -429,8 +457,8 @@ impl Future for Finished {
         match &inner.outcome {
             Some(o) => Poll::Ready(o.clone()),
             None => {
-                if !inner.exit_waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                    inner.exit_waiters.push(cx.waker().clone());
+                if !inner.f().exit_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    inner.f().exit_waiters.push(cx.waker().clone());
                 }
                 Poll::Pending
             }
@@ -439,7 +467,7 @@ impl Future for Finished {
 }
 
 struct HandleSlot {
-    name: Arc<str>,
+    name: Name,
     dir: Direction,
     handle: Option<Box<dyn Any + Send + Sync>>,
 }
@@ -544,7 +572,7 @@ impl Context {
             id: Some(self.me.id()),
             name: self.me.0.name.clone(),
         };
-        let (node, handle) = make_box::<T>(Arc::from(name.as_str()), dir, owner, None);
+        let (node, handle) = make_box::<T>(Name::from(name.clone()), dir, owner, None);
         self.me.0.inner.lock().boxes.push(node);
         (name, handle)
     }
@@ -571,8 +599,9 @@ impl Context {
         let node = self.me.find(dir, name)?;
         let links: Vec<Linkage> = {
             let mut inner = self.me.0.inner.lock();
-            let (touching, rest): (Vec<_>, Vec<_>) = inner.links.drain(..).partition(|l| l.touches(&*node));
-            inner.links = rest;
+            let (touching, rest): (Vec<_>, Vec<_>) =
+                inner.f().links.drain(..).partition(|l| l.touches(&*node));
+            inner.f().links = rest;
             inner.boxes.retain(|b| !Arc::ptr_eq(b, &node));
             touching
         };
@@ -590,26 +619,38 @@ impl Context {
     /// and is removed when it ends.
     pub fn link<T: Send + 'static>(&self, src: &BoxRef<T>, dst: &BoxRef<T>) -> Result<Linkage, LinkError> {
         let l = link_nodes(&src.node, &dst.node, Some(self.id()))?;
-        self.me.0.inner.lock().links.push(l.clone());
+        self.me.0.inner.lock().f().links.push(l.clone());
         Ok(l)
     }
 
     /// Link two boxes found by name; message types are checked at run time.
     pub fn link_any(&self, src: &AnyBoxRef, dst: &AnyBoxRef) -> Result<Linkage, LinkError> {
         let l = link_any_by(src, dst, Some(self.id()))?;
-        self.me.0.inner.lock().links.push(l.clone());
+        self.me.0.inner.lock().f().links.push(l.clone());
         Ok(l)
     }
 
     /// Remove a linkage and forget it.
     pub fn unlink(&self, linkage: &Linkage) -> Result<(), LinkError> {
-        self.me.0.inner.lock().links.retain(|l| l.id() != linkage.id());
+        self.me
+            .0
+            .inner
+            .lock()
+            .f()
+            .links
+            .retain(|l| l.id() != linkage.id());
         linkage.unlink()
     }
 
     /// Linkages this component made that are still in place.
     pub fn linkages(&self) -> Vec<Linkage> {
-        self.me.0.inner.lock().links.clone()
+        self.me
+            .0
+            .inner
+            .lock()
+            .fam
+            .as_ref()
+            .map_or_else(Vec::new, |f| f.links.clone())
     }
 
     /// Spawn an async child: it runs now, and this component is woken and told
@@ -641,15 +682,16 @@ impl Context {
     /// longer wakes this component. Linkages this component made to its boxes are
     /// removed.
     pub fn remove_child(&self, child: &ComponentRef) {
+        let child_boxes = child.boxes();
         let links: Vec<Linkage> = {
             let mut inner = self.me.0.inner.lock();
-            inner.children.retain(|c| c != child);
-            let child_boxes = child.boxes();
+            inner.f().children.retain(|c| c != child);
             let (touching, rest): (Vec<_>, Vec<_>) = inner
+                .f()
                 .links
                 .drain(..)
                 .partition(|l| child_boxes.iter().any(|b| l.touches(&**b)));
-            inner.links = rest;
+            inner.f().links = rest;
             touching
         };
         for l in links {
@@ -668,7 +710,7 @@ impl Context {
 
     /// Whether every child has ended (true with no children).
     pub fn children_done(&self) -> bool {
-        self.me.0.inner.lock().children.is_empty()
+        !self.me.0.inner.lock().has_children()
     }
 
     /// Wait for the next child to end. `None` when no child is left to end and
@@ -713,13 +755,13 @@ impl Future for ChildExitFuture<'_> {
     type Output = Option<ChildExit>;
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let mut inner = self.cx.me.0.inner.lock();
-        if let Some(e) = inner.child_exits.pop_front() {
+        if let Some(e) = inner.f().child_exits.pop_front() {
             return Poll::Ready(Some(e));
         }
-        if inner.children.is_empty() {
+        if !inner.has_children() {
             return Poll::Ready(None);
         }
-        inner.child_waker = Some(cx.waker().clone());
+        inner.f().child_waker = Some(cx.waker().clone());
         Poll::Pending
     }
 }
@@ -739,10 +781,12 @@ impl Future for Pause<'_> {
         let me = &self.cx.me;
         {
             let mut inner = me.0.inner.lock();
-            if !inner.child_exits.is_empty() {
+            if inner.has_child_exits() {
                 return Poll::Ready(());
             }
-            inner.child_waker = Some(cx.waker().clone());
+            if let Some(f) = inner.fam.as_mut() {
+                f.child_waker = Some(cx.waker().clone());
+            }
         }
         let mut ready = false;
         for b in me.boxes() {
@@ -767,11 +811,11 @@ fn adopt(parent: &ComponentRef, child: &ComponentRef) {
             let outcome = ci.outcome.clone().expect("checked");
             drop(ci);
             let mut pi = parent.0.inner.lock();
-            pi.child_exits.push_back(ChildExit {
+            pi.f().child_exits.push_back(ChildExit {
                 child: child.clone(),
                 outcome,
             });
-            if let Some(w) = pi.child_waker.take() {
+            if let Some(w) = pi.f().child_waker.take() {
                 drop(pi);
                 w.wake();
             }
@@ -780,8 +824,8 @@ fn adopt(parent: &ComponentRef, child: &ComponentRef) {
         ci.parent = Some(Arc::downgrade(&parent.0));
     }
     let mut pi = parent.0.inner.lock();
-    if !pi.children.contains(child) {
-        pi.children.push(child.clone());
+    if !pi.f().children.contains(child) {
+        pi.f().children.push(child.clone());
     }
 }
 
@@ -790,12 +834,12 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     let (links, waiters, parent) = {
         let mut inner = comp.0.inner.lock();
         inner.outcome = Some(outcome.clone());
-        inner.child_waker = None;
-        (
-            std::mem::take(&mut inner.links),
-            std::mem::take(&mut inner.exit_waiters),
-            inner.parent.take(),
-        )
+        let fam = inner.fam.as_mut().map(|f| {
+            f.child_waker = None;
+            (std::mem::take(&mut f.links), std::mem::take(&mut f.exit_waiters))
+        });
+        let (links, waiters) = fam.unwrap_or_default();
+        (links, waiters, inner.parent.take())
     };
     match &outcome {
         Outcome::Failed(reason) | Outcome::Panicked(reason) => {
@@ -818,12 +862,12 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     comp.close_boxes();
     if let Some(parent) = parent.and_then(|p| p.upgrade()) {
         let mut pi = parent.inner.lock();
-        pi.children.retain(|c| c != comp);
-        pi.child_exits.push_back(ChildExit {
+        pi.f().children.retain(|c| c != comp);
+        pi.f().child_exits.push_back(ChildExit {
             child: comp.clone(),
             outcome,
         });
-        let w = pi.child_waker.take();
+        let w = pi.f().child_waker.take();
         drop(pi);
         if let Some(w) = w {
             w.wake();
@@ -936,5 +980,21 @@ impl System {
             finish(&comp, Outcome::Failed(format!("could not start its thread: {e}")));
         }
         comp
+    }
+}
+
+#[cfg(test)]
+mod size_report {
+    #[test]
+    fn sizes() {
+        use std::mem::size_of;
+        eprintln!("ComponentShared {}", size_of::<super::ComponentShared>());
+        eprintln!("Inner {}", size_of::<super::Inner>());
+        eprintln!("Node<u64> {}", size_of::<crate::node::Node<u64>>());
+        eprintln!("Store<u64> {}", size_of::<crate::store::Store<u64>>());
+        eprintln!("Task {}", size_of::<crate::task::Task>());
+        eprintln!("HandleSlot {}", size_of::<super::HandleSlot>());
+        eprintln!("Context {}", size_of::<super::Context>());
+        eprintln!("Outcome {}", size_of::<super::Outcome>());
     }
 }

@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use crate::coop;
 use crate::error::{RecvError, TryRecvError};
 use crate::linkage::BoxRef;
+use crate::name::Name;
 use crate::node::{wake_all, Direction, Node, Owner};
 use crate::sync::Ordering;
 
@@ -60,12 +61,12 @@ impl<T: Send + 'static> Inbox<T> {
     /// An inbox owned by plain code rather than a component: link outboxes into
     /// it and receive with [`recv_blocking`](Self::recv_blocking) or `recv().await`
     /// on any executor.
-    pub fn detached(name: &str) -> Self {
+    pub fn detached(name: impl Into<Name>) -> Self {
         let owner = Owner {
             id: None,
-            name: Arc::from("detached"),
+            name: Name::from("detached"),
         };
-        Inbox::from_node(Node::new(Arc::from(name), Direction::In, owner, None))
+        Inbox::from_node(Node::new(name.into(), Direction::In, owner, None))
     }
 
     /// Receive the next message, waiting until one arrives. Resolves to

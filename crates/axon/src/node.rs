@@ -14,6 +14,7 @@ use std::sync::{Arc, Weak};
 use std::task::Waker;
 
 use crate::id::{BoxId, ComponentId};
+use crate::name::Name;
 use crate::store::{Store, WaitKind};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 
@@ -39,14 +40,14 @@ impl fmt::Display for Direction {
 #[derive(Clone, Debug)]
 pub(crate) struct Owner {
     pub(crate) id: Option<ComponentId>,
-    pub(crate) name: Arc<str>,
+    pub(crate) name: Name,
 }
 
 /// Immutable facts about a box.
 #[derive(Debug)]
 pub(crate) struct BoxMeta {
     pub(crate) id: BoxId,
-    pub(crate) name: Arc<str>,
+    pub(crate) name: Name,
     pub(crate) dir: Direction,
     pub(crate) owner: Owner,
     pub(crate) type_name: &'static str,
@@ -92,7 +93,7 @@ impl<T> fmt::Debug for Node<T> {
 }
 
 impl<T: Send + 'static> Node<T> {
-    pub(crate) fn new(name: Arc<str>, dir: Direction, owner: Owner, limit: Option<usize>) -> Arc<Self> {
+    pub(crate) fn new(name: Name, dir: Direction, owner: Owner, limit: Option<usize>) -> Arc<Self> {
         let open = dir == Direction::Out;
         Arc::new(Node {
             meta: BoxMeta {
@@ -149,7 +150,7 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
         creator: Option<ComponentId>,
     ) -> Result<crate::Linkage, crate::LinkError>;
     /// The typed node, for crate-internal typed operations.
-    fn snapshot_target(&self) -> Option<(BoxId, Arc<str>, Option<ComponentId>)>;
+    fn snapshot_target(&self) -> Option<(BoxId, Name, Option<ComponentId>)>;
 }
 
 impl<T: Send + 'static> AnyNode for Node<T> {
@@ -235,7 +236,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         crate::linkage::link_nodes(&self, &dst, creator)
     }
 
-    fn snapshot_target(&self) -> Option<(BoxId, Arc<str>, Option<ComponentId>)> {
+    fn snapshot_target(&self) -> Option<(BoxId, Name, Option<ComponentId>)> {
         let t = self.topo.lock().target.clone()?;
         Some((t.meta.id, t.meta.name.clone(), t.meta.owner.id))
     }

@@ -22,6 +22,7 @@ use std::task::{Context, Poll};
 use crate::coop;
 use crate::error::{SendError, TrySendError};
 use crate::linkage::BoxRef;
+use crate::name::Name;
 use crate::node::{wake_all, Direction, Node, Owner};
 use crate::store::{TicketState, WaitKind};
 use crate::sync::Ordering;
@@ -74,12 +75,12 @@ impl<T: Send + 'static> Outbox<T> {
 
     /// An outbox owned by plain code rather than a component: link it to a
     /// component's inbox and feed that component from ordinary code.
-    pub fn detached(name: &str) -> Self {
+    pub fn detached(name: impl Into<Name>) -> Self {
         let owner = Owner {
             id: None,
-            name: Arc::from("detached"),
+            name: Name::from("detached"),
         };
-        Outbox::from_node(Node::new(Arc::from(name), Direction::Out, owner, None))
+        Outbox::from_node(Node::new(name.into(), Direction::Out, owner, None))
     }
 
     /// Re-resolve the final box if a linkage change invalidated the cache.
