@@ -169,7 +169,13 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
             n.gen.fetch_add(1, Ordering::Release);
         }
         let open = src.open_upstream.load(Ordering::SeqCst) as isize;
+        let fed = src.ever_fed.load(Ordering::SeqCst);
         add_open(dst, open);
+        if fed {
+            // Senders that fed src (even ones gone already) now feed dst's chain:
+            // once they are all gone and it is drained, its stream has ended.
+            downstream(dst, |n| n.ever_fed.store(true, Ordering::SeqCst));
+        }
         // src stops being a sink: its waiting messages move on, in order, and
         // its waiting senders resolve again.
         let moved: Vec<T> = {
@@ -255,6 +261,13 @@ pub(crate) fn close_inbox<T: Send + 'static>(node: &Node<T>) {
             return;
         }
         st.closed = true;
+        if !st.queue.is_empty() && !st.forwarded {
+            tracing::warn!(
+                box_ = %node.meta.label(),
+                undelivered = st.queue.len(),
+                "inbox closed with messages its owner never received"
+            );
+        }
         st.evict_all(&mut wake);
         if let Some(w) = st.recv_waker.take() {
             wake.push(w);
