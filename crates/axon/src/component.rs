@@ -124,10 +124,12 @@ fn make_box<T: Send + 'static>(
     (node, handle)
 }
 
+#[derive(Clone)]
 struct BoxDecl {
     name: Name,
     dir: Direction,
     limit: Option<usize>,
+    type_name: &'static str,
     make: MakeBox,
 }
 
@@ -205,9 +207,66 @@ impl Component {
             name,
             dir,
             limit,
+            type_name: std::any::type_name::<T>(),
             make: make_box::<T>,
         });
         self
+    }
+
+    /// The component's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The declared boxes: name, direction and message type name.
+    pub fn declared(&self) -> Vec<(String, Direction, &'static str)> {
+        self.boxes
+            .iter()
+            .map(|b| (b.name.to_string(), b.dir, b.type_name))
+            .collect()
+    }
+
+    /// Whether a box of this name and direction is declared.
+    pub fn has_box(&self, dir: Direction, name: &str) -> bool {
+        self.boxes.iter().any(|b| b.dir == dir && &*b.name == name)
+    }
+
+    /// Declare a box `as_name` of direction `dir` carrying the same message type
+    /// as `from`'s box `name` (of either direction). This is how a composite
+    /// (Graphline) gives itself boxes matching its children's without knowing
+    /// their types at compile time.
+    pub fn copy_box(
+        mut self,
+        from: &Component,
+        name: &str,
+        dir: Direction,
+        as_name: impl Into<Name>,
+    ) -> Result<Self, BoxError> {
+        let src = from
+            .boxes
+            .iter()
+            .find(|b| &*b.name == name)
+            .ok_or_else(|| BoxError::NotFound {
+                component: from.name.to_string(),
+                name: name.to_string(),
+                dir,
+                available: from
+                    .boxes
+                    .iter()
+                    .map(|b| format!("{} {}", b.dir, b.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?
+            .clone();
+        let as_name = as_name.into();
+        self.boxes.retain(|b| !(b.dir == dir && b.name == as_name));
+        self.boxes.push(BoxDecl {
+            name: as_name,
+            dir,
+            limit: None,
+            ..src
+        });
+        Ok(self)
     }
 
     fn instantiate(self, shared: &Arc<Shared>, kind: Kind) -> (ComponentRef, Context) {

@@ -1,0 +1,103 @@
+//! [`Prefab`]: a component ready to be activated — its declaration plus its body.
+//!
+//! Kamaelia separates making a component from activating it: you build
+//! `Pipeline(Producer(), Consumer())` and the pipeline activates its children when
+//! it runs. A `Prefab` is that not-yet-running component. Component libraries
+//! return prefabs (a transformer, a TCP client, ...), composites take lists of
+//! them and activate them as children.
+//!
+//! ```
+//! use axon::{Component, Prefab, System};
+//!
+//! fn doubler() -> Prefab {
+//!     Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//!         let inbox = cx.inbox::<u32>("inbox")?;
+//!         let mut out = cx.outbox::<u32>("outbox")?;
+//!         while let Ok(x) = inbox.recv().await {
+//!             out.send(x * 2).await?;
+//!         }
+//!         Ok::<_, axon::Error>(())
+//!     })
+//! }
+//!
+//! let sys = System::new();
+//! let d = doubler().spawn(&sys);
+//! assert_eq!(d.name(), "doubler");
+//! # drop(d);
+//! ```
+
+use std::fmt;
+use std::future::Future;
+
+use crate::component::{Component, ComponentRef, Context, Termination};
+use crate::scheduler::System;
+
+type Start = Box<dyn FnOnce(&System, Component, Option<&ComponentRef>) -> ComponentRef + Send>;
+
+/// A component declared and given a body, not yet running.
+pub struct Prefab {
+    spec: Component,
+    start: Start,
+}
+
+impl fmt::Debug for Prefab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prefab").field("spec", &self.spec).finish()
+    }
+}
+
+impl Prefab {
+    /// An async component.
+    pub fn new<F, Fut>(spec: Component, main: F) -> Self
+    where
+        F: FnOnce(Context) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Termination,
+    {
+        Prefab {
+            spec,
+            start: Box::new(move |sys, spec, parent| sys.spawn_with_parent(spec, main, parent)),
+        }
+    }
+
+    /// A threaded component (its body runs on its own OS thread).
+    pub fn threaded<F, R>(spec: Component, main: F) -> Self
+    where
+        F: FnOnce(Context) -> R + Send + 'static,
+        R: Termination + 'static,
+    {
+        Prefab {
+            spec,
+            start: Box::new(move |sys, spec, parent| sys.spawn_threaded_with_parent(spec, main, parent)),
+        }
+    }
+
+    /// Its declaration (name and boxes).
+    pub fn spec(&self) -> &Component {
+        &self.spec
+    }
+
+    /// Change its declaration before it starts (for example to add boxes). The
+    /// body must still find the boxes it takes.
+    pub fn map_spec(mut self, f: impl FnOnce(Component) -> Component) -> Self {
+        let placeholder = Component::bare("");
+        let spec = std::mem::replace(&mut self.spec, placeholder);
+        self.spec = f(spec);
+        self
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        self.spec.name()
+    }
+
+    /// Activate it as a top-level component of `sys`.
+    pub fn spawn(self, sys: &System) -> ComponentRef {
+        (self.start)(sys, self.spec, None)
+    }
+
+    /// Activate it as a child of the component running `cx`.
+    pub fn spawn_child(self, cx: &Context) -> ComponentRef {
+        (self.start)(cx.system(), self.spec, Some(cx.me()))
+    }
+}
