@@ -66,8 +66,9 @@
 //!   linkage ([`introspect`]).
 //!
 //! ## What this crate is not
-//! No networking, timers or I/O readiness: the `kamaelia` crate brings those,
-//! sleeping in the scheduler's [`Park`] hook. No global singletons: each
+//! No networking or I/O readiness: the `kamaelia` crate brings those, sleeping in
+//! the scheduler's [`Park`] hook. Timers are here ([`time`]) because components
+//! need them to wait without busy-looping. No global singletons: each
 //! [`System`] is independent.
 
 #![warn(missing_docs)]
@@ -91,6 +92,7 @@ pub mod store;
 mod sync;
 pub mod task;
 pub mod threaded;
+pub mod time;
 pub mod topology;
 
 pub use component::{
