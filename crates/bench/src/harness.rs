@@ -214,20 +214,14 @@ fn spawn_mem_via_child(name: &str, quick: bool) -> Result<(u64, u64), RunError> 
     if quick {
         cmd.arg("--quick");
     }
-    let out = cmd
-        .output()
-        .map_err(|e| systems::failed("spawn-mem child", e))?;
+    let out = cmd.output().map_err(|e| systems::failed("spawn-mem child", e))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or("").trim().to_string();
     let fields: Vec<&str> = line.split_whitespace().collect();
     match fields.as_slice() {
         ["ok", bytes, check] if out.status.success() => {
-            let bytes = bytes
-                .parse()
-                .map_err(|e| systems::failed("child bytes", e))?;
-            let check = check
-                .parse()
-                .map_err(|e| systems::failed("child check", e))?;
+            let bytes = bytes.parse().map_err(|e| systems::failed("child bytes", e))?;
+            let check = check.parse().map_err(|e| systems::failed("child check", e))?;
             Ok((bytes, check))
         }
         ["notimpl"] => Err(RunError::NotImplemented),
@@ -311,9 +305,7 @@ pub fn process_cpu_time() -> io::Result<Duration> {
             .ok_or_else(|| io::Error::other("malformed /proc/self/stat"))
     };
     let ticks = tick(11)? + tick(12)?;
-    Ok(Duration::from_secs_f64(
-        ticks as f64 / clock_ticks_per_second(),
-    ))
+    Ok(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second()))
 }
 
 /// `getconf CLK_TCK`, asked once; 100 if that fails.

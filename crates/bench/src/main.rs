@@ -127,9 +127,7 @@ fn main() -> ExitCode {
 
     match cli.target {
         Target::Net => {
-            println!(
-                "net: the network workloads arrive with the network components; nothing to run yet."
-            );
+            println!("net: the network workloads arrive with the network components; nothing to run yet.");
             return ExitCode::SUCCESS;
         }
         Target::SpawnMemChild => {
@@ -152,11 +150,7 @@ fn main() -> ExitCode {
         println!(
             "kamaelia-rs peer benchmarks ({}): median of {} repetitions after 1 warm-up; \
              nproc = {}",
-            if cfg.quick {
-                "QUICK sizes"
-            } else {
-                "full sizes"
-            },
+            if cfg.quick { "QUICK sizes" } else { "full sizes" },
             cfg.reps,
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );

@@ -60,11 +60,7 @@ impl Handler<Wake> for Sleeper {
     }
 }
 
-fn spawn_idle(
-    n: usize,
-    started: &Started,
-    reply: &mpsc::UnboundedSender<u64>,
-) -> Vec<Addr<Sleeper>> {
+fn spawn_idle(n: usize, started: &Started, reply: &mpsc::UnboundedSender<u64>) -> Vec<Addr<Sleeper>> {
     (0..n)
         .map(|i| {
             Sleeper {
@@ -436,10 +432,7 @@ impl SystemTrait for Actix {
             }
             let measured = start.elapsed();
             drop(children);
-            Ok(Sample {
-                measured,
-                check: sum,
-            })
+            Ok(Sample { measured, check: sum })
         })
     }
 

@@ -151,8 +151,7 @@ impl System for FlumeLocal {
 
     fn ring(&self, actors: usize, hops: u64) -> RunResult {
         drive(|sp| async move {
-            let (txs, rxs): (Vec<_>, Vec<_>) =
-                (0..actors).map(|_| flume::unbounded::<Token>()).unzip();
+            let (txs, rxs): (Vec<_>, Vec<_>) = (0..actors).map(|_| flume::unbounded::<Token>()).unzip();
             let (done_tx, done_rx) = flume::unbounded::<u64>();
             for (i, inbox) in rxs.into_iter().enumerate() {
                 let next = txs[(i + 1) % actors].clone();
@@ -309,10 +308,7 @@ impl System for FlumeLocal {
             }
             let measured = start.elapsed();
             drop(inboxes);
-            Ok(Sample {
-                measured,
-                check: sum,
-            })
+            Ok(Sample { measured, check: sum })
         })
     }
 
@@ -329,10 +325,7 @@ impl System for FlumeLocal {
                 std::thread::sleep(window);
                 let _ = alarm_tx.send(());
             });
-            alarm
-                .recv_async()
-                .await
-                .map_err(|_| ended("timer thread"))?;
+            alarm.recv_async().await.map_err(|_| ended("timer thread"))?;
             let cpu1 = process_cpu_time().map_err(|e| failed("cpu time", e))?;
             let _ = timer.join();
             for tx in &inboxes {

@@ -75,11 +75,7 @@ impl Message<Wake> for Sleeper {
     }
 }
 
-fn spawn_idle(
-    n: usize,
-    started: &Started,
-    reply: &mpsc::UnboundedSender<u64>,
-) -> Vec<ActorRef<Sleeper>> {
+fn spawn_idle(n: usize, started: &Started, reply: &mpsc::UnboundedSender<u64>) -> Vec<ActorRef<Sleeper>> {
     (0..n)
         .map(|i| {
             let s = Sleeper {
@@ -471,10 +467,7 @@ impl System for Kameo {
             }
             let measured = start_at.elapsed();
             drop(children);
-            Ok(Sample {
-                measured,
-                check: sum,
-            })
+            Ok(Sample { measured, check: sum })
         })
     }
 

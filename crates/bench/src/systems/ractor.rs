@@ -68,21 +68,12 @@ impl Actor for Sleeper {
     type State = SleeperArgs;
     type Arguments = SleeperArgs;
 
-    async fn pre_start(
-        &self,
-        _: ActorRef<()>,
-        args: SleeperArgs,
-    ) -> Result<SleeperArgs, ActorProcessingErr> {
+    async fn pre_start(&self, _: ActorRef<()>, args: SleeperArgs) -> Result<SleeperArgs, ActorProcessingErr> {
         args.started.bump();
         Ok(args)
     }
 
-    async fn handle(
-        &self,
-        _: ActorRef<()>,
-        _: (),
-        s: &mut SleeperArgs,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn handle(&self, _: ActorRef<()>, _: (), s: &mut SleeperArgs) -> Result<(), ActorProcessingErr> {
         let _ = s.reply.send(s.me);
         Ok(())
     }
@@ -206,11 +197,7 @@ impl Actor for RingMember {
     type State = RingState;
     type Arguments = RingState;
 
-    async fn pre_start(
-        &self,
-        _: ActorRef<RingMsg>,
-        s: RingState,
-    ) -> Result<RingState, ActorProcessingErr> {
+    async fn pre_start(&self, _: ActorRef<RingMsg>, s: RingState) -> Result<RingState, ActorProcessingErr> {
         Ok(s)
     }
 
@@ -279,20 +266,11 @@ impl Actor for Sink {
     type State = SinkState;
     type Arguments = SinkState;
 
-    async fn pre_start(
-        &self,
-        _: ActorRef<u64>,
-        s: SinkState,
-    ) -> Result<SinkState, ActorProcessingErr> {
+    async fn pre_start(&self, _: ActorRef<u64>, s: SinkState) -> Result<SinkState, ActorProcessingErr> {
         Ok(s)
     }
 
-    async fn handle(
-        &self,
-        _: ActorRef<u64>,
-        v: u64,
-        s: &mut SinkState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn handle(&self, _: ActorRef<u64>, v: u64, s: &mut SinkState) -> Result<(), ActorProcessingErr> {
         s.sum = s.sum.wrapping_add(v);
         s.count += 1;
         if s.count == s.expected {
@@ -317,20 +295,11 @@ impl Actor for Source {
     type State = SourceState;
     type Arguments = SourceState;
 
-    async fn pre_start(
-        &self,
-        _: ActorRef<()>,
-        s: SourceState,
-    ) -> Result<SourceState, ActorProcessingErr> {
+    async fn pre_start(&self, _: ActorRef<()>, s: SourceState) -> Result<SourceState, ActorProcessingErr> {
         Ok(s)
     }
 
-    async fn handle(
-        &self,
-        _: ActorRef<()>,
-        _: (),
-        s: &mut SourceState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn handle(&self, _: ActorRef<()>, _: (), s: &mut SourceState) -> Result<(), ActorProcessingErr> {
         for v in s.from..s.to {
             s.target.send_message(v)?;
         }
@@ -420,18 +389,13 @@ impl System for Ractor {
             for m in &members {
                 m.stop(None);
             }
-            Ok(Sample {
-                measured,
-                check: acc,
-            })
+            Ok(Sample { measured, check: acc })
         })
     }
 
     fn pipeline(&self, stages: usize, messages: u64, capacity: Option<usize>) -> RunResult {
         if capacity.is_some() {
-            return Err(RunError::NotApplicable(
-                "ractor mailboxes are unbounded only",
-            ));
+            return Err(RunError::NotApplicable("ractor mailboxes are unbounded only"));
         }
         let rt = build()?;
         rt.block_on(async move {
@@ -462,10 +426,7 @@ impl System for Ractor {
             for a in &all {
                 a.stop(None);
             }
-            Ok(Sample {
-                measured,
-                check: sum,
-            })
+            Ok(Sample { measured, check: sum })
         })
     }
 
@@ -499,10 +460,7 @@ impl System for Ractor {
             for s in &sources {
                 s.stop(None);
             }
-            Ok(Sample {
-                measured,
-                check: sum,
-            })
+            Ok(Sample { measured, check: sum })
         })
     }
 
@@ -524,10 +482,7 @@ impl System for Ractor {
             for c in &children {
                 c.stop(None);
             }
-            Ok(Sample {
-                measured,
-                check: sum,
-            })
+            Ok(Sample { measured, check: sum })
         })
     }
 

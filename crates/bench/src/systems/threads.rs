@@ -224,10 +224,7 @@ impl System for Threads {
         let measured = start_at.elapsed();
         drop(txs);
         join_all(handles)?;
-        Ok(Sample {
-            measured,
-            check: acc,
-        })
+        Ok(Sample { measured, check: acc })
     }
 
     fn pipeline(&self, stages: usize, messages: u64, capacity: Option<usize>) -> RunResult {
@@ -276,10 +273,7 @@ impl System for Threads {
         let sum = done_rx.recv().map_err(|_| ended("sink"))?;
         let measured = start_at.elapsed();
         join_all(handles)?;
-        Ok(Sample {
-            measured,
-            check: sum,
-        })
+        Ok(Sample { measured, check: sum })
     }
 
     fn fanin(&self, producers: usize, per_producer: u64) -> RunResult {
@@ -319,10 +313,7 @@ impl System for Threads {
         let sum = done_rx.recv().map_err(|_| ended("consumer"))?;
         let measured = start_at.elapsed();
         join_all(handles)?;
-        Ok(Sample {
-            measured,
-            check: sum,
-        })
+        Ok(Sample { measured, check: sum })
     }
 
     fn spawn(&self, n: usize) -> RunResult {
@@ -343,10 +334,7 @@ impl System for Threads {
         let measured = start_at.elapsed();
         // Let the detached threads finish exiting before the next run.
         while parent.recv().is_ok() {}
-        Ok(Sample {
-            measured,
-            check: sum,
-        })
+        Ok(Sample { measured, check: sum })
     }
 
     fn spawn_memory(&self) -> Result<(), RunError> {

@@ -185,9 +185,8 @@ impl System for Tokio {
     fn ring(&self, actors: usize, hops: u64) -> RunResult {
         let rt = self.build()?;
         rt.block_on(async move {
-            let (txs, rxs): (Vec<_>, Vec<_>) = (0..actors)
-                .map(|_| mpsc::unbounded_channel::<Token>())
-                .unzip();
+            let (txs, rxs): (Vec<_>, Vec<_>) =
+                (0..actors).map(|_| mpsc::unbounded_channel::<Token>()).unzip();
             let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
             for (i, mut inbox) in rxs.into_iter().enumerate() {
                 let next = txs[(i + 1) % actors].clone();
@@ -347,10 +346,7 @@ impl System for Tokio {
             }
             let measured = start.elapsed();
             drop(inboxes);
-            Ok(Sample {
-                measured,
-                check: sum,
-            })
+            Ok(Sample { measured, check: sum })
         })
     }
 
