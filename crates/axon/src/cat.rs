@@ -316,12 +316,24 @@ impl Cat {
 
     /// The service registered as `name` (Axon's `retrieveService`), untyped.
     pub fn retrieve_service(&self, name: &str) -> Result<AnyBoxRef, CatError> {
-        match self.store.checkout(&Key::Service(name.to_string())).get() {
-            Some(Entry::Service(b)) => Ok(b.clone()),
-            _ => Err(CatError::NoSuchService {
+        self.lookup(name).ok_or_else(|| {
+            let mut known = self.services();
+            if known.len() > 20 {
+                let more = known.len() - 20;
+                known.truncate(20);
+                known.push(format!("and {more} more"));
+            }
+            CatError::NoSuchService {
                 name: name.to_string(),
-                registered: self.services().join(", "),
-            }),
+                registered: known.join(", "),
+            }
+        })
+    }
+
+    fn lookup(&self, name: &str) -> Option<AnyBoxRef> {
+        match self.store.checkout(&Key::Service(name.to_string())).get() {
+            Some(Entry::Service(b)) => Some(b.clone()),
+            _ => None,
         }
     }
 
@@ -338,7 +350,7 @@ impl Cat {
 
     /// Whether a service `name` is registered.
     pub fn has_service(&self, name: &str) -> bool {
-        self.retrieve_service(name).is_ok()
+        self.lookup(name).is_some()
     }
 
     /// Remove service `name` (Axon's `deRegisterService`). Errors with
@@ -547,9 +559,9 @@ impl Future for WaitForService {
                 w.push(cx.waker().clone());
             }
         }
-        match self.cat.retrieve_service(&self.name) {
-            Ok(b) => Poll::Ready(b),
-            Err(_) => Poll::Pending,
+        match self.cat.lookup(&self.name) {
+            Some(b) => Poll::Ready(b),
+            None => Poll::Pending,
         }
     }
 }

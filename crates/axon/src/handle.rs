@@ -149,8 +149,13 @@ fn feed<T: Send + 'static>(component: &ComponentRef, name: &str) -> Result<Optio
         return Ok(None);
     };
     let out = Outbox::<T>::detached(format!("handle->{name}"));
-    link(&out.endpoint(), &dst)?;
-    Ok(Some(out))
+    match link(&out.endpoint(), &dst) {
+        Ok(_) => Ok(Some(out)),
+        // It has finished: nothing can be sent to it, but what it sent can
+        // still be collected.
+        Err(LinkError::Closed { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn collect<T: Send + 'static>(component: &ComponentRef, name: &str) -> Result<Option<Inbox<T>>, HandleError> {
@@ -197,7 +202,9 @@ impl<I: Send + 'static, O: Send + 'static> Handle<I, O> {
 
     /// Attach a handle to a component that is already running. Its standard
     /// boxes must not be linked yet ([`HandleError::Link`] otherwise).
-    /// Anything it sent before is held in its outboxes and comes out here.
+    /// Anything it sent before is held in its outboxes and comes out here, even
+    /// if it has finished already (sends to a finished component hand the
+    /// message back).
     pub fn attach(component: &ComponentRef) -> Result<Self, HandleError> {
         let tx = HandleSender {
             component: component.clone(),
