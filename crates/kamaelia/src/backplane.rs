@@ -305,7 +305,7 @@ pub fn backplane<T: Clone + Send + 'static>(name: &str) -> Prefab {
                         remove_subscriber(&mut cx, subs.remove(i));
                     }
                     burst += 1;
-                    if burst % 64 == 0 {
+                    if burst.is_multiple_of(64) {
                         yield_now().await;
                     }
                 }
