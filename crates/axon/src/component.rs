@@ -890,16 +890,8 @@ fn adopt(parent: &ComponentRef, child: &ComponentRef) {
 
 /// Everything that happens when a component ends.
 pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
-    let (links, waiters, parent) = {
-        let mut inner = comp.0.inner.lock();
-        inner.outcome = Some(outcome.clone());
-        let fam = inner.fam.as_mut().map(|f| {
-            f.child_waker = None;
-            (std::mem::take(&mut f.links), std::mem::take(&mut f.exit_waiters))
-        });
-        let (links, waiters) = fam.unwrap_or_default();
-        (links, waiters, inner.parent.take())
-    };
+    // The failure report goes out before the outcome becomes visible, so that
+    // whoever sees `is_finished()` / `finished()` can rely on it being there.
     match &outcome {
         Outcome::Failed(reason) | Outcome::Panicked(reason) => {
             tracing::warn!(component = %comp.name(), id = %comp.id(), %reason, "component failed");
@@ -915,6 +907,16 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
         }
         _ => tracing::trace!(component = %comp.name(), id = %comp.id(), ?outcome, "component ended"),
     }
+    let (links, waiters, parent) = {
+        let mut inner = comp.0.inner.lock();
+        inner.outcome = Some(outcome.clone());
+        let fam = inner.fam.as_mut().map(|f| {
+            f.child_waker = None;
+            (std::mem::take(&mut f.links), std::mem::take(&mut f.exit_waiters))
+        });
+        let (links, waiters) = fam.unwrap_or_default();
+        (links, waiters, inner.parent.take())
+    };
     for l in links {
         let _ = l.unlink();
     }

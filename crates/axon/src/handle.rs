@@ -380,8 +380,26 @@ impl<O: Send + 'static> HandleReceiver<O> {
     /// See [`Handle::recv`].
     pub async fn recv(&self) -> Result<O, RecvError> {
         match &self.outbox {
-            Some(inbox) => inbox.recv().await,
+            Some(inbox) => self.settle(inbox, inbox.recv().await).await,
             None => Err(RecvError::Closed),
+        }
+    }
+
+    /// A component's outboxes can close (when its body returns and drops them)
+    /// a moment before the kernel sends its failure report out of `signal`, so
+    /// `Closed` is trusted only once the component has finished, after one more
+    /// look.
+    async fn settle<T: Send + 'static>(
+        &self,
+        inbox: &Inbox<T>,
+        got: Result<T, RecvError>,
+    ) -> Result<T, RecvError> {
+        match got {
+            Ok(m) => Ok(m),
+            Err(RecvError::Closed) => {
+                self.component.finished().await;
+                inbox.try_recv().map_err(|_| RecvError::Closed)
+            }
         }
     }
 
@@ -402,15 +420,24 @@ impl<O: Send + 'static> HandleReceiver<O> {
     /// See [`Handle::try_recv`].
     pub fn try_recv(&self) -> Result<O, TryRecvError> {
         match &self.outbox {
-            Some(inbox) => inbox.try_recv(),
+            Some(inbox) => self.settle_now(inbox.try_recv()),
             None => Err(TryRecvError::Closed),
+        }
+    }
+
+    /// `try_recv` cannot wait for the component to finish: until it has,
+    /// `Closed` is reported as `Empty` (see `settle`).
+    fn settle_now<T>(&self, got: Result<T, TryRecvError>) -> Result<T, TryRecvError> {
+        match got {
+            Err(TryRecvError::Closed) if !self.component.is_finished() => Err(TryRecvError::Empty),
+            other => other,
         }
     }
 
     /// See [`Handle::recv_signal`].
     pub async fn recv_signal(&self) -> Result<Signal, RecvError> {
         match &self.signal {
-            Some(inbox) => inbox.recv().await,
+            Some(inbox) => self.settle(inbox, inbox.recv().await).await,
             None => Err(RecvError::Closed),
         }
     }
@@ -432,7 +459,7 @@ impl<O: Send + 'static> HandleReceiver<O> {
     /// See [`Handle::try_recv_signal`].
     pub fn try_recv_signal(&self) -> Result<Signal, TryRecvError> {
         match &self.signal {
-            Some(inbox) => inbox.try_recv(),
+            Some(inbox) => self.settle_now(inbox.try_recv()),
             None => Err(TryRecvError::Closed),
         }
     }

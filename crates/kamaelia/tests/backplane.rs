@@ -49,7 +49,7 @@ fn registers_its_services_and_withdraws_them_on_shutdown() {
     let inbox = s.cat().retrieve_service("Backplane_I_bp").unwrap();
     assert_eq!(inbox.owner(), Some(hub.component().id()));
     assert_eq!(inbox.name(), "inbox");
-    assert_eq!(s.cat().retrieve_value::<usize>(&subscribers_value("bp")), Ok(0));
+    await_subscribers(s, "bp", 0);
 
     hub.shutdown().unwrap();
     assert_eq!(hub.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
@@ -235,6 +235,7 @@ fn subscribers_join_and_leave_while_running() {
     assert_eq!(c.recv_signal_blocking(), Ok(Signal::ProducerFinished));
     assert_eq!(hub.recv_signal_blocking(), Ok(Signal::ProducerFinished));
     assert_eq!(c.join(), Outcome::Finished);
+    assert_eq!(hub.join(), Outcome::Finished);
     assert_eq!(s.cat().retrieve_value::<usize>(&subscribers_value("live")), Ok(0));
     publisher.shutdown().unwrap();
     sys.wait();
