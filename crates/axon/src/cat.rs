@@ -46,6 +46,23 @@
 //! # Ok::<(), axon::Error>(())
 //! ```
 //!
+//! # Design
+//! * **One STM key per name** (services and values are separate namespaces):
+//!   changes to different names never conflict; two changes to one name are
+//!   serialised by the store's version check, and the loser re-runs against the
+//!   winner's result (so "register if absent" and "add one" are exact under
+//!   contention). Listings read every key in one checkout, so they are a
+//!   consistent snapshot.
+//! * **Values are `Any`, read back typed.** The CAT is shared by unrelated parts
+//!   of a system (a selector's statistics, a backplane's subscriber count, an
+//!   application's settings), so one generic value type would force them all
+//!   into one enum. A value is stored as `Arc<dyn Any + Send + Sync>` with its
+//!   type name: checkouts clone an `Arc`, not the value, and a type mismatch is
+//!   a [`CatError::ValueTypeMismatch`] naming both types, never a panic.
+//! * The STM store has no removal, so deregistering leaves a small tombstone
+//!   per name: memory grows with the number of *distinct* names ever used, not
+//!   with registrations.
+//!
 //! # Differences from Axon
 //! * Retrieving an unknown service is a [`CatError::NoSuchService`] (Axon raised
 //!   a bare `KeyError`).

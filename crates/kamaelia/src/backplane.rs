@@ -431,15 +431,21 @@ pub fn subscribe_to<T: Clone + Send + 'static>(name: &str) -> Prefab {
                 return Ok(());
             }
         };
-        cx.link(&config.endpoint(), &hub)?;
         let id = SubscriberId::new();
-        config
-            .send(Subscription::Add {
-                id,
-                data: cx.me().outbox::<T>("outbox")?,
-                signal: cx.me().inbox::<Signal>("_backplane_signal")?,
-            })
-            .await?;
+        let add = Subscription::Add {
+            id,
+            data: cx.me().outbox::<T>("outbox")?,
+            signal: cx.me().inbox::<Signal>("_backplane_signal")?,
+        };
+        let joined = match cx.link(&config.endpoint(), &hub) {
+            Ok(_) => config.send(add).await.is_ok(),
+            Err(_) => false,
+        };
+        if !joined {
+            // The backplane stopped between being found and being joined.
+            signal.send(Signal::ShutdownMicroprocess).await?;
+            return Ok(());
+        }
         // From here on, however this body ends, it leaves the backplane.
         let _leave = Leave { config, id };
         let s = loop {
