@@ -43,6 +43,40 @@
 //! running.wait();
 //! # Ok::<(), axon::Error>(())
 //! ```
+//!
+//! The same from async code, here a single-threaded tokio runtime: awaiting a
+//! handle parks only the task, so other tasks on the runtime keep running.
+//!
+//! ```
+//! # use axon::{Component, Handle, Prefab, System};
+//! # let doubler = Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//! #     let inbox = cx.inbox::<u32>("inbox")?;
+//! #     let mut out = cx.outbox::<u32>("outbox")?;
+//! #     while let Ok(x) = inbox.recv().await { out.send(x * 2).await?; }
+//! #     Ok::<_, axon::Error>(())
+//! # });
+//! let running = System::builder().threads(1).build().start();
+//! let h: Handle<u32> = Handle::spawn(running.system(), doubler)?;
+//! let (mut tx, rx) = h.split();
+//! let rt = tokio::runtime::Builder::new_current_thread().build()?;
+//! let got = rt.block_on(async move {
+//!     let collector = tokio::spawn(async move {
+//!         let mut got = Vec::new();
+//!         while let Ok(x) = rx.recv().await {
+//!             got.push(x);
+//!         }
+//!         got
+//!     });
+//!     for i in 0..3 {
+//!         tx.send(i).await.unwrap();
+//!     }
+//!     drop(tx); // end of input
+//!     collector.await.unwrap()
+//! });
+//! assert_eq!(got, [0, 2, 4]);
+//! running.wait();
+//! # Ok::<(), axon::Error>(())
+//! ```
 
 use std::time::Duration;
 
