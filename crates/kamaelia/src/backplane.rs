@@ -278,7 +278,7 @@ pub fn backplane<T: Clone + Send + 'static>(name: &str) -> Prefab {
                 for sub in &mut subs {
                     let _ = sub.signal.send(s.clone()).await;
                 }
-                signal.send(s).await?;
+                let _ = signal.send(s).await; // nobody listening is not a failure
                 return Ok::<_, axon::Error>(());
             }
             let mut changed = false;
@@ -390,7 +390,7 @@ pub fn publish_to<T: Send + 'static>(name: &str) -> Prefab {
         let hub = match find_service::<T>(&cx, &control, &input_service(&name)).await? {
             Ok(hub) => hub,
             Err(s) => {
-                signal.send(s).await?;
+                let _ = signal.send(s).await;
                 return Ok(());
             }
         };
@@ -402,7 +402,7 @@ pub fn publish_to<T: Send + 'static>(name: &str) -> Prefab {
                 Err(_) => std::future::pending::<()>().await,
             }
         };
-        signal.send(s).await?;
+        let _ = signal.send(s).await;
         Ok::<_, axon::Error>(())
     })
 }
@@ -427,7 +427,7 @@ pub fn subscribe_to<T: Clone + Send + 'static>(name: &str) -> Prefab {
         let hub = match find_service::<Subscription<T>>(&cx, &control, &config_service(&name)).await? {
             Ok(hub) => hub,
             Err(s) => {
-                signal.send(s).await?;
+                let _ = signal.send(s).await;
                 return Ok(());
             }
         };
@@ -443,7 +443,7 @@ pub fn subscribe_to<T: Clone + Send + 'static>(name: &str) -> Prefab {
         };
         if !joined {
             // The backplane stopped between being found and being joined.
-            signal.send(Signal::ShutdownMicroprocess).await?;
+            let _ = signal.send(Signal::ShutdownMicroprocess).await;
             return Ok(());
         }
         // From here on, however this body ends, it leaves the backplane.
@@ -460,7 +460,7 @@ pub fn subscribe_to<T: Clone + Send + 'static>(name: &str) -> Prefab {
             }
             cx.pause().await;
         };
-        signal.send(s).await?;
+        let _ = signal.send(s).await;
         Ok::<_, axon::Error>(())
     })
 }
