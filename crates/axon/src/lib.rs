@@ -76,7 +76,7 @@ pub mod cat;
 mod component;
 mod coop;
 mod error;
-mod handle;
+pub mod handle;
 mod id;
 mod inbox;
 pub mod introspect;
