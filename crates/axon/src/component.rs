@@ -945,16 +945,24 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
 /// Deliver a kernel message (a failure signal) even past the size limit: it must
 /// not be lost and the dying component cannot wait.
 fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
-    let sink = crate::topology::resolve(node);
-    let mut st = sink.store.lock();
-    if st.closed {
-        tracing::warn!(box_ = %node.meta.label(), "failure signal not delivered: destination closed");
+    loop {
+        let sink = crate::topology::resolve(node);
+        let mut st = sink.store.lock();
+        if st.forwarded {
+            // Linked onward since we resolved it (as in `Outbox::try_send`):
+            // resolve again rather than strand the message in a forwarding box.
+            continue;
+        }
+        if st.closed {
+            tracing::warn!(box_ = %node.meta.label(), "failure signal not delivered: destination closed");
+            return;
+        }
+        let w = st.push(msg);
+        drop(st);
+        if let Some(w) = w {
+            w.wake();
+        }
         return;
-    }
-    let w = st.push(msg);
-    drop(st);
-    if let Some(w) = w {
-        w.wake();
     }
 }
 
