@@ -890,16 +890,8 @@ fn adopt(parent: &ComponentRef, child: &ComponentRef) {
 
 /// Everything that happens when a component ends.
 pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
-    let (links, waiters, parent) = {
-        let mut inner = comp.0.inner.lock();
-        inner.outcome = Some(outcome.clone());
-        let fam = inner.fam.as_mut().map(|f| {
-            f.child_waker = None;
-            (std::mem::take(&mut f.links), std::mem::take(&mut f.exit_waiters))
-        });
-        let (links, waiters) = fam.unwrap_or_default();
-        (links, waiters, inner.parent.take())
-    };
+    // The failure report goes out before the outcome becomes visible, so that
+    // whoever sees `is_finished()` / `finished()` can rely on it being there.
     match &outcome {
         Outcome::Failed(reason) | Outcome::Panicked(reason) => {
             tracing::warn!(component = %comp.name(), id = %comp.id(), %reason, "component failed");
@@ -915,6 +907,16 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
         }
         _ => tracing::trace!(component = %comp.name(), id = %comp.id(), ?outcome, "component ended"),
     }
+    let (links, waiters, parent) = {
+        let mut inner = comp.0.inner.lock();
+        inner.outcome = Some(outcome.clone());
+        let fam = inner.fam.as_mut().map(|f| {
+            f.child_waker = None;
+            (std::mem::take(&mut f.links), std::mem::take(&mut f.exit_waiters))
+        });
+        let (links, waiters) = fam.unwrap_or_default();
+        (links, waiters, inner.parent.take())
+    };
     for l in links {
         let _ = l.unlink();
     }
@@ -943,16 +945,24 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
 /// Deliver a kernel message (a failure signal) even past the size limit: it must
 /// not be lost and the dying component cannot wait.
 fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
-    let sink = crate::topology::resolve(node);
-    let mut st = sink.store.lock();
-    if st.closed {
-        tracing::warn!(box_ = %node.meta.label(), "failure signal not delivered: destination closed");
+    loop {
+        let sink = crate::topology::resolve(node);
+        let mut st = sink.store.lock();
+        if st.forwarded {
+            // Linked onward since we resolved it (as in `Outbox::try_send`):
+            // resolve again rather than strand the message in a forwarding box.
+            continue;
+        }
+        if st.closed {
+            tracing::warn!(box_ = %node.meta.label(), "failure signal not delivered: destination closed");
+            return;
+        }
+        let w = st.push(msg);
+        drop(st);
+        if let Some(w) = w {
+            w.wake();
+        }
         return;
-    }
-    let w = st.push(msg);
-    drop(st);
-    if let Some(w) = w {
-        w.wake();
     }
 }
 

@@ -73,9 +73,11 @@
 
 #![warn(missing_docs)]
 
+pub mod cat;
 mod component;
 mod coop;
 mod error;
+pub mod handle;
 mod id;
 mod inbox;
 pub mod introspect;
@@ -95,10 +97,12 @@ pub mod threaded;
 pub mod time;
 pub mod topology;
 
+pub use cat::{Cat, CatError};
 pub use component::{
     ChildExit, ChildExitFuture, Component, ComponentRef, Context, Finished, Kind, Outcome, Pause, Termination,
 };
 pub use error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
+pub use handle::{Handle, HandleError, HandleReceiver, HandleSender, RecvTimeoutError};
 pub use id::{BoxId, ComponentId, LinkId};
 pub use inbox::{Inbox, RecvFuture};
 pub use introspect::Snapshot;

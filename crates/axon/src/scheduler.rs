@@ -108,6 +108,7 @@ impl SystemBuilder {
                 live: AtomicUsize::new(0),
                 registry: Mutex::new(HashMap::new()),
                 idle_waiters: Mutex::new(Vec::new()),
+                cat: crate::cat::Cat::new(), // the system's CAT (see cat.rs)
             }),
         }
     }
@@ -133,6 +134,8 @@ pub(crate) struct Shared {
     live: AtomicUsize,
     pub(crate) registry: Mutex<HashMap<ComponentId, Registered>>,
     idle_waiters: Mutex<Vec<Waker>>,
+    /// The system's CAT (service registry), reached through `System::cat` in cat.rs.
+    pub(crate) cat: crate::cat::Cat,
 }
 
 struct Local {

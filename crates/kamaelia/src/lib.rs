@@ -1,1 +1,2 @@
 //! Kamaelia component library (chassis, utilities, networking) on the axon kernel.
+pub mod backplane;
