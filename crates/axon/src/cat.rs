@@ -90,7 +90,6 @@ use parking_lot::Mutex;
 
 use crate::component::ComponentRef;
 use crate::error::BoxError;
-use crate::id::ComponentId;
 use crate::linkage::{AnyBoxRef, BoxRef};
 use crate::node::Direction;
 use crate::scheduler::System;
@@ -592,19 +591,3 @@ impl System {
 
 // Identity of a service's box. Defined here rather than in linkage.rs to keep
 // this change out of files others are working on.
-impl AnyBoxRef {
-    /// The id of the component owning this box (`None` for a detached box).
-    pub fn owner(&self) -> Option<ComponentId> {
-        self.node.meta().owner.id
-    }
-
-    /// The name of the component owning this box (`"detached"` for a detached box).
-    pub fn owner_name(&self) -> &str {
-        &self.node.meta().owner.name
-    }
-
-    /// Whether both refer to the same box.
-    pub fn same_box(&self, other: &AnyBoxRef) -> bool {
-        Arc::ptr_eq(&self.node, &other.node)
-    }
-}

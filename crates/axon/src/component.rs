@@ -778,10 +778,11 @@ impl Context {
         ChildExitFuture { cx: self }
     }
 
-    /// Sleep until something happens: a delivery to any inbox, space appearing
-    /// where a `try_send` found none, or a child ending (Axon's `pause()` then
-    /// `yield`). Returns at once if an inbox already has data or a child exit is
-    /// waiting. Wakeups may be spurious: check your boxes after.
+    /// Sleep until something happens: a delivery to any inbox, an inbox's last
+    /// sender going away, space appearing where a `try_send` found none, or a
+    /// child ending (Axon's `pause()` then `yield`). Returns at once if an inbox
+    /// already has data, has just lost its last sender (reported once), or a
+    /// child exit is waiting. Wakeups may be spurious: check your boxes after.
     pub fn pause(&self) -> Pause<'_> {
         Pause {
             cx: self,
@@ -966,10 +967,72 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
     }
 }
 
+/// A component created but not yet running: its boxes exist, so it can be
+/// linked (and registered as a service) before anything can happen to it. Call
+/// [`activate`](Dormant::activate) to start it. Dropping a `Dormant` without
+/// activating it closes its boxes and marks it [`Outcome::Cancelled`].
+///
+/// This is Kamaelia's separation of construction from activation; composites use
+/// it so a child cannot act (or finish) before it is wired.
+///
+/// ```
+/// use axon::{Component, Prefab, System};
+/// let sys = System::new();
+/// let d = Prefab::new(Component::new("quick").std::<u8, u8>(), |mut cx| async move {
+///     let inbox = cx.inbox::<u8>("inbox")?;
+///     let mut out = cx.outbox::<u8>("outbox")?;
+///     while let Ok(x) = inbox.recv().await { out.send(x).await?; }
+///     Ok::<_, axon::Error>(())
+/// })
+/// .create(&sys);
+/// let results = axon::Inbox::<u8>::detached("results");
+/// axon::link(&d.component().outbox::<u8>("outbox").unwrap(), &results.endpoint()).unwrap();
+/// let c = d.activate();
+/// # drop(c);
+/// ```
+pub struct Dormant {
+    comp: ComponentRef,
+    parent: Option<ComponentRef>,
+    start: Option<Box<dyn FnOnce(ComponentRef) + Send>>,
+}
+
+impl fmt::Debug for Dormant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dormant").field("component", &self.comp).finish()
+    }
+}
+
+impl Dormant {
+    /// The component, for linking before it starts.
+    pub fn component(&self) -> &ComponentRef {
+        &self.comp
+    }
+
+    /// Start it (as a child of the parent given at creation, if any).
+    pub fn activate(mut self) -> ComponentRef {
+        if let Some(p) = &self.parent {
+            adopt(p, &self.comp);
+        }
+        let start = self.start.take().expect("activated once");
+        start(self.comp.clone());
+        self.comp.clone()
+    }
+}
+
+impl Drop for Dormant {
+    fn drop(&mut self) {
+        if self.start.take().is_some() {
+            self.comp.0.inner.lock().outcome = Some(Outcome::Cancelled);
+            self.comp.close_boxes();
+        }
+    }
+}
+
 impl System {
     /// Spawn an async component. Its body starts at once (the scheduler runs it
     /// when it next runs); link its boxes before or after, since messages sent on
-    /// an unlinked outbox are held until it is linked.
+    /// an unlinked outbox are held until it is linked. To link before it can run
+    /// at all, use [`Prefab::create`](crate::Prefab::create).
     pub fn spawn<F, Fut>(&self, spec: Component, main: F) -> ComponentRef
     where
         F: FnOnce(Context) -> Fut + Send + 'static,
@@ -990,27 +1053,44 @@ impl System {
         Fut: Future + Send + 'static,
         Fut::Output: Termination,
     {
+        self.create_with_parent(spec, main, parent).activate()
+    }
+
+    pub(crate) fn create_with_parent<F, Fut>(
+        &self,
+        spec: Component,
+        main: F,
+        parent: Option<&ComponentRef>,
+    ) -> Dormant
+    where
+        F: FnOnce(Context) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Termination,
+    {
         let (comp, cx) = spec.instantiate(&self.shared, Kind::Async);
-        if let Some(p) = parent {
-            adopt(p, &comp);
+        let shared = self.shared.clone();
+        Dormant {
+            comp,
+            parent: parent.cloned(),
+            start: Some(Box::new(move |comp: ComponentRef| {
+                let body = async move { main(cx).await.into_outcome() };
+                let task = Arc::new(Task {
+                    flag: WakeFlag::new_scheduled(),
+                    future: Mutex::new(Some(Box::pin(body))),
+                    shared: shared.clone(),
+                    component: comp.clone(),
+                });
+                shared.component_started();
+                shared.registry.lock().insert(
+                    comp.id(),
+                    Registered {
+                        component: comp,
+                        task: Some(task.clone()),
+                    },
+                );
+                shared.schedule(task);
+            })),
         }
-        let body = async move { main(cx).await.into_outcome() };
-        let task = Arc::new(Task {
-            flag: WakeFlag::new_scheduled(),
-            future: Mutex::new(Some(Box::pin(body))),
-            shared: self.shared.clone(),
-            component: comp.clone(),
-        });
-        self.shared.component_started();
-        self.shared.registry.lock().insert(
-            comp.id(),
-            Registered {
-                component: comp.clone(),
-                task: Some(task.clone()),
-            },
-        );
-        self.shared.schedule(task);
-        comp
     }
 
     pub(crate) fn spawn_threaded_with_parent<F, R>(
@@ -1023,32 +1103,49 @@ impl System {
         F: FnOnce(Context) -> R + Send + 'static,
         R: Termination + 'static,
     {
+        self.create_threaded_with_parent(spec, main, parent).activate()
+    }
+
+    pub(crate) fn create_threaded_with_parent<F, R>(
+        &self,
+        spec: Component,
+        main: F,
+        parent: Option<&ComponentRef>,
+    ) -> Dormant
+    where
+        F: FnOnce(Context) -> R + Send + 'static,
+        R: Termination + 'static,
+    {
         let (comp, cx) = spec.instantiate(&self.shared, Kind::Threaded);
-        if let Some(p) = parent {
-            adopt(p, &comp);
+        let shared = self.shared.clone();
+        Dormant {
+            comp,
+            parent: parent.cloned(),
+            start: Some(Box::new(move |comp: ComponentRef| {
+                shared.component_started();
+                shared.registry.lock().insert(
+                    comp.id(),
+                    Registered {
+                        component: comp.clone(),
+                        task: None,
+                    },
+                );
+                let me = comp.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("{}#{}", comp.name(), comp.id().as_u64()))
+                    .spawn(move || {
+                        let outcome =
+                            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || main(cx))) {
+                                Ok(r) => r.into_outcome(),
+                                Err(p) => Outcome::Panicked(panic_message(&*p)),
+                            };
+                        finish(&me, outcome);
+                    });
+                if let Err(e) = spawned {
+                    finish(&comp, Outcome::Failed(format!("could not start its thread: {e}")));
+                }
+            })),
         }
-        self.shared.component_started();
-        self.shared.registry.lock().insert(
-            comp.id(),
-            Registered {
-                component: comp.clone(),
-                task: None,
-            },
-        );
-        let me = comp.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("{}#{}", comp.name(), comp.id().as_u64()))
-            .spawn(move || {
-                let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || main(cx))) {
-                    Ok(r) => r.into_outcome(),
-                    Err(p) => Outcome::Panicked(panic_message(&*p)),
-                };
-                finish(&me, outcome);
-            });
-        if let Err(e) = spawned {
-            finish(&comp, Outcome::Failed(format!("could not start its thread: {e}")));
-        }
-        comp
     }
 }
 

@@ -99,8 +99,10 @@ pub mod topology;
 
 pub use cat::{Cat, CatError};
 pub use component::{
-    ChildExit, ChildExitFuture, Component, ComponentRef, Context, Finished, Kind, Outcome, Pause, Termination,
+    ChildExit, ChildExitFuture, Component, ComponentRef, Context, Dormant, Finished, Kind, Outcome, Pause,
+    Termination,
 };
+pub use coop::{yield_now, YieldNow};
 pub use error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
 pub use handle::{Handle, HandleError, HandleReceiver, HandleSender, RecvTimeoutError};
 pub use id::{BoxId, ComponentId, LinkId};

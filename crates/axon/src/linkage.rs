@@ -22,7 +22,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::{BoxError, LinkError};
-use crate::id::{ComponentId, LinkId};
+use crate::id::{BoxId, ComponentId, LinkId};
 use crate::node::{AnyNode, Direction, Node};
 
 /// The kind of a linkage, from the directions of its ends.
@@ -60,6 +60,20 @@ impl<T: Send + 'static> Clone for BoxRef<T> {
     }
 }
 
+impl<T: Send + 'static> PartialEq for BoxRef<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.node, &other.node)
+    }
+}
+impl<T: Send + 'static> Eq for BoxRef<T> {}
+
+impl PartialEq for AnyBoxRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.same_box(other)
+    }
+}
+impl Eq for AnyBoxRef {}
+
 impl<T: Send + 'static> fmt::Debug for BoxRef<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "BoxRef({} {})", self.node.meta.dir, self.node.meta.label())
@@ -79,6 +93,26 @@ impl<T: Send + 'static> BoxRef<T> {
     /// Inbox or outbox.
     pub fn direction(&self) -> Direction {
         self.node.meta.dir
+    }
+
+    /// The id of the box.
+    pub fn id(&self) -> BoxId {
+        self.node.meta.id
+    }
+
+    /// The id of the component owning this box (`None` for a detached box).
+    pub fn owner(&self) -> Option<ComponentId> {
+        self.node.meta.owner.id
+    }
+
+    /// The name of the component owning this box (`"detached"` for a detached box).
+    pub fn owner_name(&self) -> &str {
+        &self.node.meta.owner.name
+    }
+
+    /// Whether it is linked onward (has a destination).
+    pub fn is_linked(&self) -> bool {
+        self.node.topo.lock().target.is_some()
     }
 
     /// Messages waiting in this box itself.
@@ -131,6 +165,26 @@ impl AnyBoxRef {
     /// The message type's name.
     pub fn type_name(&self) -> &'static str {
         self.node.meta().type_name
+    }
+
+    /// The id of the box.
+    pub fn id(&self) -> BoxId {
+        self.node.meta().id
+    }
+
+    /// The id of the component owning this box (`None` for a detached box).
+    pub fn owner(&self) -> Option<ComponentId> {
+        self.node.meta().owner.id
+    }
+
+    /// The name of the component owning this box (`"detached"` for a detached box).
+    pub fn owner_name(&self) -> &str {
+        &self.node.meta().owner.name
+    }
+
+    /// Whether both refer to the same box.
+    pub fn same_box(&self, other: &AnyBoxRef) -> bool {
+        self.id() == other.id()
     }
 
     /// Recover the typed reference.

@@ -65,8 +65,13 @@ impl BoxMeta {
 pub(crate) struct Topo<T> {
     pub(crate) target: Option<Arc<Node<T>>>,
     pub(crate) sources: Vec<Weak<Node<T>>>,
-    /// For an outbox: its owner still sends. Inboxes are never "open" senders.
-    pub(crate) open: bool,
+    /// For an outbox: the owner's handle still exists. Inboxes are never
+    /// "open" senders.
+    pub(crate) open_handle: bool,
+    /// For a component's outbox: the component has not finished. An outbox
+    /// counts as a sender while either holds, so a component's failure report
+    /// goes out before its outboxes close.
+    pub(crate) open_owner: bool,
 }
 
 /// One box.
@@ -84,6 +89,8 @@ pub(crate) struct Node<T> {
     pub(crate) ever_fed: AtomicBool,
     /// A `try_send` from this outbox found no space: `pause()` waits for room.
     pub(crate) wants_space: AtomicBool,
+    /// `pause()` already reported that this inbox's senders are all gone.
+    pub(crate) closure_seen: AtomicBool,
 }
 
 impl<T> fmt::Debug for Node<T> {
@@ -95,6 +102,7 @@ impl<T> fmt::Debug for Node<T> {
 impl<T: Send + 'static> Node<T> {
     pub(crate) fn new(name: Name, dir: Direction, owner: Owner, limit: Option<usize>) -> Arc<Self> {
         let open = dir == Direction::Out;
+        let owned = owner.id.is_some();
         Arc::new(Node {
             meta: BoxMeta {
                 id: BoxId::next(),
@@ -107,12 +115,14 @@ impl<T: Send + 'static> Node<T> {
             topo: Mutex::new(Topo {
                 target: None,
                 sources: Vec::new(),
-                open,
+                open_handle: open,
+                open_owner: open && owned,
             }),
             gen: AtomicU64::new(0),
             open_upstream: AtomicUsize::new(usize::from(open)),
             ever_fed: AtomicBool::new(open),
             wants_space: AtomicBool::new(false),
+            closure_seen: AtomicBool::new(false),
         })
     }
 }
@@ -134,13 +144,15 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
     fn set_limit(&self, limit: Option<usize>);
     /// Remove every linkage into or out of this box, whoever made it.
     fn detach(self: Arc<Self>);
-    /// Register `waker` to be woken by a delivery to this inbox; true if data is
-    /// already waiting (no need to sleep).
+    /// Register `waker` to be woken by a delivery to this inbox; true if there is
+    /// already something to see (data waiting, or the inbox closed) and no need
+    /// to sleep.
     fn watch_delivery(&self, waker: &Waker) -> bool;
     /// If the last `try_send` from this outbox found no space, queue a notify
     /// waiter at its final sink.
     fn watch_space(&self, waker: &Waker);
-    /// The owner is gone: stop receiving (inbox) or sending (outbox).
+    /// The owning component is gone: stop receiving (inbox) or stop counting as
+    /// the owner's sender (outbox).
     fn close(&self);
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// Link to `dst`, which must carry the same message type (checked).
@@ -185,6 +197,18 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         if !st.queue.is_empty() {
             return true;
         }
+        if self.meta.dir == Direction::In
+            && self.ever_fed.load(Ordering::SeqCst)
+            && self.open_upstream.load(Ordering::SeqCst) == 0
+        {
+            // Every sender is gone: that is news too, once (a component that
+            // keeps pausing must not spin on an inbox it already saw close).
+            if !self.closure_seen.swap(true, Ordering::SeqCst) {
+                return true;
+            }
+        } else {
+            self.closure_seen.store(false, Ordering::SeqCst);
+        }
         match &st.recv_waker {
             Some(w) if w.will_wake(waker) => {}
             _ => st.recv_waker = Some(waker.clone()),
@@ -208,7 +232,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
 
     fn close(&self) {
         match self.meta.dir {
-            Direction::Out => crate::topology::close_outbox(self),
+            Direction::Out => crate::topology::close_outbox(self, crate::topology::Share::Owner),
             Direction::In => crate::topology::close_inbox(self),
         }
     }

@@ -29,9 +29,10 @@ use crate::sync::Ordering;
 
 /// The sending end of a typed box.
 ///
-/// Only the owner holds an `Outbox`. Dropping it closes the box: it stops counting
-/// as a sender, and a receiver whose senders are all gone sees `Closed` once it
-/// has drained its inbox.
+/// Only the owner holds an `Outbox`. It counts as a sender while its handle exists
+/// and, for a component's outbox, until the component has finished (so a failure
+/// report goes out before the box closes). A receiver whose senders are all gone
+/// sees `Closed` once it has drained its inbox.
 ///
 /// ```
 /// use axon::{Inbox, Outbox, TrySendError, link};
@@ -168,6 +169,13 @@ impl<T: Send + 'static> Outbox<T> {
         crate::threaded::block_on(self.send(msg))
     }
 
+    /// Whether this outbox is linked to a destination. Messages sent on an
+    /// unlinked outbox are held in it (without limit unless
+    /// [`set_size`](Self::set_size) says otherwise).
+    pub fn is_linked(&self) -> bool {
+        self.node.topo.lock().target.is_some()
+    }
+
     /// Messages held in this outbox because it is not linked yet.
     pub fn held(&self) -> usize {
         self.node.store.lock().queue.len()
@@ -193,7 +201,7 @@ impl<T: Send + 'static> Outbox<T> {
 
 impl<T: Send + 'static> Drop for Outbox<T> {
     fn drop(&mut self) {
-        crate::topology::close_outbox(&self.node);
+        crate::topology::close_outbox(&self.node, crate::topology::Share::Handle);
     }
 }
 

@@ -29,10 +29,10 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::component::{Component, ComponentRef, Context, Termination};
+use crate::component::{Component, ComponentRef, Context, Dormant, Termination};
 use crate::scheduler::System;
 
-type Start = Box<dyn FnOnce(&System, Component, Option<&ComponentRef>) -> ComponentRef + Send>;
+type Start = Box<dyn FnOnce(&System, Component, Option<&ComponentRef>) -> Dormant + Send>;
 
 /// A component declared and given a body, not yet running.
 pub struct Prefab {
@@ -56,7 +56,7 @@ impl Prefab {
     {
         Prefab {
             spec,
-            start: Box::new(move |sys, spec, parent| sys.spawn_with_parent(spec, main, parent)),
+            start: Box::new(move |sys, spec, parent| sys.create_with_parent(spec, main, parent)),
         }
     }
 
@@ -68,7 +68,7 @@ impl Prefab {
     {
         Prefab {
             spec,
-            start: Box::new(move |sys, spec, parent| sys.spawn_threaded_with_parent(spec, main, parent)),
+            start: Box::new(move |sys, spec, parent| sys.create_threaded_with_parent(spec, main, parent)),
         }
     }
 
@@ -93,11 +93,23 @@ impl Prefab {
 
     /// Activate it as a top-level component of `sys`.
     pub fn spawn(self, sys: &System) -> ComponentRef {
-        (self.start)(sys, self.spec, None)
+        self.create(sys).activate()
     }
 
     /// Activate it as a child of the component running `cx`.
     pub fn spawn_child(self, cx: &Context) -> ComponentRef {
+        self.create_child(cx).activate()
+    }
+
+    /// Create it in `sys` without starting it: link it, then
+    /// [`activate`](crate::Dormant::activate) it.
+    pub fn create(self, sys: &System) -> Dormant {
+        (self.start)(sys, self.spec, None)
+    }
+
+    /// Create it as a (future) child of the component running `cx`, without
+    /// starting it.
+    pub fn create_child(self, cx: &Context) -> Dormant {
         (self.start)(cx.system(), self.spec, Some(cx.me()))
     }
 }

@@ -9,7 +9,7 @@
 //!   wakes from a worker go to its own queue, wakes from any other thread go
 //!   through a lock-free injector; an idle worker steals from the others.
 //! * **Fairness.** Each poll gets a budget of ready box operations
-//!   ([`crate::coop`]); a component woken while running goes to the back of the
+//!   (`coop.rs`); a component woken while running goes to the back of the
 //!   queue; every 61st pick looks at the injector first.
 //! * **Sleeping.** A worker with nothing to do announces itself as a sleeper,
 //!   checks the queues once more, and parks in its [`Park`] with no timeout.
@@ -105,6 +105,7 @@ impl SystemBuilder {
                 num_sleeping: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
                 keep_alive: AtomicBool::new(false),
+                running: AtomicUsize::new(0),
                 live: AtomicUsize::new(0),
                 registry: Mutex::new(HashMap::new()),
                 idle_waiters: Mutex::new(Vec::new()),
@@ -131,6 +132,8 @@ pub(crate) struct Shared {
     num_sleeping: AtomicUsize,
     stop: AtomicBool,
     keep_alive: AtomicBool,
+    /// Worker threads currently in their loop.
+    running: AtomicUsize,
     live: AtomicUsize,
     pub(crate) registry: Mutex<HashMap<ComponentId, Registered>>,
     idle_waiters: Mutex<Vec<Waker>>,
@@ -251,6 +254,8 @@ impl Shared {
     }
 
     fn worker_loop(self: &Arc<Self>, index: usize) {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let _running = RunningGuard(&self.running);
         let queue = self.workers.lock()[index]
             .take()
             .expect("scheduler worker started twice");
@@ -285,6 +290,14 @@ impl Shared {
             self.injector.push(t);
         }
         self.workers.lock()[index] = Some(local.queue);
+    }
+}
+
+struct RunningGuard<'a>(&'a AtomicUsize);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -374,6 +387,13 @@ impl System {
     /// Number of scheduler threads.
     pub fn threads(&self) -> usize {
         self.shared.parkers.len()
+    }
+
+    /// Whether scheduler threads are running (inside [`run`](Self::run) or
+    /// between [`start`](Self::start) and shutdown). Components spawned while
+    /// it is not running wait until it is.
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::SeqCst) > 0
     }
 
     /// Number of components (async and threaded) that have not finished.

@@ -28,7 +28,9 @@ pub enum Signal {
 }
 
 impl Signal {
-    /// Whether this asks the receiver to stop (any signal does, in its way).
+    /// Whether this asks the receiver to stop at once (`ShutdownMicroprocess` or
+    /// a passed-on `Failed`), as opposed to `ProducerFinished`, which asks it to
+    /// drain first.
     pub fn is_shutdown(&self) -> bool {
         matches!(self, Signal::ShutdownMicroprocess | Signal::Failed(_))
     }

@@ -7,12 +7,12 @@
 //! easy to reason about and lets the `loom` model drive it directly.
 //!
 //! ## Waiting senders (outbox wakeups, seed 2, improved)
-//! A sender that finds the store full queues a [`Waiter`] and sleeps. When the
+//! A sender that finds the store full queues a `Waiter` and sleeps. When the
 //! consumer collects a message, the front waiter is woken *with a reserved slot*
 //! (`reserved`), so a sender arriving later cannot take the space first: waiting
 //! producers are served in FIFO order and only waiting producers are woken.
 //! Kamaelia-style components that `try_send`, get `Full` and then `pause()` queue
-//! a [`WaitKind::Notify`] waiter instead: it is woken without a reservation ("there
+//! a `WaitKind::Notify` waiter instead: it is woken without a reservation ("there
 //! may be space now"), exactly like Axon's wake-on-collect.
 
 use std::collections::VecDeque;

@@ -230,16 +230,30 @@ pub(crate) fn unlink<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) 
     Ok(())
 }
 
-/// The owner of outbox `node` is gone: it no longer counts as a sender.
-pub(crate) fn close_outbox<T: Send + 'static>(node: &Node<T>) {
+/// Which holder of an outbox lets go of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Share {
+    /// The `Outbox` handle was dropped.
+    Handle,
+    /// The owning component finished.
+    Owner,
+}
+
+/// A holder of outbox `node` lets go; when neither the handle nor the owning
+/// component holds it any more, it no longer counts as a sender.
+pub(crate) fn close_outbox<T: Send + 'static>(node: &Node<T>, share: Share) {
     let mut wake = Vec::new();
     {
         let _g = TOPOLOGY.lock();
         let mut topo = node.topo.lock();
-        if !topo.open {
+        let was_open = topo.open_handle || topo.open_owner;
+        match share {
+            Share::Handle => topo.open_handle = false,
+            Share::Owner => topo.open_owner = false,
+        }
+        if !was_open || topo.open_handle || topo.open_owner {
             return;
         }
-        topo.open = false;
         let target = topo.target.clone();
         drop(topo);
         node.open_upstream.fetch_sub(1, Ordering::SeqCst);
