@@ -76,6 +76,7 @@ mod component;
 mod coop;
 mod error;
 mod id;
+mod idle;
 mod inbox;
 pub mod introspect;
 pub mod linkage;
