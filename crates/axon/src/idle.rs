@@ -20,9 +20,9 @@
 //! the worker's check sees the task. Either way the task is not stranded. A
 //! [`Park`] keeps an unpark that arrives before the park as a token, so an unpark
 //! racing with the worker's check is not lost either (it only causes a spurious
-//! return). The `loom_*` models below check this with the real [`ThreadPark`]
-//! (crate::park::ThreadPark), whose mutex and condition variable are loom's under
-//! `--cfg loom`.
+//! return). The `loom_*` models below check this with the real
+//! [`ThreadPark`](crate::park::ThreadPark), whose mutex and condition variable are
+//! loom's under `--cfg loom`.
 
 use std::sync::Arc;
 

@@ -27,10 +27,19 @@ pub trait Park: Send + Sync + 'static {
 ///
 /// (Under `--cfg loom` the mutex and condition variable are `loom`'s, so the
 /// idle-worker model in `idle.rs` runs this very parker.)
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ThreadPark {
     notified: Mutex<bool>,
     cv: Condvar,
+}
+
+impl std::fmt::Debug for ThreadPark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadPark")
+            .field("notified", self.notified.inner_debug())
+            .field("cv", &self.cv)
+            .finish()
+    }
 }
 
 impl ThreadPark {

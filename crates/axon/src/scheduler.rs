@@ -14,7 +14,7 @@
 //! * **Sleeping.** A worker with nothing to do announces itself as a sleeper,
 //!   checks the queues once more, and parks in its [`Park`] with no timeout.
 //!   Whoever queues work unparks one sleeper. The hand-off lives in
-//!   [`crate::idle`] (it has `loom` models).
+//!   `idle.rs` (it has `loom` models).
 //!
 //! [`System::run`] returns when every component has finished;
 //! [`System::start`] runs in the background and returns a [`RunningSystem`] for

@@ -454,6 +454,33 @@ mod loom_tests {
         }
     }
 
+    /// A Kamaelia-style sender: `try_send`, and on `Full` `pause()` until woken
+    /// (`Outbox::try_send`, then `AnyNode::watch_space` in `node.rs`), retrying.
+    fn try_send_and_pause(store: &Shared, msg: u32) {
+        let origin = BoxId::next();
+        block_on(poll_fn(|cx| {
+            // try_send
+            {
+                let mut st = store.lock();
+                if st.has_space() {
+                    let w = st.push(msg);
+                    drop(st);
+                    wake_all(w.into_iter().collect());
+                    return Poll::Ready(());
+                }
+            }
+            // Full: pause, watching for space.
+            let mut st = store.lock();
+            if st.has_space() {
+                drop(st);
+                cx.waker().wake_by_ref();
+            } else {
+                st.enqueue(origin, WaitKind::Notify, cx.waker().clone());
+            }
+            Poll::Pending
+        }));
+    }
+
     /// `inbox.recv().await` (`Inbox::poll_recv` on an open box).
     fn recv(store: &Shared) -> u32 {
         block_on(poll_fn(|cx| {
@@ -545,6 +572,31 @@ mod loom_tests {
             assert!(wake.is_empty());
             got.sort_unstable();
             assert_eq!(got, if a_sent { vec![0, 1, 2] } else { vec![0, 2] });
+            assert_settled(&store);
+        });
+    }
+
+    /// A `try_send` + `pause()` sender and a `send().await` sender both find the
+    /// box full: the pausing one is woken (without a reservation) when the
+    /// consumer pops, the reserving one gets its slot, both messages arrive and
+    /// nothing stays reserved.
+    #[test]
+    fn loom_notify_waiter_is_woken_without_reservation() {
+        model(|| {
+            let store = full_box();
+            let pauser = {
+                let store = store.clone();
+                thread::spawn(move || try_send_and_pause(&store, 1))
+            };
+            let sender = {
+                let s = Sender::new(&store, 2);
+                thread::spawn(move || s.send())
+            };
+            let mut got: Vec<u32> = (0..3).map(|_| recv(&store)).collect();
+            pauser.join().unwrap();
+            sender.join().unwrap();
+            got.sort_unstable();
+            assert_eq!(got, [0, 1, 2]);
             assert_settled(&store);
         });
     }

@@ -6,6 +6,13 @@
 //! flag, the idle-worker hand-off and the waiting-sender queue. Otherwise they are
 //! `std` atomics and a `parking_lot` mutex and condition variable. Run the models
 //! with `RUSTFLAGS="--cfg loom" cargo test -p axon --release --lib loom`.
+//!
+//! Not swapped (the models never reach them, and the crate still builds under
+//! loom): the global topology lock (`topology::TOPOLOGY`, a `parking_lot` const
+//! mutex), the id counters and the thread-locals of the scheduler, `coop` and
+//! `threaded`. A model that used them would block a real OS thread or share state
+//! between loom threads, so models drive `Store`, `WakeFlag` and `Sleepers`
+//! directly.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
@@ -47,11 +54,19 @@ impl<T> Mutex<T> {
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
         self.inner.lock().unwrap()
     }
+
+    /// The underlying mutex, for a `Debug` that looks like the plain type's.
+    pub(crate) fn inner_debug(&self) -> &dyn std::fmt::Debug
+    where
+        T: std::fmt::Debug,
+    {
+        &self.inner
+    }
 }
 
-/// A condition variable for [`Mutex`], `parking_lot`'s (no spurious wakeups from
-/// poisoning, guard in and out) in normal builds and `loom`'s under `--cfg loom`.
-#[derive(Debug, Default)]
+/// A condition variable for [`Mutex`]: `parking_lot`'s in normal builds, `loom`'s
+/// under `--cfg loom`. Waits take the guard and hand it back.
+#[derive(Default)]
 pub(crate) struct Condvar {
     #[cfg(not(loom))]
     inner: parking_lot::Condvar,
@@ -96,5 +111,11 @@ impl Condvar {
     /// Wake one waiting thread.
     pub(crate) fn notify_one(&self) {
         self.inner.notify_one();
+    }
+}
+
+impl std::fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
     }
 }
