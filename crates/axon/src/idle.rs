@@ -124,10 +124,12 @@ mod loom_tests {
         ))
     }
 
-    fn model(f: impl Fn() + Sync + Send + 'static) {
+    /// Run a model with at most `preemptions` preemptions per execution unless
+    /// `LOOM_MAX_PREEMPTIONS` says otherwise.
+    fn model(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
         let mut b = loom::model::Builder::new();
         if b.preemption_bound.is_none() {
-            b.preemption_bound = Some(3);
+            b.preemption_bound = Some(preemptions);
         }
         b.check(f);
     }
@@ -158,7 +160,7 @@ mod loom_tests {
     /// going to sleep: the worker runs both tasks (it never parks for good).
     #[test]
     fn loom_push_while_worker_sleeps_is_never_stranded() {
-        model(|| {
+        model(3, || {
             let s = sleepers(1);
             let queued = Arc::new(AtomicUsize::new(0));
             let producers: Vec<_> = (0..2)
@@ -182,13 +184,13 @@ mod loom_tests {
         });
     }
 
-    /// Two workers and one producer; the worker that runs the task stops the
-    /// system the way the scheduler does (stop flag, then unpark every worker).
-    /// Checks that the task is run exactly once, that no worker is left parked
-    /// and that the sleeper list is empty at the end.
-    #[test]
-    fn loom_two_workers_one_task_then_stop() {
-        model(|| {
+    /// Two workers; the main thread pushes `tasks` tasks one by one. The worker
+    /// that runs the last one stops the system the way the scheduler does (stop
+    /// flag, then unpark every worker). Checks that every task runs exactly once,
+    /// that no worker is left parked (a stranded task or a lost unpark would be a
+    /// loom deadlock) and that the sleeper list is empty at the end.
+    fn two_workers(tasks: usize, preemptions: usize) {
+        model(preemptions, move || {
             let s = sleepers(2);
             let queued = Arc::new(AtomicUsize::new(0));
             let stop = Arc::new(AtomicBool::new(false));
@@ -198,9 +200,10 @@ mod loom_tests {
                     let (s, queued, stop, ran) = (s.clone(), queued.clone(), stop.clone(), ran.clone());
                     thread::spawn(move || loop {
                         if take(&queued) {
-                            ran.fetch_add(1, Ordering::SeqCst);
-                            stop.store(true, Ordering::SeqCst);
-                            s.unpark_all();
+                            if ran.fetch_add(1, Ordering::SeqCst) + 1 == tasks {
+                                stop.store(true, Ordering::SeqCst);
+                                s.unpark_all();
+                            }
                         } else if stop.load(Ordering::SeqCst) {
                             break;
                         } else {
@@ -211,12 +214,25 @@ mod loom_tests {
                     })
                 })
                 .collect();
-            push(&s, &queued);
+            for _ in 0..tasks {
+                push(&s, &queued);
+            }
             for w in workers {
                 w.join().unwrap();
             }
-            assert_eq!(ran.load(Ordering::SeqCst), 1);
+            assert_eq!(ran.load(Ordering::SeqCst), tasks);
             assert_quiet(&s);
         });
+    }
+
+    #[test]
+    fn loom_two_workers_one_task_then_stop() {
+        two_workers(1, 3);
+    }
+
+    /// (Bounded to 2 preemptions: 3 takes over a minute.)
+    #[test]
+    fn loom_two_workers_two_tasks_then_stop() {
+        two_workers(2, 2);
     }
 }
