@@ -142,6 +142,13 @@ mod loom_tests {
     //! takes the task off a run queue, `start_run`, polls, `end_run` (requeueing
     //! if told to); a waker delivers a message under the box mutex, then `wake`s
     //! and queues the task if told to. The run queue is a counter behind a mutex.
+    //!
+    //! The message goes through a mutex on purpose: that is how every kernel wake
+    //! source delivers (box stores, the component's inner state). A wake that
+    //! finds the task already `SCHEDULED` or `NOTIFIED` writes nothing, so it
+    //! gives the next poll no happens-before edge of its own; a waker whose data
+    //! is published only by a `Release` store it did not otherwise synchronise
+    //! would not be covered (the same contract as tokio's task state).
 
     use super::*;
     use crate::sync::{AtomicBool, AtomicUsize};
