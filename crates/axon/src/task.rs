@@ -148,7 +148,7 @@ mod loom_tests {
     //! finds the task already `SCHEDULED` or `NOTIFIED` writes nothing, so it
     //! gives the next poll no happens-before edge of its own; a waker whose data
     //! is published only by a `Release` store it did not otherwise synchronise
-    //! would not be covered (the same contract as tokio's task state).
+    //! would not be covered.
 
     use super::*;
     use crate::sync::{AtomicBool, AtomicUsize};
