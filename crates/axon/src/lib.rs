@@ -79,6 +79,7 @@ mod coop;
 mod error;
 pub mod handle;
 mod id;
+mod idle;
 mod inbox;
 pub mod introspect;
 pub mod linkage;

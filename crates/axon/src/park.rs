@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 /// A place for one scheduler thread to sleep until unparked.
 ///
@@ -24,10 +24,22 @@ pub trait Park: Send + Sync + 'static {
 }
 
 /// The default [`Park`]: a token behind a mutex and a condition variable.
-#[derive(Debug, Default)]
+///
+/// (Under `--cfg loom` the mutex and condition variable are `loom`'s, so the
+/// idle-worker model in `idle.rs` runs this very parker.)
+#[derive(Default)]
 pub struct ThreadPark {
     notified: Mutex<bool>,
     cv: Condvar,
+}
+
+impl std::fmt::Debug for ThreadPark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadPark")
+            .field("notified", self.notified.inner_debug())
+            .field("cv", &self.cv)
+            .finish()
+    }
 }
 
 impl ThreadPark {
@@ -41,12 +53,10 @@ impl Park for ThreadPark {
     fn park(&self, timeout: Option<Duration>) {
         let mut n = self.notified.lock();
         if !*n {
-            match timeout {
-                None => self.cv.wait(&mut n),
-                Some(t) => {
-                    self.cv.wait_for(&mut n, t);
-                }
-            }
+            n = match timeout {
+                None => self.cv.wait(n),
+                Some(t) => self.cv.wait_for(n, t),
+            };
         }
         *n = false;
     }

@@ -13,7 +13,8 @@
 //!   queue; every 61st pick looks at the injector first.
 //! * **Sleeping.** A worker with nothing to do announces itself as a sleeper,
 //!   checks the queues once more, and parks in its [`Park`] with no timeout.
-//!   Whoever queues work unparks one sleeper.
+//!   Whoever queues work unparks one sleeper. The hand-off lives in
+//!   `idle.rs` (it has `loom` models).
 //!
 //! [`System::run`] returns when every component has finished;
 //! [`System::start`] runs in the background and returns a [`RunningSystem`] for
@@ -30,8 +31,9 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
 use crate::component::{self, ComponentRef, Outcome};
 use crate::id::ComponentId;
+use crate::idle::Sleepers;
 use crate::park::{Park, ThreadPark};
-use crate::sync::{fence, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::task::Task;
 
 /// Makes the [`Park`] of worker `i`.
@@ -100,9 +102,7 @@ impl SystemBuilder {
                 injector: Injector::new(),
                 stealers,
                 workers: Mutex::new(workers.into_iter().map(Some).collect()),
-                parkers,
-                sleepers: Mutex::new(Vec::with_capacity(n)),
-                num_sleeping: AtomicUsize::new(0),
+                idle: Sleepers::new(parkers),
                 stop: AtomicBool::new(false),
                 keep_alive: AtomicBool::new(false),
                 running: AtomicUsize::new(0),
@@ -127,9 +127,8 @@ pub(crate) struct Shared {
     injector: Injector<Arc<Task>>,
     stealers: Vec<Stealer<Arc<Task>>>,
     workers: Mutex<Vec<Option<Worker<Arc<Task>>>>>,
-    parkers: Vec<Arc<dyn Park>>,
-    sleepers: Mutex<Vec<usize>>,
-    num_sleeping: AtomicUsize,
+    /// The workers' parkers and which workers sleep.
+    idle: Sleepers,
     stop: AtomicBool,
     keep_alive: AtomicBool,
     /// Worker threads currently in their loop.
@@ -167,31 +166,11 @@ impl Shared {
         if let Some(task) = task {
             self.injector.push(task);
         }
-        self.notify_one();
-    }
-
-    fn notify_one(&self) {
-        fence(Ordering::SeqCst);
-        if self.num_sleeping.load(Ordering::SeqCst) == 0 {
-            return;
-        }
-        let idx = {
-            let mut s = self.sleepers.lock();
-            let i = s.pop();
-            if i.is_some() {
-                self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
-            }
-            i
-        };
-        if let Some(i) = idx {
-            self.parkers[i].unpark();
-        }
+        self.idle.notify_one();
     }
 
     fn unpark_all(&self) {
-        for p in &self.parkers {
-            p.unpark();
-        }
+        self.idle.unpark_all();
     }
 
     fn has_work(&self) -> bool {
@@ -237,20 +216,8 @@ impl Shared {
     }
 
     fn sleep(&self, index: usize) {
-        {
-            let mut s = self.sleepers.lock();
-            s.push(index);
-            self.num_sleeping.fetch_add(1, Ordering::SeqCst);
-        }
-        fence(Ordering::SeqCst);
-        if !(self.has_work() || self.stop.load(Ordering::SeqCst)) {
-            self.parkers[index].park(None);
-        }
-        let mut s = self.sleepers.lock();
-        if let Some(pos) = s.iter().position(|&i| i == index) {
-            s.swap_remove(pos);
-            self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
-        }
+        self.idle
+            .sleep(index, || self.has_work() || self.stop.load(Ordering::SeqCst));
     }
 
     fn worker_loop(self: &Arc<Self>, index: usize) {
@@ -361,7 +328,7 @@ impl std::fmt::Debug for System {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("System")
             .field("name", &self.shared.name)
-            .field("threads", &self.shared.parkers.len())
+            .field("threads", &self.shared.idle.workers())
             .field("live_components", &self.shared.live())
             .finish()
     }
@@ -386,7 +353,7 @@ impl System {
 
     /// Number of scheduler threads.
     pub fn threads(&self) -> usize {
-        self.shared.parkers.len()
+        self.shared.idle.workers()
     }
 
     /// Whether scheduler threads are running (inside [`run`](Self::run) or

@@ -317,3 +317,287 @@ mod tests {
         assert!(s.has_space());
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Models of the waiting-sender queue. The store sits behind the kernel's
+    //! mutex (loom's here) and is driven with the calls `Outbox::send` and
+    //! `Inbox::recv` make on a final box (`outbox.rs`, `inbox.rs`), minus the chain
+    //! resolution; tasks are loom threads blocked in `loom::future::block_on`, so
+    //! a sender or receiver that is never woken shows up as a loom deadlock.
+
+    use super::*;
+    use crate::node::wake_all;
+    use crate::sync::{AtomicBool, Mutex, Ordering};
+    use loom::thread;
+    use std::future::{poll_fn, Future};
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake};
+
+    /// Wakes a loom thread blocked in [`block_on`].
+    struct ThreadWaker {
+        thread: thread::Thread,
+        woken: AtomicBool,
+    }
+
+    impl Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            // A swap, not a store: loom 0.7 can misorder a plain store against
+            // the waiting thread's swap (tokio-rs/loom#254).
+            self.woken.swap(true, Ordering::Release);
+            self.thread.unpark();
+        }
+    }
+
+    /// Run a future on this loom thread, parking between polls until woken.
+    fn block_on<F: Future>(f: F) -> F::Output {
+        let mut f = pin!(f);
+        let me = Arc::new(ThreadWaker {
+            thread: thread::current(),
+            woken: AtomicBool::new(false),
+        });
+        let waker = Waker::from(me.clone());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            while !me.woken.swap(false, Ordering::Acquire) {
+                thread::park();
+            }
+        }
+    }
+
+    type Shared = Arc<Mutex<Store<u32>>>;
+
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut b = loom::model::Builder::new();
+        if b.preemption_bound.is_none() {
+            b.preemption_bound = Some(3);
+        }
+        b.check(f);
+    }
+
+    /// A full box of size 1 holding message 0.
+    fn full_box() -> Shared {
+        let mut s = Store::new(Some(1));
+        assert!(s.push(0).is_none());
+        Arc::new(Mutex::new(s))
+    }
+
+    /// One `send(msg)` on a final box: the ticket logic of `SendFuture::poll`.
+    struct Sender {
+        store: Shared,
+        origin: BoxId,
+        msg: Option<u32>,
+        ticket: Option<u64>,
+        /// The ticket it first waited with (for the FIFO check).
+        first_ticket: Option<u64>,
+    }
+
+    impl Sender {
+        fn new(store: &Shared, msg: u32) -> Self {
+            Sender {
+                store: store.clone(),
+                origin: BoxId::next(),
+                msg: Some(msg),
+                ticket: None,
+                first_ticket: None,
+            }
+        }
+
+        fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+            let mut st = self.store.lock();
+            if let Some(t) = self.ticket {
+                match st.ticket_state(t, cx.waker()) {
+                    TicketState::Granted => {
+                        self.ticket = None;
+                        let w = st.push_granted(t, self.msg.take().unwrap());
+                        drop(st);
+                        wake_all(w.into_iter().collect());
+                        return Poll::Ready(());
+                    }
+                    TicketState::Waiting => return Poll::Pending,
+                    TicketState::Gone => self.ticket = None,
+                }
+            }
+            if st.has_space() {
+                let w = st.push(self.msg.take().unwrap());
+                drop(st);
+                wake_all(w.into_iter().collect());
+                return Poll::Ready(());
+            }
+            let t = st.enqueue(self.origin, WaitKind::Reserve, cx.waker().clone());
+            self.ticket = Some(t);
+            self.first_ticket.get_or_insert(t);
+            Poll::Pending
+        }
+
+        /// The send future is dropped (`SendFuture::cancel_ticket`).
+        fn cancel(&mut self) {
+            if let Some(t) = self.ticket.take() {
+                let mut wake = Vec::new();
+                self.store.lock().cancel(t, &mut wake);
+                wake_all(wake);
+            }
+        }
+
+        /// `send(msg).await`; returns the ticket it first waited with, if any.
+        fn send(mut self) -> Option<u64> {
+            block_on(poll_fn(|cx| self.poll_send(cx)));
+            self.first_ticket
+        }
+    }
+
+    /// A Kamaelia-style sender: `try_send`, and on `Full` `pause()` until woken
+    /// (`Outbox::try_send`, then `AnyNode::watch_space` in `node.rs`), retrying.
+    fn try_send_and_pause(store: &Shared, msg: u32) {
+        let origin = BoxId::next();
+        block_on(poll_fn(|cx| {
+            // try_send
+            {
+                let mut st = store.lock();
+                if st.has_space() {
+                    let w = st.push(msg);
+                    drop(st);
+                    wake_all(w.into_iter().collect());
+                    return Poll::Ready(());
+                }
+            }
+            // Full: pause, watching for space.
+            let mut st = store.lock();
+            if st.has_space() {
+                drop(st);
+                cx.waker().wake_by_ref();
+            } else {
+                st.enqueue(origin, WaitKind::Notify, cx.waker().clone());
+            }
+            Poll::Pending
+        }));
+    }
+
+    /// `inbox.recv().await` (`Inbox::poll_recv` on an open box).
+    fn recv(store: &Shared) -> u32 {
+        block_on(poll_fn(|cx| {
+            let mut wake = Vec::new();
+            let mut st = store.lock();
+            if let Some(m) = st.pop(&mut wake) {
+                drop(st);
+                wake_all(wake);
+                return Poll::Ready(m);
+            }
+            match &st.recv_waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => st.recv_waker = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        }))
+    }
+
+    /// Nothing is left waiting or reserved: no slot was lost.
+    fn assert_settled(store: &Shared) {
+        let st = store.lock();
+        assert!(st.queue.is_empty());
+        assert!(st.waiters.is_empty());
+        assert!(st.granted.is_empty());
+        assert_eq!(st.reserved, 0);
+        assert!(st.has_space());
+    }
+
+    /// Two senders find a size-1 box full and queue while the consumer drains it:
+    /// each is woken when the consumer pops, both messages arrive, senders that
+    /// waited are served in ticket (FIFO) order, and no reservation is left.
+    #[test]
+    fn loom_waiting_senders_are_woken_in_fifo_order() {
+        model(|| {
+            let store = full_box();
+            let senders: Vec<_> = [1, 2]
+                .into_iter()
+                .map(|m| {
+                    let s = Sender::new(&store, m);
+                    thread::spawn(move || (m, s.send()))
+                })
+                .collect();
+            let got: Vec<u32> = (0..3).map(|_| recv(&store)).collect();
+            let tickets: Vec<(u32, Option<u64>)> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+            assert_eq!(got[0], 0);
+            let mut sorted = got.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, [0, 1, 2]);
+            if let [(m1, Some(t1)), (m2, Some(t2))] = tickets[..] {
+                let first = if t1 < t2 { m1 } else { m2 };
+                assert_eq!(got[1], first, "waiting senders served out of order");
+            }
+            assert_settled(&store);
+        });
+    }
+
+    /// Sender A gives up (its send future is dropped) while the consumer pops,
+    /// possibly after A was granted the freed slot: the slot passes on to the
+    /// other waiting sender B, which is woken and delivers; `reserved` returns
+    /// to 0.
+    #[test]
+    fn loom_cancelled_grant_passes_on() {
+        model(|| {
+            let store = full_box();
+            let a = {
+                let mut a = Sender::new(&store, 1);
+                thread::spawn(move || {
+                    let sent = block_on(poll_fn(|cx| Poll::Ready(a.poll_send(cx).is_ready())));
+                    if !sent {
+                        a.cancel();
+                    }
+                    sent
+                })
+            };
+            let b = {
+                let b = Sender::new(&store, 2);
+                thread::spawn(move || b.send())
+            };
+            let mut got = vec![recv(&store)];
+            while got.last() != Some(&2) {
+                got.push(recv(&store));
+            }
+            let a_sent = a.join().unwrap();
+            b.join().unwrap();
+            let mut wake = Vec::new();
+            while let Some(m) = store.lock().pop(&mut wake) {
+                got.push(m);
+            }
+            assert!(wake.is_empty());
+            got.sort_unstable();
+            assert_eq!(got, if a_sent { vec![0, 1, 2] } else { vec![0, 2] });
+            assert_settled(&store);
+        });
+    }
+
+    /// A `try_send` + `pause()` sender and a `send().await` sender both find the
+    /// box full: the pausing one is woken (without a reservation) when the
+    /// consumer pops, the reserving one gets its slot, both messages arrive and
+    /// nothing stays reserved.
+    #[test]
+    fn loom_notify_waiter_is_woken_without_reservation() {
+        model(|| {
+            let store = full_box();
+            let pauser = {
+                let store = store.clone();
+                thread::spawn(move || try_send_and_pause(&store, 1))
+            };
+            let sender = {
+                let s = Sender::new(&store, 2);
+                thread::spawn(move || s.send())
+            };
+            let mut got: Vec<u32> = (0..3).map(|_| recv(&store)).collect();
+            pauser.join().unwrap();
+            sender.join().unwrap();
+            got.sort_unstable();
+            assert_eq!(got, [0, 1, 2]);
+            assert_settled(&store);
+        });
+    }
+}

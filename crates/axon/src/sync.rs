@@ -1,9 +1,18 @@
 //! Synchronisation primitives used by the kernel, swappable for `loom` models.
 //!
-//! Under `--cfg loom` the atomics and mutex come from [`loom`] so the concurrency
-//! models in `tests/loom_*.rs` explore every interleaving of the real kernel code
-//! (the task wake flag, the idle-worker hand-off and the waiting-sender queue).
-//! Otherwise they are `std` atomics and a `parking_lot` mutex.
+//! Under `--cfg loom` the atomics, mutex and condition variable come from `loom`
+//! so the concurrency models (`loom_tests` modules in `task.rs`, `idle.rs` and
+//! `store.rs`) explore every interleaving of the real kernel code: the task wake
+//! flag, the idle-worker hand-off and the waiting-sender queue. Otherwise they are
+//! `std` atomics and a `parking_lot` mutex and condition variable. Run the models
+//! with `RUSTFLAGS="--cfg loom" cargo test -p axon --release --lib loom`.
+//!
+//! Not swapped (the models never reach them, and the crate still builds under
+//! loom): the global topology lock (`topology::TOPOLOGY`, a `parking_lot` const
+//! mutex), the id counters and the thread-locals of the scheduler, `coop` and
+//! `threaded`. A model that used them would block a real OS thread or share state
+//! between loom threads, so models drive `Store`, `WakeFlag` and `Sleepers`
+//! directly.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
@@ -44,5 +53,69 @@ impl<T> Mutex<T> {
     #[cfg(loom)]
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
         self.inner.lock().unwrap()
+    }
+
+    /// The underlying mutex, for a `Debug` that looks like the plain type's.
+    pub(crate) fn inner_debug(&self) -> &dyn std::fmt::Debug
+    where
+        T: std::fmt::Debug,
+    {
+        &self.inner
+    }
+}
+
+/// A condition variable for [`Mutex`]: `parking_lot`'s in normal builds, `loom`'s
+/// under `--cfg loom`. Waits take the guard and hand it back.
+#[derive(Default)]
+pub(crate) struct Condvar {
+    #[cfg(not(loom))]
+    inner: parking_lot::Condvar,
+    #[cfg(loom)]
+    inner: loom::sync::Condvar,
+}
+
+impl Condvar {
+    /// Block until notified (spurious returns allowed).
+    #[cfg(not(loom))]
+    pub(crate) fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.inner.wait(&mut guard);
+        guard
+    }
+
+    /// Block until notified or `timeout` passes (spurious returns allowed).
+    #[cfg(not(loom))]
+    pub(crate) fn wait_for<'a, T>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        timeout: std::time::Duration,
+    ) -> MutexGuard<'a, T> {
+        self.inner.wait_for(&mut guard, timeout);
+        guard
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.inner.wait(guard).unwrap()
+    }
+
+    /// Under loom a timed wait is an untimed one (loom has no clock).
+    #[cfg(loom)]
+    pub(crate) fn wait_for<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: std::time::Duration,
+    ) -> MutexGuard<'a, T> {
+        self.inner.wait_timeout(guard, timeout).unwrap().0
+    }
+
+    /// Wake one waiting thread.
+    pub(crate) fn notify_one(&self) {
+        self.inner.notify_one();
+    }
+}
+
+impl std::fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
     }
 }
