@@ -1,1 +1,3 @@
 //! Kamaelia component library (chassis, utilities, networking) on the axon kernel.
+
+pub mod util;
