@@ -126,6 +126,12 @@ impl<T: Send + 'static> Intake<T> {
         }
     }
 
+    /// Ended by something other than `ProducerFinished`: stop at once, send
+    /// nothing more. (After `ProducerFinished` a component may still flush.)
+    fn stopping_now(&self) -> bool {
+        matches!(&self.state, State::Ended(s) if *s != Signal::ProducerFinished)
+    }
+
     /// Look at `control`; true if the component must stop at once.
     fn poll_control(&mut self, cx: &mut TaskContext<'_>) -> bool {
         loop {
@@ -190,15 +196,18 @@ impl<T: Send + 'static> Intake<T> {
     /// Send `msg` on `out`, waiting for space, but give up if `control` asks
     /// the component to stop meanwhile.
     ///
-    /// `Ok(true)`: delivered. `Ok(false)`: the component is stopping and `msg`
-    /// was dropped with the rest of its unfinished work (a later `recv` returns
-    /// `None`). `Err`: the destination has closed.
+    /// `Ok(true)`: delivered. `Ok(false)`: the component must stop at once
+    /// (`ShutdownMicroprocess` or `Failed`) and `msg` was dropped with the rest
+    /// of its unfinished work (a later `recv` returns `None`). `Err`: the
+    /// destination has closed. After a graceful end (`ProducerFinished`, or the
+    /// inbox closing) sends still go through, so a component can flush what
+    /// it has kept back — unless a shutdown arrives meanwhile.
     pub async fn send<U: Send + 'static>(
         &mut self,
         out: &mut Outbox<U>,
         msg: U,
     ) -> Result<bool, DestinationClosed> {
-        if matches!(self.state, State::Ended(_)) {
+        if self.stopping_now() {
             return Ok(false);
         }
         let name = out.name().to_string();
