@@ -110,7 +110,7 @@ fn pure_transformer_applies_the_function_and_none_sends_nothing() {
     // Stateful: the running total, skipping odd inputs.
     let t = pure_transformer(move |x: u32| {
         running_total += x;
-        (x % 2 == 0).then(|| format!("{x}:{running_total}"))
+        x.is_multiple_of(2).then(|| format!("{x}:{running_total}"))
     })
     .spawn(&sys);
     let (sink, got) = collector::<String>();

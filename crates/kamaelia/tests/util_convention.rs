@@ -61,7 +61,10 @@ fn drain<T: Send + 'static>(i: &Inbox<T>) -> Vec<T> {
 
 /// The components under test, each making a `u32` stream flow from `inbox` to
 /// `outbox` unchanged (or, for sinks, consuming it).
-fn subjects() -> Vec<(&'static str, Box<dyn Fn() -> Prefab>, bool)> {
+/// (name, how to make one, whether it sends on `outbox`).
+type Subject = (&'static str, Box<dyn Fn() -> Prefab>, bool);
+
+fn subjects() -> Vec<Subject> {
     vec![
         (
             "pure_transformer",

@@ -82,7 +82,7 @@ fn shutdown_messages_are_forwarded_and_nothing_silly_comes_out() {
             axon::link(&c.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
             ctl.try_send(msg.clone()).unwrap();
             sys.run();
-            assert_eq!(drain(&sig), [msg.clone()]);
+            assert_eq!(drain(&sig), std::slice::from_ref(&msg));
             assert_eq!(c.outcome(), Some(Outcome::Finished));
         }
     }
