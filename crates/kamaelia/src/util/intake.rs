@@ -28,6 +28,15 @@ use axon::{BoxError, Context, Inbox, Outbox, RecvError, Signal};
 
 /// An outbox's destination no longer receives (its component ended), so a
 /// message could not be delivered.
+///
+/// Components in this module fail with it (so [`Signal::Failed`] goes out of
+/// their `signal`) when their consumer has gone.
+///
+/// ```
+/// use kamaelia::util::DestinationClosed;
+/// let e = DestinationClosed { outbox: "outbox".into() };
+/// assert!(e.to_string().contains("destination has closed"), "{e}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("outbox {outbox:?}: its destination has closed (the receiving component ended); the message was not delivered")]
 pub struct DestinationClosed {
@@ -91,6 +100,26 @@ pub struct Intake<T: Send + 'static> {
 
 impl<T: Send + 'static> Intake<T> {
     /// Read these two boxes together.
+    ///
+    /// ```
+    /// # use axon::{Component, Outbox, Signal, System};
+    /// # use kamaelia::util::Intake;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// let inbox = cx.inbox::<u8>("inbox")?;
+    /// let control = cx.inbox::<Signal>("control")?;
+    /// let mut intake = Intake::new(inbox, control);
+    /// assert_eq!(intake.recv().await, Some(1));
+    /// # Ok::<_, axon::Error>(())
+    /// # });
+    /// # let mut feed = Outbox::<u8>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// # feed.try_send(1)?;
+    /// # drop(feed);
+    /// # sys.run();
+    /// # assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(inbox: Inbox<T>, control: Inbox<Signal>) -> Self {
         Intake {
             inbox,
@@ -100,6 +129,25 @@ impl<T: Send + 'static> Intake<T> {
     }
 
     /// Take the component's `inbox` (carrying `T`) and `control` boxes.
+    ///
+    /// ```
+    /// # use axon::{Component, Outbox, Signal, System};
+    /// # use kamaelia::util::Intake;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// let mut intake = Intake::<u8>::take(&mut cx)?;
+    /// assert_eq!(intake.recv().await, Some(1));
+    /// assert!(cx.inbox::<u8>("inbox").is_err(), "taken");
+    /// # Ok::<_, axon::Error>(())
+    /// # });
+    /// # let mut feed = Outbox::<u8>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// # feed.try_send(1)?;
+    /// # drop(feed);
+    /// # sys.run();
+    /// # assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn take(cx: &mut Context) -> Result<Self, BoxError> {
         let inbox = cx.inbox::<T>("inbox")?;
         let control = cx.inbox::<Signal>("control")?;
@@ -107,18 +155,80 @@ impl<T: Send + 'static> Intake<T> {
     }
 
     /// The data inbox (to check its length, change its size, ...).
+    ///
+    /// ```
+    /// # use axon::{Component, Outbox, Signal, System};
+    /// # use kamaelia::util::Intake;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// let mut intake = Intake::<u8>::take(&mut cx)?;
+    /// intake.inbox().set_size(Some(8));
+    /// assert_eq!(intake.inbox().size(), Some(8));
+    /// # while intake.recv().await.is_some() {}
+    /// # Ok::<_, axon::Error>(())
+    /// # });
+    /// # let mut feed = Outbox::<u8>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// # feed.try_send(1)?;
+    /// # drop(feed);
+    /// # sys.run();
+    /// # assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn inbox(&self) -> &Inbox<T> {
         &self.inbox
     }
 
     /// Whether the component should stop (`recv` would return `None` without
     /// waiting).
+    ///
+    /// ```
+    /// # use axon::{Component, Outbox, Signal, System};
+    /// # use kamaelia::util::Intake;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// let mut intake = Intake::<u8>::take(&mut cx)?;
+    /// assert!(!intake.is_ended());
+    /// while intake.recv().await.is_some() {}
+    /// assert!(intake.is_ended());
+    /// # Ok::<_, axon::Error>(())
+    /// # });
+    /// # let mut feed = Outbox::<u8>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// # feed.try_send(1)?;
+    /// # drop(feed);
+    /// # sys.run();
+    /// # assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_ended(&self) -> bool {
         matches!(self.state, State::Ended(_))
     }
 
     /// Why the component is ending: the signal to pass on out of `signal`.
     /// `None` while it runs (or drains after `ProducerFinished`).
+    ///
+    /// ```
+    /// # use axon::{Component, Outbox, Signal, System};
+    /// # use kamaelia::util::Intake;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// let mut intake = Intake::<u8>::take(&mut cx)?;
+    /// assert_eq!(intake.recv().await, None); // shut down before reading the 1
+    /// assert_eq!(intake.ending(), Some(&Signal::ShutdownMicroprocess));
+    /// # Ok::<_, axon::Error>(())
+    /// # });
+    /// # let mut feed = Outbox::<u8>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// # let mut ctl = Outbox::<Signal>::detached("ctl");
+    /// # axon::link(&ctl.endpoint(), &c.inbox("control")?)?;
+    /// # feed.try_send(1)?;
+    /// # ctl.try_send(Signal::ShutdownMicroprocess)?;
+    /// # drop(feed);
+    /// # sys.run();
+    /// # assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ending(&self) -> Option<&Signal> {
         match &self.state {
             State::Ended(s) => Some(s),
@@ -156,6 +266,30 @@ impl<T: Send + 'static> Intake<T> {
 
     /// Poll for the next message (the building block of [`recv`](Self::recv),
     /// for components that wait on further boxes as well).
+    ///
+    /// ```
+    /// # use axon::{Component, Outbox, Signal, System};
+    /// # use kamaelia::util::Intake;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// let mut intake = Intake::<u8>::take(&mut cx)?;
+    /// let extra = Option::<u8>::None; // e.g. another inbox polled first
+    /// let got = std::future::poll_fn(|tcx| match extra {
+    ///     Some(x) => std::task::Poll::Ready(Some(x)),
+    ///     None => intake.poll_recv(tcx),
+    /// })
+    /// .await;
+    /// assert_eq!(got, Some(1));
+    /// # Ok::<_, axon::Error>(())
+    /// # });
+    /// # let mut feed = Outbox::<u8>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// # feed.try_send(1)?;
+    /// # drop(feed);
+    /// # sys.run();
+    /// # assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn poll_recv(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<T>> {
         if matches!(self.state, State::Ended(_)) {
             return Poll::Ready(None);
@@ -184,11 +318,64 @@ impl<T: Send + 'static> Intake<T> {
 
     /// The next message, or `None` when the component should end (then
     /// [`ending`](Self::ending) says why).
+    ///
+    /// ```
+    /// # use axon::{Component, Outbox, Signal, System};
+    /// # use kamaelia::util::Intake;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// let mut intake = Intake::<u8>::take(&mut cx)?;
+    /// let mut got = Vec::new();
+    /// while let Some(x) = intake.recv().await {
+    ///     got.push(x);
+    /// }
+    /// assert_eq!(got, [1, 2]); // drained before ending
+    /// assert_eq!(intake.ending(), Some(&Signal::ProducerFinished));
+    /// # Ok::<_, axon::Error>(())
+    /// # });
+    /// # let mut feed = Outbox::<u8>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// # let mut ctl = Outbox::<Signal>::detached("ctl");
+    /// # axon::link(&ctl.endpoint(), &c.inbox("control")?)?;
+    /// # feed.try_send(1)?;
+    /// # feed.try_send(2)?;
+    /// # ctl.try_send(Signal::ProducerFinished)?;
+    /// # drop(feed);
+    /// # sys.run();
+    /// # assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn recv(&mut self) -> Option<T> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// [`recv`](Self::recv) for threaded components: blocks this thread.
+    ///
+    /// ```
+    /// use axon::{Component, Outbox, Inbox, Prefab, Signal, System};
+    /// use kamaelia::util::Intake;
+    ///
+    /// let p = Prefab::threaded(Component::new("t").std::<u8, u8>(), |mut cx| {
+    ///     let mut intake = Intake::<u8>::take(&mut cx)?;
+    ///     let mut signal = cx.outbox::<Signal>("signal")?;
+    ///     while let Some(x) = intake.recv_blocking() {
+    ///         assert_eq!(x, 1);
+    ///     }
+    ///     intake.finish_blocking(&mut signal);
+    ///     Ok::<_, axon::Error>(())
+    /// });
+    /// let sys = System::builder().threads(1).build();
+    /// let c = p.spawn(&sys);
+    /// let sig = Inbox::<Signal>::detached("sig");
+    /// axon::link(&c.outbox::<Signal>("signal")?, &sig.endpoint())?;
+    /// let mut feed = Outbox::<u8>::detached("feed");
+    /// axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// feed.send_blocking(1)?;
+    /// drop(feed);
+    /// sys.run();
+    /// assert_eq!(sig.try_recv(), Ok(Signal::ProducerFinished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recv_blocking(&mut self) -> Option<T> {
         axon::block_on(self.recv())
     }
@@ -202,6 +389,30 @@ impl<T: Send + 'static> Intake<T> {
     /// destination has closed. After a graceful end (`ProducerFinished`, or the
     /// inbox closing) sends still go through, so a component can flush what
     /// it has kept back — unless a shutdown arrives meanwhile.
+    ///
+    /// ```
+    /// # use axon::{Component, Outbox, Signal, System};
+    /// # use kamaelia::util::Intake;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// let mut intake = Intake::<u8>::take(&mut cx)?;
+    /// let mut out = cx.outbox::<u8>("outbox")?;
+    /// while let Some(x) = intake.recv().await {
+    ///     if !intake.send(&mut out, x + 1).await? {
+    ///         break; // told to stop while waiting for space
+    ///     }
+    /// }
+    /// # assert_eq!(out.held(), 1); // nothing linked: held in the outbox
+    /// # Ok::<_, axon::Error>(())
+    /// # });
+    /// # let mut feed = Outbox::<u8>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// # feed.try_send(1)?;
+    /// # drop(feed);
+    /// # sys.run();
+    /// # assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn send<U: Send + 'static>(
         &mut self,
         out: &mut Outbox<U>,
@@ -228,6 +439,26 @@ impl<T: Send + 'static> Intake<T> {
     /// Pass the reason for ending on out of `signal` (`ProducerFinished` if the
     /// component ends on its own). A `signal` whose destination has closed is
     /// not an error: no one is listening.
+    ///
+    /// ```
+    /// # use axon::{Component, Outbox, Signal, System};
+    /// # use kamaelia::util::Intake;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// let mut intake = Intake::<u8>::take(&mut cx)?;
+    /// let mut signal = cx.outbox::<Signal>("signal")?;
+    /// while intake.recv().await.is_some() {}
+    /// intake.finish(&mut signal).await; // sends ProducerFinished: the inbox closed
+    /// # Ok::<_, axon::Error>(())
+    /// # });
+    /// # let mut feed = Outbox::<u8>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// # feed.try_send(1)?;
+    /// # drop(feed);
+    /// # sys.run();
+    /// # assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn finish(self, signal: &mut Outbox<Signal>) {
         let sig = match self.state {
             State::Ended(s) | State::Draining(s) => s,
@@ -237,6 +468,32 @@ impl<T: Send + 'static> Intake<T> {
     }
 
     /// [`finish`](Self::finish) for threaded components.
+    ///
+    /// ```
+    /// use axon::{Component, Outbox, Inbox, Prefab, Signal, System};
+    /// use kamaelia::util::Intake;
+    ///
+    /// let p = Prefab::threaded(Component::new("t").std::<u8, u8>(), |mut cx| {
+    ///     let mut intake = Intake::<u8>::take(&mut cx)?;
+    ///     let mut signal = cx.outbox::<Signal>("signal")?;
+    ///     while let Some(x) = intake.recv_blocking() {
+    ///         assert_eq!(x, 1);
+    ///     }
+    ///     intake.finish_blocking(&mut signal);
+    ///     Ok::<_, axon::Error>(())
+    /// });
+    /// let sys = System::builder().threads(1).build();
+    /// let c = p.spawn(&sys);
+    /// let sig = Inbox::<Signal>::detached("sig");
+    /// axon::link(&c.outbox::<Signal>("signal")?, &sig.endpoint())?;
+    /// let mut feed = Outbox::<u8>::detached("feed");
+    /// axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// feed.send_blocking(1)?;
+    /// drop(feed);
+    /// sys.run();
+    /// assert_eq!(sig.try_recv(), Ok(Signal::ProducerFinished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish_blocking(self, signal: &mut Outbox<Signal>) {
         axon::block_on(self.finish(signal));
     }
