@@ -28,6 +28,26 @@ struct Shared<T> {
 }
 
 /// The reading end of a [`collector`]: cheap to clone, usable from any thread.
+///
+/// ```
+/// use axon::{Outbox, System};
+/// use kamaelia::util::collector;
+///
+/// let sys = System::builder().threads(1).build();
+/// let running = sys.start();
+/// let (sink, got) = collector::<u32>();
+/// let sink = sink.spawn(&sys);
+/// let mut feed = Outbox::<u32>::detached("feed");
+/// axon::link(&feed.endpoint(), &sink.inbox("inbox")?)?;
+/// feed.send_blocking(7)?;
+/// let reader = got.clone();
+/// let t = std::thread::spawn(move || reader.wait_for(1, std::time::Duration::from_secs(10)));
+/// assert!(t.join().unwrap());
+/// drop(feed);
+/// running.wait();
+/// assert_eq!(got.take(), [7]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Collected<T> {
     shared: Arc<Shared<T>>,
@@ -49,11 +69,44 @@ impl<T> Collected<T> {
     }
 
     /// Take every message collected so far, leaving the buffer empty.
+    ///
+    /// ```
+    /// # use axon::{Outbox, System};
+    /// # use kamaelia::util::collector;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let (sink, got) = collector::<u32>();
+    /// # let sink = sink.spawn(&sys);
+    /// # let mut feed = Outbox::<u32>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &sink.inbox("inbox")?)?;
+    /// # for i in 1..=3 { feed.try_send(i)?; }
+    /// # drop(feed);
+    /// # sys.run();
+    /// // got: a collector's handle that has received 1, 2, 3
+    /// assert_eq!(got.take(), [1, 2, 3]);
+    /// assert!(got.take().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn take(&self) -> Vec<T> {
         std::mem::take(&mut self.lock().items)
     }
 
     /// A copy of the messages collected so far (not taken).
+    ///
+    /// ```
+    /// # use axon::{Outbox, System};
+    /// # use kamaelia::util::collector;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let (sink, got) = collector::<u32>();
+    /// # let sink = sink.spawn(&sys);
+    /// # let mut feed = Outbox::<u32>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &sink.inbox("inbox")?)?;
+    /// # for i in 1..=3 { feed.try_send(i)?; }
+    /// # drop(feed);
+    /// # sys.run();
+    /// assert_eq!(got.snapshot(), [1, 2, 3]);
+    /// assert_eq!(got.len(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn snapshot(&self) -> Vec<T>
     where
         T: Clone,
@@ -62,23 +115,87 @@ impl<T> Collected<T> {
     }
 
     /// How many messages are waiting in the buffer.
+    ///
+    /// ```
+    /// # use axon::{Outbox, System};
+    /// # use kamaelia::util::collector;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let (sink, got) = collector::<u32>();
+    /// # let sink = sink.spawn(&sys);
+    /// # let mut feed = Outbox::<u32>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &sink.inbox("inbox")?)?;
+    /// # for i in 1..=3 { feed.try_send(i)?; }
+    /// # drop(feed);
+    /// # sys.run();
+    /// assert_eq!(got.len(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.lock().items.len()
     }
 
     /// Whether the buffer is empty.
+    ///
+    /// ```
+    /// # use axon::{Outbox, System};
+    /// # use kamaelia::util::collector;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let (sink, got) = collector::<u32>();
+    /// # let sink = sink.spawn(&sys);
+    /// # let mut feed = Outbox::<u32>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &sink.inbox("inbox")?)?;
+    /// # for i in 1..=3 { feed.try_send(i)?; }
+    /// # drop(feed);
+    /// # sys.run();
+    /// assert!(!got.is_empty());
+    /// got.take();
+    /// assert!(got.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The signal the collector ended on (and passed on out of `signal`):
     /// `ProducerFinished` for a finished or closed input. `None` while it runs.
+    ///
+    /// ```
+    /// # use axon::{Outbox, System};
+    /// # use kamaelia::util::collector;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let (sink, got) = collector::<u32>();
+    /// # let sink = sink.spawn(&sys);
+    /// # let mut feed = Outbox::<u32>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &sink.inbox("inbox")?)?;
+    /// # for i in 1..=3 { feed.try_send(i)?; }
+    /// # drop(feed);
+    /// # sys.run();
+    /// assert_eq!(got.ending(), Some(axon::Signal::ProducerFinished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ending(&self) -> Option<Signal> {
         self.lock().ending.clone()
     }
 
     /// Block until at least `n` messages are in the buffer or the collector has
     /// ended, at most `timeout`. True if `n` are there.
+    ///
+    /// ```
+    /// # use axon::{Outbox, System};
+    /// # use kamaelia::util::collector;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let (sink, got) = collector::<u32>();
+    /// # let sink = sink.spawn(&sys);
+    /// # let mut feed = Outbox::<u32>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &sink.inbox("inbox")?)?;
+    /// # for i in 1..=3 { feed.try_send(i)?; }
+    /// # drop(feed);
+    /// # sys.run();
+    /// use std::time::Duration;
+    /// assert!(got.wait_for(3, Duration::from_secs(10)));
+    /// assert!(!got.wait_for(4, Duration::from_secs(10))); // ended: returns at once
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait_for(&self, n: usize, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut st = self.lock();
@@ -97,6 +214,22 @@ impl<T> Collected<T> {
 
     /// Block until the collector has ended, at most `timeout`; the signal it
     /// ended on, or `None` on timeout.
+    ///
+    /// ```
+    /// # use axon::{Outbox, System};
+    /// # use kamaelia::util::collector;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let (sink, got) = collector::<u32>();
+    /// # let sink = sink.spawn(&sys);
+    /// # let mut feed = Outbox::<u32>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &sink.inbox("inbox")?)?;
+    /// # for i in 1..=3 { feed.try_send(i)?; }
+    /// # drop(feed);
+    /// # sys.run();
+    /// use std::time::Duration;
+    /// assert_eq!(got.wait_ending(Duration::from_secs(10)), Some(axon::Signal::ProducerFinished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait_ending(&self, timeout: Duration) -> Option<Signal> {
         let deadline = Instant::now() + timeout;
         let mut st = self.lock();

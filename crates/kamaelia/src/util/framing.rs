@@ -44,12 +44,22 @@ use axon::{Component, Prefab, Signal};
 use super::Intake;
 
 /// The default largest payload, in bytes: 16 MiB.
+///
+/// ```
+/// assert_eq!(kamaelia::util::DEFAULT_MAX_FRAME, 16 << 20);
+/// ```
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 
 /// Bytes in a frame's length prefix.
 const HEADER: usize = 4;
 
 /// A framing problem.
+///
+/// ```
+/// use kamaelia::util::FrameError;
+/// let e = FrameError::Truncated { expected: 9, got: 5 };
+/// assert!(e.to_string().contains("5 of 9 bytes"), "{e}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FrameError {

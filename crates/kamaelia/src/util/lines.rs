@@ -21,9 +21,19 @@ use axon::{Component, Prefab, Signal};
 use super::Intake;
 
 /// The default longest line, in bytes, not counting the line end: 64 KiB.
+///
+/// ```
+/// assert_eq!(kamaelia::util::DEFAULT_MAX_LINE, 65536);
+/// ```
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
 
 /// Bad input seen by a [`LineSplitter`].
+///
+/// ```
+/// use kamaelia::util::LineError;
+/// let e = LineError::TooLong { max: 80, seen: 81 };
+/// assert!(e.to_string().starts_with("line too long"), "{e}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LineError {

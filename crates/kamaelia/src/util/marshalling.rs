@@ -50,6 +50,12 @@ use serde::Serialize;
 use super::Intake;
 
 /// Which way a [`MarshalError`] happened.
+///
+/// ```
+/// use kamaelia::util::{MarshalError, MarshalErrorKind};
+/// let e = MarshalError { kind: MarshalErrorKind::Encode, type_name: "T", input_len: None, reason: "no".into() };
+/// assert_eq!(e.kind, MarshalErrorKind::Encode);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MarshalErrorKind {
     /// A value could not be turned into its wire form.
@@ -60,6 +66,20 @@ pub enum MarshalErrorKind {
 
 /// A message that could not be marshalled or demarshalled. The message itself
 /// is not kept; `input_len` says how big the wire input was, for decoding.
+///
+/// ```
+/// use kamaelia::util::{MarshalError, MarshalErrorKind};
+/// let e = MarshalError {
+///     kind: MarshalErrorKind::Decode,
+///     type_name: "u32",
+///     input_len: Some(3),
+///     reason: "expected value".into(),
+/// };
+/// assert_eq!(
+///     e.to_string(),
+///     "could not decode a u32 from 3 bytes of input (message skipped): expected value"
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {reason}", describe(.kind, .type_name, .input_len))]
 pub struct MarshalError {

@@ -40,6 +40,19 @@ use super::Intake;
 /// A sink is identified by its component and box names; `inbox` is the box
 /// that receives copies of the data, `control` the box that receives the
 /// splitter's final signal. Either may be left out.
+///
+/// ```
+/// # let sys = axon::System::builder().threads(1).build();
+/// # let sink = kamaelia::util::null_sink::<u8>().spawn(&sys);
+/// use kamaelia::util::SplitterCommand;
+/// // Kamaelia's addsink(sink, "inbox", "control"):
+/// let add = SplitterCommand::AddSink {
+///     component: sink.clone(),
+///     inbox: Some("inbox".into()),
+///     control: Some("control".into()),
+/// };
+/// # drop(add);
+/// ```
 #[derive(Debug, Clone)]
 pub enum SplitterCommand {
     /// Start copying to these boxes.
@@ -138,6 +151,12 @@ impl SplitterCommand {
 }
 
 /// A [`SplitterCommand`] that could not be carried out.
+///
+/// ```
+/// use kamaelia::util::SplitterError;
+/// let e = SplitterError::NotASink { component: "sink".into(), inbox: "inbox".into() };
+/// assert!(e.to_string().contains("sink.inbox is not a sink"), "{e}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SplitterError {
