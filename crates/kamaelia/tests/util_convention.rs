@@ -85,7 +85,11 @@ fn subjects() -> Vec<Subject> {
             true,
         ),
         ("fanout", Box::new(|| fanout::<u32>(["outbox"])), true),
-        ("splitter", Box::new(|| Splitter::<u32>::new().build()), true),
+        (
+            "splitter",
+            Box::new(|| Splitter::<u32>::new().copy_to_outbox(true).build()),
+            true,
+        ),
         // A marshal/demarshal pair as one subject: encode, then decode.
         ("marshalling", Box::new(marshal_roundtrip), true),
     ]

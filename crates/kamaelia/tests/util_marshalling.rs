@@ -186,3 +186,37 @@ fn fail_on_error_ends_with_a_failure_signal() {
         "{sig:?}"
     );
 }
+
+#[test]
+fn unread_error_reports_are_bounded_and_never_hold_up_the_data() {
+    // Nothing linked to `error`: a stream of garbage must not grow memory
+    // without limit, nor stop good messages getting through.
+    let sys = System::builder().threads(1).build();
+    let dec = DeMarshaller::<u32, _>::new(Json).build().spawn(&sys);
+    let mut feed = Outbox::<Vec<u8>>::detached("feed");
+    let out = Inbox::<u32>::detached("out");
+    axon::link(&feed.endpoint(), &dec.inbox("inbox").unwrap()).unwrap();
+    axon::link(&dec.outbox::<u32>("outbox").unwrap(), &out.endpoint()).unwrap();
+    for i in 0..500u32 {
+        feed.try_send(b"garbage".to_vec()).unwrap();
+        feed.try_send(i.to_string().into_bytes()).unwrap();
+    }
+    let running = sys.start();
+    for i in 0..500 {
+        assert_eq!(out.recv_blocking(), Ok(i));
+    }
+    let snap = sys.snapshot();
+    let held = snap
+        .components
+        .iter()
+        .find(|c| c.id == dec.id())
+        .and_then(|c| c.boxes.iter().find(|b| b.name == "error"))
+        .map(|b| b.len)
+        .unwrap();
+    assert_eq!(
+        held, 64,
+        "the first 64 reports are kept for a late reader, the rest logged"
+    );
+    drop(feed);
+    running.wait();
+}

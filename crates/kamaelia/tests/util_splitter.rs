@@ -63,10 +63,18 @@ struct Setup {
     errors: Inbox<SplitterError>,
 }
 
+/// PlugSplitter behaviour: its own outbox gets a copy too.
 fn setup() -> Setup {
+    setup_with(true)
+}
+
+fn setup_with(copy_to_outbox: bool) -> Setup {
     let sys = System::builder().threads(1).build();
     let running = sys.start();
-    let split = Splitter::<u32>::new().build().spawn(&sys);
+    let split = Splitter::<u32>::new()
+        .copy_to_outbox(copy_to_outbox)
+        .build()
+        .spawn(&sys);
     let feed = Outbox::<u32>::detached("src");
     let config = Outbox::<SplitterCommand>::detached("controller");
     let ctl = Outbox::<Signal>::detached("ctl");
@@ -483,4 +491,29 @@ fn fanout_reserves_signal() {
         .collect();
     assert_eq!(signal_types, [std::any::type_name::<Signal>()]);
     assert!(boxes.iter().any(|(n, _, _)| n == "a"));
+}
+
+#[test]
+fn by_default_nothing_is_kept_in_an_unlinked_own_outbox() {
+    let mut s = setup_with(false);
+    let (d, got) = s.sink();
+    s.cmd(SplitterCommand::add(&d));
+    for i in 0..100 {
+        s.send(i);
+    }
+    assert!(got.wait_for(100, PATIENCE));
+    let snap = s.sys.snapshot();
+    let own = snap
+        .components
+        .iter()
+        .find(|c| c.id == s.split.id())
+        .and_then(|c| {
+            c.boxes
+                .iter()
+                .find(|b| b.name == "outbox" && b.direction == axon::Direction::Out)
+        })
+        .expect("the splitter's outbox");
+    assert_eq!(own.len, 0, "nothing held in the unlinked outbox");
+    let (running, _, _) = s.finish_splitter();
+    running.wait();
 }

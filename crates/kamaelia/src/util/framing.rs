@@ -41,6 +41,7 @@
 
 use axon::{Component, Prefab, Signal};
 
+use super::intake::{error_outbox, report};
 use super::Intake;
 
 /// The default largest payload, in bytes: 16 MiB.
@@ -206,16 +207,20 @@ impl Framer {
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<Vec<u8>>::take(&mut cx)?;
             let mut out = cx.outbox::<Vec<u8>>("outbox")?;
-            let mut errors = cx.outbox::<FrameError>("error")?;
+            let mut errors = error_outbox::<FrameError>(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             while let Some(payload) = intake.recv().await {
                 match frame(&payload, max) {
-                    Ok(f) => intake.send(&mut out, f).await?,
+                    Ok(f) => {
+                        if !intake.send(&mut out, f).await? {
+                            break;
+                        }
+                    }
                     Err(e) => {
                         tracing::debug!(error = %e, "Framer: skipping a payload");
-                        intake.send(&mut errors, e).await?
+                        report(&mut errors, e);
                     }
-                };
+                }
             }
             intake.finish(&mut signal).await;
             Ok::<_, axon::Error>(())
@@ -317,7 +322,7 @@ impl DeFramer {
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<Vec<u8>>::take(&mut cx)?;
             let mut out = cx.outbox::<Vec<u8>>("outbox")?;
-            let mut errors = cx.outbox::<FrameError>("error")?;
+            let mut errors = error_outbox::<FrameError>(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             let mut state = Deframing { max, buf: Vec::new() };
             let mut found = Vec::new();
@@ -329,13 +334,13 @@ impl DeFramer {
                     }
                 }
                 if let Err(e) = pushed {
-                    intake.send(&mut errors, e.clone()).await?;
+                    report(&mut errors, e.clone());
                     return Err(e.into());
                 }
             }
             if intake.ending() == Some(&Signal::ProducerFinished) {
                 if let Err(e) = state.finish() {
-                    intake.send(&mut errors, e).await?;
+                    report(&mut errors, e);
                 }
             }
             intake.finish(&mut signal).await;

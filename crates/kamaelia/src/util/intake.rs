@@ -24,7 +24,7 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use axon::{BoxError, Context, Inbox, Outbox, RecvError, Signal};
+use axon::{BoxError, Context, Inbox, Outbox, RecvError, Signal, TrySendError};
 
 /// An outbox's destination no longer receives (its component ended), so a
 /// message could not be delivered.
@@ -496,5 +496,33 @@ impl<T: Send + 'static> Intake<T> {
     /// ```
     pub fn finish_blocking(self, signal: &mut Outbox<Signal>) {
         axon::block_on(self.finish(signal));
+    }
+}
+
+/// How many error reports an `error` outbox holds while nothing is linked to
+/// it. Errors come from outside input (a peer sending garbage), so without a
+/// bound an unlinked `error` outbox would grow with every bad message.
+pub(crate) const ERROR_BACKLOG: usize = 64;
+
+/// Take a component's `error` outbox, bounded by [`ERROR_BACKLOG`].
+pub(crate) fn error_outbox<E: Send + 'static>(cx: &mut Context) -> Result<Outbox<E>, BoxError> {
+    let out = cx.outbox::<E>("error")?;
+    out.set_size(Some(ERROR_BACKLOG));
+    Ok(out)
+}
+
+/// Report `e` on an `error` outbox without ever holding up the data path: if
+/// the reports are not being collected (the outbox is unlinked and has
+/// [`ERROR_BACKLOG`] waiting, or its consumer is full or gone) the report is
+/// logged at `warn` level instead.
+pub(crate) fn report<E: std::fmt::Display + Send + 'static>(errors: &mut Outbox<E>, e: E) {
+    match errors.try_send(e) {
+        Ok(()) => {}
+        Err(TrySendError::Full(e)) => {
+            tracing::warn!(error = %e, "error report not collected (error outbox full); logged instead")
+        }
+        Err(TrySendError::Closed(e)) => {
+            tracing::warn!(error = %e, "error report not collected (error outbox closed); logged instead")
+        }
     }
 }

@@ -18,6 +18,7 @@
 
 use axon::{Component, Prefab, Signal};
 
+use super::intake::{error_outbox, report};
 use super::Intake;
 
 /// The default longest line, in bytes, not counting the line end: 64 KiB.
@@ -125,7 +126,7 @@ impl LineSplitter {
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<Vec<u8>>::take(&mut cx)?;
             let mut out = cx.outbox::<Vec<u8>>("outbox")?;
-            let mut errors = cx.outbox::<LineError>("error")?;
+            let mut errors = error_outbox::<LineError>(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             let mut state = Splitting::new(max);
             let mut found = Vec::new();
@@ -134,7 +135,10 @@ impl LineSplitter {
                 for item in found.drain(..) {
                     let sent = match item {
                         Ok(line) => intake.send(&mut out, line).await?,
-                        Err(e) => intake.send(&mut errors, e).await?,
+                        Err(e) => {
+                            report(&mut errors, e);
+                            true
+                        }
                     };
                     if !sent {
                         break 'run;
@@ -147,7 +151,7 @@ impl LineSplitter {
                         intake.send(&mut out, line).await?;
                     }
                     Some(Err(e)) => {
-                        intake.send(&mut errors, e).await?;
+                        report(&mut errors, e);
                     }
                     None => {}
                 }

@@ -47,6 +47,7 @@ use axon::{Component, Prefab, Signal};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::intake::{error_outbox, report};
 use super::Intake;
 
 /// Which way a [`MarshalError`] happened.
@@ -298,7 +299,7 @@ impl<T: Send + 'static, C: Codec<T>> Marshaller<T, C> {
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<T>::take(&mut cx)?;
             let mut out = cx.outbox::<C::Wire>("outbox")?;
-            let mut errors = cx.outbox::<MarshalError>("error")?;
+            let mut errors = error_outbox::<MarshalError>(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             while let Some(x) = intake.recv().await {
                 match codec.marshal(&x) {
@@ -313,7 +314,7 @@ impl<T: Send + 'static, C: Codec<T>> Marshaller<T, C> {
                             reason,
                         };
                         tracing::debug!(error = %e, "Marshaller: skipping a message");
-                        intake.send(&mut errors, e.clone()).await?;
+                        report(&mut errors, e.clone());
                         if fail_on_error {
                             return Err(e.into());
                         }
@@ -372,7 +373,7 @@ impl<T: Send + 'static, C: Codec<T>> DeMarshaller<T, C> {
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<C::Wire>::take(&mut cx)?;
             let mut out = cx.outbox::<T>("outbox")?;
-            let mut errors = cx.outbox::<MarshalError>("error")?;
+            let mut errors = error_outbox::<MarshalError>(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             while let Some(w) = intake.recv().await {
                 let input_len = codec.wire_len(&w);
@@ -388,7 +389,7 @@ impl<T: Send + 'static, C: Codec<T>> DeMarshaller<T, C> {
                             reason,
                         };
                         tracing::debug!(error = %e, "DeMarshaller: skipping a message");
-                        intake.send(&mut errors, e.clone()).await?;
+                        report(&mut errors, e.clone());
                         if fail_on_error {
                             return Err(e.into());
                         }

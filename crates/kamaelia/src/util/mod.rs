@@ -39,7 +39,9 @@
 //! with [`DestinationClosed`]: the message could not be delivered, and the
 //! failure shows up as [`Signal::Failed`](axon::Signal::Failed) on `signal`.
 //! Bad input (undecodable bytes, an over-long line) is reported as a typed
-//! error on an `error` outbox, never as a panic.
+//! error on an `error` outbox, never as a panic. Error reports never hold up
+//! the data: an `error` outbox keeps at most 64 reports while unlinked, and a
+//! report that cannot be delivered is logged (`tracing`, `warn`) instead.
 
 mod collector;
 mod console;

@@ -2,8 +2,8 @@
 //! it runs (Kamaelia's `Splitter`/`PlugSplitter`).
 //!
 //! A box links to one destination only; the splitter is the one-to-many
-//! component. Each message from `inbox` goes out of its own `outbox` and to
-//! every sink. Sinks are named by component and inbox in
+//! component. Each message from `inbox` goes to every sink (and out of its own
+//! `outbox` too, if asked: [`Splitter::copy_to_outbox`]). Sinks are named by component and inbox in
 //! [`SplitterCommand`]s sent to the `configuration` inbox: for each sink the
 //! splitter adds an outbox of its own ([`Context::add_outbox`]) and links it;
 //! removing the sink removes that outbox ([`Context::remove_box`]), which also
@@ -32,6 +32,7 @@ use std::task::Poll;
 
 use axon::{BoxError, Component, ComponentRef, Context, Direction, LinkError, Outbox, Prefab, Signal};
 
+use super::intake::{error_outbox, report};
 use super::Intake;
 
 /// A request to a [`Splitter`]'s `configuration` inbox (Kamaelia's
@@ -255,7 +256,8 @@ fn remove_sink<U: Send + 'static>(
 /// The one-to-many component (see the [module docs](self)).
 ///
 /// Boxes: `inbox: T`, `control`, `configuration: SplitterCommand` →
-/// `outbox: T`, `signal`, `error: SplitterError`, plus one outbox per sink.
+/// `outbox: T` (only with [`copy_to_outbox`](Self::copy_to_outbox)), `signal`,
+/// `error: SplitterError`, plus one outbox per sink.
 ///
 /// ```
 /// use axon::{Outbox, Signal, System};
@@ -288,6 +290,7 @@ fn remove_sink<U: Send + 'static>(
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Splitter<T> {
+    copy_to_outbox: bool,
     _t: PhantomData<fn(T)>,
 }
 
@@ -295,6 +298,7 @@ impl<T> std::fmt::Debug for Splitter<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Splitter")
             .field("type", &std::any::type_name::<T>())
+            .field("copy_to_outbox", &self.copy_to_outbox)
             .finish()
     }
 }
@@ -313,7 +317,37 @@ impl<T: Clone + Send + 'static> Splitter<T> {
     /// assert_eq!(Splitter::<String>::new().build().name(), "Splitter");
     /// ```
     pub fn new() -> Self {
-        Splitter { _t: PhantomData }
+        Splitter {
+            copy_to_outbox: false,
+            _t: PhantomData,
+        }
+    }
+
+    /// Also send every message out of the splitter's own `outbox`, as
+    /// Kamaelia's `PlugSplitter` always does (default: no). Off by default
+    /// because an outbox that is not linked holds what is sent on it rather
+    /// than dropping it: a splitter used only through its sinks would keep a
+    /// copy of everything.
+    ///
+    /// ```
+    /// use axon::{Inbox, Outbox, System};
+    /// use kamaelia::util::Splitter;
+    ///
+    /// let sys = System::builder().threads(1).build();
+    /// let split = Splitter::<u8>::new().copy_to_outbox(true).build().spawn(&sys);
+    /// let own = Inbox::<u8>::detached("own");
+    /// axon::link(&split.outbox::<u8>("outbox")?, &own.endpoint())?;
+    /// let mut feed = Outbox::<u8>::detached("feed");
+    /// axon::link(&feed.endpoint(), &split.inbox("inbox")?)?;
+    /// feed.try_send(5)?;
+    /// drop(feed);
+    /// sys.run();
+    /// assert_eq!(own.try_recv(), Ok(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn copy_to_outbox(mut self, copy: bool) -> Self {
+        self.copy_to_outbox = copy;
+        self
     }
 
     /// The component, ready to spawn.
@@ -328,11 +362,13 @@ impl<T: Clone + Send + 'static> Splitter<T> {
             .std::<T, T>()
             .inbox::<SplitterCommand>("configuration")
             .outbox::<SplitterError>("error");
-        Prefab::new(spec, |mut cx| async move {
+        let copy_to_outbox = self.copy_to_outbox;
+        Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<T>::take(&mut cx)?;
             let config = cx.inbox::<SplitterCommand>("configuration")?;
-            let mut main = Some(cx.outbox::<T>("outbox")?);
-            let mut errors = cx.outbox::<SplitterError>("error")?;
+            let main = cx.outbox::<T>("outbox")?;
+            let mut main = copy_to_outbox.then_some(main);
+            let mut errors = error_outbox::<SplitterError>(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             let mut data_sinks: Vec<Sink<T>> = Vec::new();
             let mut control_sinks: Vec<Sink<Signal>> = Vec::new();
@@ -364,7 +400,7 @@ impl<T: Clone + Send + 'static> Splitter<T> {
                         }
                         for e in results.into_iter().filter_map(Result::err) {
                             tracing::debug!(error = %e, "Splitter: command refused");
-                            intake.send(&mut errors, e).await?;
+                            report(&mut errors, e);
                         }
                     }
                     Next::Command(SplitterCommand::RemoveSink {
@@ -381,7 +417,7 @@ impl<T: Clone + Send + 'static> Splitter<T> {
                         }
                         for e in results.into_iter().filter_map(Result::err) {
                             tracing::debug!(error = %e, "Splitter: command refused");
-                            intake.send(&mut errors, e).await?;
+                            report(&mut errors, e);
                         }
                     }
                     Next::Data(x) => {
