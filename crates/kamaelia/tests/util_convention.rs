@@ -218,3 +218,21 @@ fn runs_until_told_to_stop() {
         drop(feed);
     }
 }
+
+#[test]
+fn a_long_drain_completes() {
+    // More than one scheduling budget's worth waiting when ProducerFinished
+    // arrives: the drain yields now and then but takes everything.
+    for (name, make, has_output) in subjects() {
+        let mut r = rig(make(), has_output);
+        for i in 0..1000 {
+            r.feed.try_send(i).unwrap();
+        }
+        r.ctl.try_send(Signal::ProducerFinished).unwrap();
+        r.sys.run();
+        if let Some(out) = &r.out {
+            assert_eq!(drain(out), (0..1000).collect::<Vec<_>>(), "{name}");
+        }
+        assert_eq!(drain(&r.sig), [Signal::ProducerFinished], "{name}");
+    }
+}

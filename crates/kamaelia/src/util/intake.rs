@@ -298,12 +298,20 @@ impl<T: Send + 'static> Intake<T> {
             return Poll::Ready(None);
         }
         if let State::Draining(sig) = &self.state {
-            return match self.inbox.try_recv() {
-                Ok(x) => Poll::Ready(Some(x)),
-                Err(_) => {
+            // Take only what is already here. `poll_recv` (rather than
+            // `try_recv`) so a long drain still yields to other components
+            // now and then; with data waiting, its `Pending` means just that.
+            if self.inbox.is_empty() {
+                self.state = State::Ended(sig.clone());
+                return Poll::Ready(None);
+            }
+            return match self.inbox.poll_recv(cx) {
+                Poll::Ready(Ok(x)) => Poll::Ready(Some(x)),
+                Poll::Ready(Err(RecvError::Closed)) => {
                     self.state = State::Ended(sig.clone());
                     Poll::Ready(None)
                 }
+                Poll::Pending => Poll::Pending,
             };
         }
         match self.inbox.poll_recv(cx) {
