@@ -12,8 +12,8 @@
 //! it", has no counterpart: `control` carries only `Signal`s, and every signal is
 //! a reason to stop.)
 //!
-//! Everything is queued before the system runs, on one scheduler thread, so
-//! the outcome does not depend on timing.
+//! Everything is queued before the system runs, so the outcome does not depend
+//! on timing; each case runs on one scheduler thread and on three.
 
 use axon::{Component, ComponentRef, Failure, Inbox, Outbox, Outcome, Prefab, Signal, System};
 use kamaelia::util::{
@@ -31,8 +31,8 @@ struct Rig {
     sig: Inbox<Signal>,
 }
 
-fn rig(p: Prefab, has_output: bool) -> Rig {
-    let sys = System::builder().threads(1).build();
+fn rig(p: Prefab, has_output: bool, threads: usize) -> Rig {
+    let sys = System::builder().threads(threads).build();
     let comp = p.spawn(&sys);
     let feed = Outbox::<u32>::detached("feed");
     let ctl = Outbox::<Signal>::detached("ctl");
@@ -95,6 +95,15 @@ fn subjects() -> Vec<Subject> {
     ]
 }
 
+/// Every subject, on one scheduler thread and on three (where components run
+/// in parallel).
+fn cases() -> Vec<(usize, Subject)> {
+    [1, 3]
+        .into_iter()
+        .flat_map(|t| subjects().into_iter().map(move |s| (t, s)))
+        .collect()
+}
+
 /// Marshaller and DeMarshaller in a row, wrapped as one component with the
 /// standard boxes (children wired with passthrough linkages).
 fn marshal_roundtrip() -> Prefab {
@@ -102,12 +111,16 @@ fn marshal_roundtrip() -> Prefab {
         let enc = Marshaller::<u32, _>::new(Json).build().spawn_child(&cx);
         let dec = DeMarshaller::<u32, _>::new(Json).build().spawn_child(&cx);
         let me = cx.me().clone();
-        cx.link(&me.inbox::<u32>("inbox")?, &enc.inbox("inbox")?)?;
-        cx.link(&me.inbox::<Signal>("control")?, &enc.inbox("control")?)?;
+        // Children run as soon as they are spawned (on another scheduler thread,
+        // perhaps): wire them to each other and to our outboxes first, and let
+        // input in last, so neither can finish before it is wired.
         cx.link(&enc.outbox::<Vec<u8>>("outbox")?, &dec.inbox("inbox")?)?;
         cx.link(&enc.outbox::<Signal>("signal")?, &dec.inbox("control")?)?;
         cx.link(&dec.outbox::<u32>("outbox")?, &me.outbox("outbox")?)?;
         cx.link(&dec.outbox::<Signal>("signal")?, &me.outbox("signal")?)?;
+        // Data before control, so a queued ProducerFinished finds the data there.
+        cx.link(&me.inbox::<u32>("inbox")?, &enc.inbox("inbox")?)?;
+        cx.link(&me.inbox::<Signal>("control")?, &enc.inbox("control")?)?;
         while cx.child_exit().await.is_some() {}
         Ok::<_, axon::Error>(())
     })
@@ -115,30 +128,38 @@ fn marshal_roundtrip() -> Prefab {
 
 #[test]
 fn producer_finished_drains_then_is_passed_on() {
-    for (name, make, has_output) in subjects() {
-        let mut r = rig(make(), has_output);
+    for (threads, (name, make, has_output)) in cases() {
+        let mut r = rig(make(), has_output, threads);
         for i in 0..5 {
             r.feed.try_send(i).unwrap();
         }
         r.ctl.try_send(Signal::ProducerFinished).unwrap();
         r.sys.run();
         if let Some(out) = &r.out {
-            assert_eq!(drain(out), [0, 1, 2, 3, 4], "{name}: drained before finishing");
+            assert_eq!(
+                drain(out),
+                [0, 1, 2, 3, 4],
+                "{name} on {threads} threads: drained before finishing"
+            );
         }
         assert_eq!(
             drain(&r.sig),
             [Signal::ProducerFinished],
-            "{name}: signal passed on"
+            "{name} on {threads} threads: signal passed on"
         );
-        assert_eq!(r.comp.outcome(), Some(Outcome::Finished), "{name}");
+        assert_eq!(
+            r.comp.outcome(),
+            Some(Outcome::Finished),
+            "{name} on {threads} threads"
+        );
         drop(r.feed);
     }
 }
 
 #[test]
 fn shutdown_is_passed_on_at_once_leaving_input_unread() {
-    for (name, make, has_output) in subjects() {
-        let mut r = rig(make(), has_output);
+    for (threads, (name, make, has_output)) in cases() {
+        let mut r = rig(make(), has_output, threads);
         for i in 0..5 {
             r.feed.try_send(i).unwrap();
         }
@@ -148,22 +169,26 @@ fn shutdown_is_passed_on_at_once_leaving_input_unread() {
             assert_eq!(
                 drain(out),
                 Vec::<u32>::new(),
-                "{name}: nothing processed after shutdown"
+                "{name} on {threads} threads: nothing processed after shutdown"
             );
         }
         assert_eq!(
             drain(&r.sig),
             [Signal::ShutdownMicroprocess],
-            "{name}: signal passed on"
+            "{name} on {threads} threads: signal passed on"
         );
-        assert_eq!(r.comp.outcome(), Some(Outcome::Finished), "{name}");
+        assert_eq!(
+            r.comp.outcome(),
+            Some(Outcome::Finished),
+            "{name} on {threads} threads"
+        );
     }
 }
 
 #[test]
 fn a_failure_passed_down_the_chain_stops_and_is_passed_on() {
-    for (name, make, has_output) in subjects() {
-        let mut r = rig(make(), has_output);
+    for (threads, (name, make, has_output)) in cases() {
+        let mut r = rig(make(), has_output, threads);
         let failure = Signal::Failed(Failure {
             component: r.comp.id(),
             name: "upstream".into(),
@@ -173,24 +198,32 @@ fn a_failure_passed_down_the_chain_stops_and_is_passed_on() {
         r.feed.try_send(1).unwrap();
         r.ctl.try_send(failure.clone()).unwrap();
         r.sys.run();
-        assert_eq!(drain(&r.sig), [failure], "{name}");
+        assert_eq!(drain(&r.sig), [failure], "{name} on {threads} threads");
     }
 }
 
 #[test]
 fn inbox_closing_ends_with_producer_finished() {
-    for (name, make, has_output) in subjects() {
-        let mut r = rig(make(), has_output);
+    for (threads, (name, make, has_output)) in cases() {
+        let mut r = rig(make(), has_output, threads);
         for i in 0..3 {
             r.feed.try_send(i).unwrap();
         }
         drop(r.feed); // every sender into the inbox is gone; control stays open
         r.sys.run();
         if let Some(out) = &r.out {
-            assert_eq!(drain(out), [0, 1, 2], "{name}");
+            assert_eq!(drain(out), [0, 1, 2], "{name} on {threads} threads");
         }
-        assert_eq!(drain(&r.sig), [Signal::ProducerFinished], "{name}");
-        assert_eq!(r.comp.outcome(), Some(Outcome::Finished), "{name}");
+        assert_eq!(
+            drain(&r.sig),
+            [Signal::ProducerFinished],
+            "{name} on {threads} threads"
+        );
+        assert_eq!(
+            r.comp.outcome(),
+            Some(Outcome::Finished),
+            "{name} on {threads} threads"
+        );
         drop(r.ctl);
     }
 }
@@ -198,8 +231,8 @@ fn inbox_closing_ends_with_producer_finished() {
 #[test]
 fn runs_until_told_to_stop() {
     // test_framing.py smokeTest2: a component keeps running while nothing tells it to stop.
-    for (name, make, has_output) in subjects() {
-        let r = rig(make(), has_output);
+    for (threads, (name, make, has_output)) in cases() {
+        let r = rig(make(), has_output, threads);
         let running = r.sys.start();
         let mut feed = r.feed;
         for i in 0..100 {
@@ -207,14 +240,21 @@ fn runs_until_told_to_stop() {
         }
         if let Some(out) = &r.out {
             for i in 0..100 {
-                assert_eq!(out.recv_blocking(), Ok(i), "{name}");
+                assert_eq!(out.recv_blocking(), Ok(i), "{name} on {threads} threads");
             }
         }
-        assert!(r.comp.outcome().is_none(), "{name}: still running");
+        assert!(
+            r.comp.outcome().is_none(),
+            "{name} on {threads} threads: still running"
+        );
         let mut ctl = r.ctl;
         ctl.send_blocking(Signal::ProducerFinished).unwrap();
         running.wait();
-        assert_eq!(r.sig.try_recv(), Ok(Signal::ProducerFinished), "{name}");
+        assert_eq!(
+            r.sig.try_recv(),
+            Ok(Signal::ProducerFinished),
+            "{name} on {threads} threads"
+        );
         drop(feed);
     }
 }
@@ -223,16 +263,24 @@ fn runs_until_told_to_stop() {
 fn a_long_drain_completes() {
     // More than one scheduling budget's worth waiting when ProducerFinished
     // arrives: the drain yields now and then but takes everything.
-    for (name, make, has_output) in subjects() {
-        let mut r = rig(make(), has_output);
+    for (threads, (name, make, has_output)) in cases() {
+        let mut r = rig(make(), has_output, threads);
         for i in 0..1000 {
             r.feed.try_send(i).unwrap();
         }
         r.ctl.try_send(Signal::ProducerFinished).unwrap();
         r.sys.run();
         if let Some(out) = &r.out {
-            assert_eq!(drain(out), (0..1000).collect::<Vec<_>>(), "{name}");
+            assert_eq!(
+                drain(out),
+                (0..1000).collect::<Vec<_>>(),
+                "{name} on {threads} threads"
+            );
         }
-        assert_eq!(drain(&r.sig), [Signal::ProducerFinished], "{name}");
+        assert_eq!(
+            drain(&r.sig),
+            [Signal::ProducerFinished],
+            "{name} on {threads} threads"
+        );
     }
 }

@@ -311,6 +311,7 @@ fn data_also_goes_to_its_own_outbox() {
 /// Shared body of the AddLink tests: target1 on the splitter's own boxes,
 /// target2 added with `cmd`; then data, then a shutdown at the splitter.
 fn add_link_case(
+    sink_gets_data: bool,
     cmd: impl FnOnce(&ComponentRef) -> SplitterCommand,
 ) -> (Vec<u32>, Option<Signal>, Vec<u32>, Option<Signal>) {
     let mut s = setup();
@@ -331,6 +332,11 @@ fn add_link_case(
         s.send(i);
     }
     assert!(got1.wait_for(9, PATIENCE));
+    if sink_gets_data {
+        // The splitter copies to its own outbox first, then to the sinks: wait
+        // for the sink too, or the shutdown may (rightly) cut its copy short.
+        assert!(got2.wait_for(9, PATIENCE));
+    }
     s.ctl.send_blocking(Signal::ShutdownMicroprocess).unwrap();
     let (running, _, _) = s.finish_splitter();
     running.wait();
@@ -340,7 +346,7 @@ fn add_link_case(
 #[test]
 fn add_sink_with_data_and_control() {
     // test_Splitter.py PlugSplitter_Tests.test_SplitterAddLinkBoth
-    let (d1, e1, d2, e2) = add_link_case(SplitterCommand::add_with_control);
+    let (d1, e1, d2, e2) = add_link_case(true, SplitterCommand::add_with_control);
     assert_eq!(d1, (1..10).collect::<Vec<_>>());
     assert_eq!(d2, (1..10).collect::<Vec<_>>());
     assert_eq!(e1, Some(Signal::ShutdownMicroprocess));
@@ -352,7 +358,7 @@ fn add_sink_with_data_only() {
     // test_Splitter.py PlugSplitter_Tests.test_SplitterAddLinkOutboxOnly: the
     // extra sink gets the data but not the signal (it ends only because its
     // inbox closes when the splitter ends).
-    let (d1, e1, d2, e2) = add_link_case(SplitterCommand::add);
+    let (d1, e1, d2, e2) = add_link_case(true, SplitterCommand::add);
     assert_eq!(d1, (1..10).collect::<Vec<_>>());
     assert_eq!(d2, (1..10).collect::<Vec<_>>());
     assert_eq!(e1, Some(Signal::ShutdownMicroprocess));
@@ -362,7 +368,7 @@ fn add_sink_with_data_only() {
 #[test]
 fn add_sink_with_control_only() {
     // test_Splitter.py PlugSplitter_Tests.test_SplitterAddLinkSignalOnly
-    let (d1, _, d2, e2) = add_link_case(|c| SplitterCommand::AddSink {
+    let (d1, _, d2, e2) = add_link_case(false, |c| SplitterCommand::AddSink {
         component: c.clone(),
         inbox: None,
         control: Some("control".into()),
