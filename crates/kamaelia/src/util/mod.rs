@@ -6,18 +6,18 @@
 //!
 //! | Component | In | Out | What it does |
 //! |---|---|---|---|
-//! | [`pure_transformer`] | `T` | `U` | applies `FnMut(T) -> Option<U>`; `None` drops the message |
-//! | [`filter`] | `T` | `T` | passes on what a predicate accepts |
-//! | [`data_source`] | — | `T` | sends the items of an iterator, then `ProducerFinished` |
-//! | [`one_shot`] | — | `T` | sends one message, then `ProducerFinished` |
-//! | [`null_sink`] | `T` | — | discards everything |
-//! | [`collector`] | `T` | — | keeps everything, readable through a [`Collected`] handle |
+//! | [`pure_transformer`](fn@pure_transformer) | `T` | `U` | applies `FnMut(T) -> Option<U>`; `None` drops the message |
+//! | [`filter`](fn@filter) | `T` | `T` | passes on what a predicate accepts |
+//! | [`data_source`](fn@data_source) | — | `T` | sends the items of an iterator, then `ProducerFinished` |
+//! | [`one_shot`](fn@one_shot) | — | `T` | sends one message, then `ProducerFinished` |
+//! | [`null_sink`](fn@null_sink) | `T` | — | discards everything |
+//! | [`collector`](fn@collector) | `T` | — | keeps everything, readable through a [`Collected`] handle |
 //! | [`ConsoleReader`] | — | `String` | lines from stdin or any `BufRead` (threaded) |
 //! | [`ConsoleEchoer`] | `T` | `T` | writes to stdout or any `Write`; optionally forwards |
 //! | [`Marshaller`] / [`DeMarshaller`] | `T` / wire | wire / `T` | encode/decode with a [`Codec`] ([`Json`], [`JsonString`]) |
 //! | [`LineSplitter`] | bytes | lines | complete lines from a byte stream |
 //! | [`Framer`] / [`DeFramer`] | payloads / bytes | frames / payloads | length-prefixed framing |
-//! | [`fanout`] | `T` | `T` × named | copies each message to fixed, named outboxes |
+//! | [`fanout`](fn@fanout) | `T` | `T` × named | copies each message to fixed, named outboxes |
 //! | [`Splitter`] | `T` | `T` × sinks | copies each message to sinks added and removed while running |
 //!
 //! ## Boxes and the shutdown convention
@@ -43,19 +43,19 @@
 //! the data: an `error` outbox keeps at most 64 reports while unlinked, and a
 //! report that cannot be delivered is logged (`tracing`, `warn`) instead.
 
-mod collector;
-mod console;
-mod data_source;
-mod fanout;
-mod filter;
-mod framing;
-mod intake;
-mod lines;
-mod marshalling;
-mod null_sink;
-mod one_shot;
-mod splitter;
-mod transformer;
+pub mod collector;
+pub mod console;
+pub mod data_source;
+pub mod fanout;
+pub mod filter;
+pub mod framing;
+pub mod intake;
+pub mod lines;
+pub mod marshalling;
+pub mod null_sink;
+pub mod one_shot;
+pub mod splitter;
+pub mod transformer;
 
 pub use collector::{collector, Collected};
 pub use console::{ConsoleEchoer, ConsoleReader};
