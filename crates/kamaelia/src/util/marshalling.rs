@@ -118,10 +118,26 @@ pub trait Codec<T>: Send + 'static {
     /// The wire form: bytes, text, ...
     type Wire: Send + 'static;
     /// Encode a value. The error is a human-readable reason.
+    ///
+    /// ```
+    /// use kamaelia::util::{Codec, JsonString};
+    /// assert_eq!(Codec::<Option<u8>>::marshal(&JsonString, &None).unwrap(), "null");
+    /// ```
     fn marshal(&self, value: &T) -> Result<Self::Wire, String>;
     /// Decode a value.
+    ///
+    /// ```
+    /// use kamaelia::util::{Codec, JsonString};
+    /// let v: Vec<bool> = JsonString.demarshal("[true]".to_string()).unwrap();
+    /// assert_eq!(v, [true]);
+    /// ```
     fn demarshal(&self, wire: Self::Wire) -> Result<T, String>;
-    /// The size of a wire message, for error reports.
+    /// The size of a wire message, for error reports (default: unknown).
+    ///
+    /// ```
+    /// use kamaelia::util::{Codec, Json};
+    /// assert_eq!(Codec::<u8>::wire_len(&Json, &b"12".to_vec()), Some(2));
+    /// ```
     fn wire_len(&self, _wire: &Self::Wire) -> Option<usize> {
         None
     }
