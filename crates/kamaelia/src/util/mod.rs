@@ -1,0 +1,72 @@
+//! Everyday components: the small pieces most Kamaelia systems are wired from.
+//!
+//! Every constructor here returns an [`axon::Prefab`] — a component declared and
+//! given its body but not yet running — so it can be spawned on a
+//! [`System`](axon::System), spawned as a child, or handed to a chassis.
+//!
+//! | Component | In | Out | What it does |
+//! |---|---|---|---|
+//! | [`pure_transformer`](fn@pure_transformer) | `T` | `U` | applies `FnMut(T) -> Option<U>`; `None` drops the message |
+//! | [`filter`](fn@filter) | `T` | `T` | passes on what a predicate accepts |
+//! | [`data_source`](fn@data_source) | — | `T` | sends the items of an iterator, then `ProducerFinished` |
+//! | [`one_shot`](fn@one_shot) | — | `T` | sends one message, then `ProducerFinished` |
+//! | [`null_sink`](fn@null_sink) | `T` | — | discards everything |
+//! | [`collector`](fn@collector) | `T` | — | keeps everything, readable through a [`Collected`] handle |
+//! | [`ConsoleReader`] | — | `String` | lines from stdin or any `BufRead` (threaded) |
+//! | [`ConsoleEchoer`] | `T` | `T` | writes to stdout or any `Write`; optionally forwards |
+//! | [`Marshaller`] / [`DeMarshaller`] | `T` / wire | wire / `T` | encode/decode with a [`Codec`] ([`Json`], [`JsonString`]) |
+//! | [`LineSplitter`] | bytes | lines | complete lines from a byte stream |
+//! | [`Framer`] / [`DeFramer`] | payloads / bytes | frames / payloads | length-prefixed framing |
+//! | [`fanout`](fn@fanout) | `T` | `T` × named | copies each message to fixed, named outboxes |
+//! | [`Splitter`] | `T` | `T` × sinks | copies each message to sinks added and removed while running |
+//!
+//! ## Boxes and the shutdown convention
+//!
+//! Every component has the Kamaelia boxes `inbox`, `control` (carrying
+//! [`Signal`](axon::Signal)), `outbox` and `signal`, even where one is unused (a
+//! source's `inbox` carries `()`), so a chassis can wire any of them in a row.
+//! All of them follow the convention of Axon's `Ipc` messages, implemented once
+//! in [`Intake`]:
+//!
+//! * `ProducerFinished` at `control`: finish what is already in `inbox`, send
+//!   `ProducerFinished` out of `signal`, end;
+//! * `ShutdownMicroprocess` (or a `Failed` passed down a chain): send it out of
+//!   `signal` and end at once, leaving any unread input;
+//! * `inbox` closed (every sender gone and nothing left): send
+//!   `ProducerFinished` out of `signal` and end.
+//!
+//! A component whose `outbox` destination has closed (its consumer ended) fails
+//! with [`DestinationClosed`]: the message could not be delivered, and the
+//! failure shows up as [`Signal::Failed`](axon::Signal::Failed) on `signal`.
+//! Bad input (undecodable bytes, an over-long line) is reported as a typed
+//! error on an `error` outbox, never as a panic. Error reports never hold up
+//! the data: an `error` outbox keeps at most 64 reports while unlinked, and a
+//! report that cannot be delivered is logged (`tracing`, `warn`) instead.
+
+pub mod collector;
+pub mod console;
+pub mod data_source;
+pub mod fanout;
+pub mod filter;
+pub mod framing;
+pub mod intake;
+pub mod lines;
+pub mod marshalling;
+pub mod null_sink;
+pub mod one_shot;
+pub mod splitter;
+pub mod transformer;
+
+pub use collector::{collector, Collected};
+pub use console::{ConsoleEchoer, ConsoleReader};
+pub use data_source::data_source;
+pub use fanout::fanout;
+pub use filter::filter;
+pub use framing::{DeFramer, FrameError, Framer, DEFAULT_MAX_FRAME};
+pub use intake::{DestinationClosed, Intake};
+pub use lines::{LineError, LineSplitter, DEFAULT_MAX_LINE};
+pub use marshalling::{Codec, DeMarshaller, Json, JsonString, MarshalError, MarshalErrorKind, Marshaller};
+pub use null_sink::null_sink;
+pub use one_shot::one_shot;
+pub use splitter::{Splitter, SplitterCommand, SplitterError};
+pub use transformer::pure_transformer;
