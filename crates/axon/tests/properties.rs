@@ -596,6 +596,382 @@ fn relinking_can_put_a_senders_messages_out_of_order() {
 }
 
 // ---------------------------------------------------------------------------
+// 1b. Sequential, with waiting senders (`send().await` polled by hand)
+// ---------------------------------------------------------------------------
+
+/// An operation of [`run_waiting_senders`]: the ops of [`run_sequential`], plus
+/// starting an awaited send.
+#[derive(Clone)]
+enum WOp {
+    Base(Op),
+    /// Start `send(msg)` from sender `i` (if it has none in flight) and poll it
+    /// once: it completes or waits for space with a ticket.
+    SendAwait(usize),
+}
+
+impl fmt::Debug for WOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WOp::Base(op) => op.fmt(f),
+            WOp::SendAwait(i) => write!(f, "SendAwait({})", name(*i)),
+        }
+    }
+}
+
+fn wop_strategy(allow_unlink: bool) -> impl Strategy<Value = WOp> {
+    prop_oneof![
+        3 => op_strategy(allow_unlink).prop_map(WOp::Base),
+        2 => (0..SENDERS).prop_map(WOp::SendAwait),
+        1 => (SENDERS..NODES, 1..3usize).prop_map(|(n, l)| WOp::Base(Op::SetSize(n, Some(l)))),
+    ]
+}
+
+/// A waker that records that it was woken.
+struct Flag(AtomicBool);
+
+impl std::task::Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+type SendOut = (Outbox<Msg>, Result<(), axon::SendError<Msg>>);
+
+enum Sender {
+    Idle(Outbox<Msg>),
+    /// An awaited send in flight; the future owns the outbox and gives it back.
+    Waiting {
+        fut: std::pin::Pin<Box<dyn std::future::Future<Output = SendOut> + Send>>,
+        msg: Msg,
+        flag: Arc<Flag>,
+    },
+    Dropped,
+}
+
+/// Sends, receives and the bookkeeping of the exactly-once check.
+#[derive(Default)]
+struct Ledger {
+    next_seq: [u32; SENDERS],
+    /// A message handed back (`Full`/`Closed`), resent before any new one.
+    pending: [Option<Msg>; SENDERS],
+    sent: HashSet<Msg>,
+    seen: HashSet<Msg>,
+    taken: Vec<Vec<Msg>>,
+}
+
+impl Ledger {
+    fn next(&mut self, i: usize) -> Msg {
+        self.pending[i].take().unwrap_or_else(|| {
+            self.next_seq[i] += 1;
+            (i as u8, self.next_seq[i] - 1)
+        })
+    }
+
+    fn took(&mut self, from: usize, m: Msg, at: &str) -> Result<(), TestCaseError> {
+        prop_assert!(
+            self.sent.contains(&m),
+            "{}: received {:?} from {} before its send completed",
+            at,
+            m,
+            name(from)
+        );
+        prop_assert!(
+            self.seen.insert(m),
+            "{}: received {:?} twice (again from {})",
+            at,
+            m,
+            name(from)
+        );
+        self.taken[from].push(m);
+        Ok(())
+    }
+}
+
+/// Poll a waiting send; back to `Idle` when it completes.
+fn poll_sender(s: &mut Sender, ledger: &mut Ledger, i: usize, at: &str) -> Result<bool, TestCaseError> {
+    let Sender::Waiting { fut, msg, flag } = s else {
+        return Ok(false);
+    };
+    let waker = std::task::Waker::from(flag.clone());
+    let mut cx = std::task::Context::from_waker(&waker);
+    let std::task::Poll::Ready((out, r)) = fut.as_mut().poll(&mut cx) else {
+        return Ok(false);
+    };
+    let msg = *msg;
+    match r {
+        Ok(()) => {
+            ledger.sent.insert(msg);
+        }
+        Err(axon::SendError(m)) => {
+            prop_assert_eq!(m, msg, "{}: send handed back a different message", at);
+            ledger.pending[i] = Some(m);
+        }
+    }
+    *s = Sender::Idle(out);
+    Ok(true)
+}
+
+/// Poll every waiting send that was woken, as an executor would, until none is.
+/// Returns how many completed.
+fn pump(senders: &mut [Sender], ledger: &mut Ledger, at: &str) -> Result<usize, TestCaseError> {
+    let mut done = 0;
+    loop {
+        let mut polled = false;
+        for (i, s) in senders.iter_mut().enumerate() {
+            let woken = matches!(s, Sender::Waiting { flag, .. } if flag.0.swap(false, Ordering::SeqCst));
+            if woken {
+                polled = true;
+                done += usize::from(poll_sender(s, ledger, i, at)?);
+            }
+        }
+        if !polled {
+            return Ok(done);
+        }
+    }
+}
+
+/// Random ops with waiting senders: awaited sends (`send()` futures polled by
+/// hand, re-polled only when their waker fires) mixed with `try_send`,
+/// `try_recv`, link/unlink, `set_size` and drops. The model tracks only the
+/// graph here (it does not model reservations), so link/unlink results are
+/// checked exactly and sends and receives by invariants:
+/// * a message is received only after its send completed, and at most once;
+/// * liveness (no lost wakeup): at the end, after raising the limit of every
+///   unlinked outbox, draining every live inbox and polling whatever gets woken
+///   until nothing moves, no send is still waiting;
+/// * then, after flushing every box as in [`run_sequential`], every completed
+///   send was received exactly once;
+/// * without unlink: per box, per sender, increasing sequence numbers.
+fn run_waiting_senders(ops: &[WOp], check_order: bool) -> Result<(), TestCaseError> {
+    let mut model = Model::new();
+    let mut real = Real::new();
+    let mut senders: Vec<Sender> = real
+        .outs
+        .iter_mut()
+        .map(|o| Sender::Idle(o.take().unwrap()))
+        .collect();
+    let mut ledger = Ledger {
+        taken: vec![Vec::new(); NODES],
+        ..Ledger::default()
+    };
+
+    for (step, op) in ops.iter().enumerate() {
+        let at = format!("step {step}: {op:?}");
+        match op {
+            WOp::SendAwait(i) => {
+                let i = *i;
+                if let Sender::Idle(_) = senders[i] {
+                    let Sender::Idle(mut out) = std::mem::replace(&mut senders[i], Sender::Dropped) else {
+                        unreachable!()
+                    };
+                    let msg = ledger.next(i);
+                    let flag = Arc::new(Flag(AtomicBool::new(false)));
+                    let fut = Box::pin(async move {
+                        let r = out.send(msg).await;
+                        (out, r)
+                    });
+                    senders[i] = Sender::Waiting { fut, msg, flag };
+                    poll_sender(&mut senders[i], &mut ledger, i, &at)?;
+                }
+            }
+            WOp::Base(Op::Link(a, b)) => {
+                let (a, b) = (*a, *b);
+                let r = link(&real.refs[a], &real.refs[b]);
+                let want = model.link(a, b);
+                prop_assert_eq!(
+                    outcome(&r),
+                    want,
+                    "{}: link result (real {:?})",
+                    at,
+                    r.as_ref().err()
+                );
+                if let Ok(l) = r {
+                    real.current[a] = Some(l.clone());
+                    real.handles.push((l, a, b));
+                }
+            }
+            WOp::Base(Op::UnlinkCurrent(n)) => {
+                if let Some(l) = real.current[*n].take() {
+                    let r = l.unlink();
+                    prop_assert_eq!(outcome(&r), LinkOutcome::Ok, "{}: unlink: {:?}", at, r);
+                    model.target[*n] = None;
+                }
+            }
+            WOp::Base(Op::UnlinkHandle(k)) => {
+                if !real.handles.is_empty() {
+                    let (l, a, b) = real.handles[k % real.handles.len()].clone();
+                    let want = if model.target[a] == Some(b) {
+                        LinkOutcome::Ok
+                    } else {
+                        LinkOutcome::NotLinked
+                    };
+                    let r = l.unlink();
+                    prop_assert_eq!(
+                        outcome(&r),
+                        want,
+                        "{}: unlink {}->{}: {:?}",
+                        at,
+                        name(a),
+                        name(b),
+                        r
+                    );
+                    if want == LinkOutcome::Ok {
+                        model.target[a] = None;
+                        real.current[a] = None;
+                    }
+                }
+            }
+            WOp::Base(Op::Send(i)) => {
+                if let Sender::Idle(out) = &mut senders[*i] {
+                    let msg = ledger.next(*i);
+                    match out.try_send(msg) {
+                        Ok(()) => {
+                            ledger.sent.insert(msg);
+                        }
+                        Err(e) => {
+                            let m = e.into_inner();
+                            prop_assert_eq!(m, msg, "{}: handed back a different message", at);
+                            ledger.pending[*i] = Some(m);
+                        }
+                    }
+                }
+            }
+            WOp::Base(Op::Recv(j)) => {
+                let n = SENDERS + j;
+                if let Some(inbox) = real.ins[*j].as_ref() {
+                    if let Ok(m) = inbox.try_recv() {
+                        ledger.took(n, m, &at)?;
+                    }
+                }
+            }
+            WOp::Base(Op::SetSize(n, limit)) => {
+                real.refs[*n].set_size(*limit);
+                model.limit[*n] = *limit;
+            }
+            WOp::Base(Op::DropSender(i)) => {
+                // Dropping a waiting send cancels it (it had not delivered).
+                if !matches!(senders[*i], Sender::Dropped) {
+                    senders[*i] = Sender::Dropped;
+                    model.open[*i] = false;
+                    ledger.pending[*i] = None;
+                }
+            }
+            WOp::Base(Op::DropInbox(j)) => {
+                if real.ins[*j].take().is_some() {
+                    model.closed[SENDERS + j] = true;
+                }
+            }
+        }
+        pump(&mut senders, &mut ledger, &at)?;
+    }
+
+    // Liveness: give every unlinked outbox room, drain every live inbox and run
+    // whatever gets woken until nothing moves.
+    for n in 0..SENDERS {
+        if model.target[n].is_none() {
+            real.refs[n].set_size(None);
+            model.limit[n] = None;
+        }
+    }
+    loop {
+        let mut moved = pump(&mut senders, &mut ledger, "final drain")?;
+        for j in 0..INBOXES {
+            if let Some(inbox) = real.ins[j].as_ref() {
+                while let Ok(m) = inbox.try_recv() {
+                    ledger.took(SENDERS + j, m, "final drain")?;
+                    moved += 1;
+                }
+            }
+        }
+        if moved == 0 {
+            break;
+        }
+    }
+    for (i, s) in senders.iter().enumerate() {
+        if let Sender::Waiting { msg, .. } = s {
+            let sink = model.sink(i);
+            prop_assert!(
+                false,
+                "lost wakeup: {}'s send of {:?} is still waiting and was never woken; its chain ends at {} \
+                 (holding {}, limit {:?})",
+                name(i),
+                msg,
+                name(sink),
+                real.refs[sink].len(),
+                model.limit[sink]
+            );
+        }
+    }
+
+    // Flush what is held anywhere else and check exactly-once.
+    for n in 0..NODES {
+        if let Some(l) = real.current[n].take() {
+            l.unlink().unwrap();
+            model.target[n] = None;
+        }
+    }
+    for n in 0..NODES {
+        if n >= SENDERS && real.ins[n - SENDERS].is_some() {
+            let inbox = real.ins[n - SENDERS].as_ref().unwrap();
+            while let Ok(m) = inbox.try_recv() {
+                ledger.took(n, m, "flush")?;
+            }
+        } else {
+            let flush = Inbox::<Msg>::detached("flush");
+            let l = link(&real.refs[n], &flush.endpoint());
+            prop_assert!(
+                l.is_ok(),
+                "linking {} to a fresh inbox to flush it: {:?}",
+                name(n),
+                l
+            );
+            while let Ok(m) = flush.try_recv() {
+                ledger.took(n, m, "flush")?;
+            }
+            l.unwrap().unlink().unwrap();
+        }
+    }
+    let mut lost: Vec<_> = ledger.sent.difference(&ledger.seen).copied().collect();
+    lost.sort_unstable();
+    prop_assert!(lost.is_empty(), "sent but never received: {:?}", lost);
+    if check_order {
+        for (n, msgs) in ledger.taken.iter().enumerate() {
+            for s in 0..SENDERS as u8 {
+                let seqs: Vec<u32> = msgs.iter().filter(|m| m.0 == s).map(|m| m.1).collect();
+                prop_assert!(
+                    seqs.windows(2).all(|w| w[0] < w[1]),
+                    "sender O{} out of order out of {}: {:?}",
+                    s,
+                    name(n),
+                    seqs
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Waiting senders are woken whenever they may proceed, and nothing is lost
+    /// or duplicated (see [`run_waiting_senders`]).
+    #[test]
+    fn sequential_waiting_senders(ops in prop::collection::vec(wop_strategy(true), 1..80)) {
+        run_waiting_senders(&ops, false)?;
+    }
+
+    /// As [`sequential_waiting_senders`], without unlink, also checking
+    /// per-sender order out of every box.
+    #[test]
+    fn sequential_waiting_senders_without_unlink_keep_order(
+        ops in prop::collection::vec(wop_strategy(false), 1..80)
+    ) {
+        run_waiting_senders(&ops, true)?;
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Concurrent properties
 // ---------------------------------------------------------------------------
 
