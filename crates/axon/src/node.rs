@@ -220,14 +220,21 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         if !self.wants_space.load(Ordering::Relaxed) {
             return;
         }
-        let sink = crate::topology::resolve(self);
-        let mut st = sink.store.lock();
-        if st.has_space() || st.closed {
-            drop(st);
-            waker.wake_by_ref();
+        loop {
+            let (gen, sink) = crate::topology::resolve_with_gen(self);
+            let sink: &Node<T> = sink.as_deref().unwrap_or(self);
+            let mut st = sink.store.lock();
+            if st.forwarded || self.gen.load(Ordering::Acquire) != gen {
+                continue; // re-routed meanwhile (see Outbox::attempt)
+            }
+            if st.has_space() || st.closed {
+                drop(st);
+                waker.wake_by_ref();
+                return;
+            }
+            st.enqueue(self.meta.id, WaitKind::Notify, waker.clone());
             return;
         }
-        st.enqueue(self.meta.id, WaitKind::Notify, waker.clone());
     }
 
     fn close(&self) {

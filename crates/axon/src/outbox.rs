@@ -109,7 +109,11 @@ impl<T: Send + 'static> Outbox<T> {
         self.refresh();
         let sink = self.sink_node();
         let mut st = sink.store.lock();
-        if st.forwarded {
+        // `forwarded`: the sink gained a target. The generation: our chain was
+        // re-routed (an unlink) while the old sink stays final. Both are
+        // published before the topology change takes this lock, so checking
+        // under it is race-free.
+        if st.forwarded || self.node.gen.load(Ordering::Acquire) != self.gen {
             return Attempt::Retry(msg);
         }
         if st.closed {
@@ -243,7 +247,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
                 }
             }
             let mut st = sink.store.lock();
-            if st.forwarded {
+            if st.forwarded || this.outbox.node.gen.load(Ordering::Acquire) != this.outbox.gen {
                 drop(st);
                 this.outbox.force_refresh();
                 continue;
