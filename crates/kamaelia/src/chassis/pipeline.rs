@@ -32,7 +32,7 @@
 //! use axon::{Component, Inbox, Outbox, Prefab, System};
 //! use kamaelia::pipeline;
 //!
-//! fn map<I: Send + 'static, O: Send + 'static>(name: &'static str, f: fn(I) -> O) -> Prefab {
+//! fn map<I: Send + 'static, O: Send + Sync + 'static>(name: &'static str, f: fn(I) -> O) -> Prefab {
 //!     Prefab::new(Component::new(name).std::<I, O>(), move |mut cx| async move {
 //!         let inbox = cx.inbox::<I>("inbox")?;
 //!         let mut out = cx.outbox::<O>("outbox")?;
