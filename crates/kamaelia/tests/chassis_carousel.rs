@@ -145,7 +145,10 @@ fn a_child_of_the_wrong_types_fails_the_carousel() {
     next.try_send(1).unwrap();
     sys.run();
     match c.outcome() {
-        Some(Outcome::Failed(msg)) => assert!(msg.contains("Carousel.inbox") && msg.contains("text.inbox"), "{msg}"),
+        Some(Outcome::Failed(msg)) => assert!(
+            msg.contains("Carousel.inbox") && msg.contains("text.inbox"),
+            "{msg}"
+        ),
         other => panic!("expected a failure, got {other:?}"),
     }
 }

@@ -15,7 +15,10 @@ const PF: Msg = Msg::Sig(Signal::ProducerFinished);
 const SM: Msg = Msg::Sig(Signal::ShutdownMicroprocess);
 
 /// Three mocks A, B, C (or more) and a Graphline of them with `links`.
-fn setup(names: &[&'static str], links: &[((&str, &str), (&str, &str))]) -> (System, ComponentRef, Vec<Mock>) {
+fn setup(
+    names: &[&'static str],
+    links: &[((&str, &str), (&str, &str))],
+) -> (System, ComponentRef, Vec<Mock>) {
     let mut g = Graphline::new();
     let mut ms = Vec::new();
     for n in names {
@@ -220,7 +223,10 @@ fn only_self_names_the_graphline() {
             .link((name, "inbox"), ("A", "inbox"))
             .check()
             .unwrap_err();
-        assert!(matches!(err, ChassisError::UnknownChild { name: ref n, .. } if n == name), "{err}");
+        assert!(
+            matches!(err, ChassisError::UnknownChild { name: ref n, .. } if n == name),
+            "{err}"
+        );
     }
 }
 
@@ -248,7 +254,10 @@ fn emits_the_shutdown_it_received_when_control_and_signal_unlinked() {
     control.try_send(Signal::ShutdownMicroprocess).unwrap();
     assert_eq!(ms[0].next_seen(), ("control", SM));
     assert_eq!(ms[2].next_seen(), ("control", SM));
-    assert!(!g.is_finished(), "children still run: the Graphline waits for them");
+    assert!(
+        !g.is_finished(),
+        "children still run: the Graphline waits for them"
+    );
     assert_eq!(drain(&signal), []);
     stop_all(&g, &mut ms);
     running.wait();
@@ -276,7 +285,10 @@ fn emits_producer_finished_when_control_is_linked() {
     for msg in [Signal::ProducerFinished, Signal::ShutdownMicroprocess] {
         let (sys, g, mut ms) = setup(
             &["A", "B", "C"],
-            &[((SELF, "control"), ("A", "control")), (("A", "signal"), ("B", "control"))],
+            &[
+                ((SELF, "control"), ("A", "control")),
+                (("A", "signal"), ("B", "control")),
+            ],
         );
         let mut control = feed(&g.inbox::<Signal>("control").unwrap());
         let signal = collect(&g.outbox::<Signal>("signal").unwrap());
@@ -320,7 +332,10 @@ fn unlinked_control_is_copied_to_children_with_unfed_control() {
 fn linked_signal_gets_no_message_of_the_graphlines_own() {
     let (sys, g, mut ms) = setup(
         &["A", "B", "C"],
-        &[(("A", "signal"), (SELF, "signal")), (("A", "outbox"), ("B", "inbox"))],
+        &[
+            (("A", "signal"), (SELF, "signal")),
+            (("A", "outbox"), ("B", "inbox")),
+        ],
     );
     let mut control = feed(&g.inbox::<Signal>("control").unwrap());
     let signal = collect(&g.outbox::<Signal>("signal").unwrap());
@@ -378,19 +393,41 @@ fn errors_are_typed_and_name_the_problem() {
         g.check().unwrap_err()
     };
     let e = build(&[(("A", "outbox"), ("X", "inbox"))]);
-    assert!(matches!(e, ChassisError::UnknownChild { ref name, ref known, .. } if name == "X" && known == "A, B"), "{e}");
+    assert!(
+        matches!(e, ChassisError::UnknownChild { ref name, ref known, .. } if name == "X" && known == "A, B"),
+        "{e}"
+    );
     let e = build(&[(("A", "nonesuch"), ("B", "inbox"))]);
-    assert!(matches!(e, ChassisError::MissingBox { ref component, ref name, .. } if component == "A" && name == "nonesuch"), "{e}");
-    assert!(e.to_string().contains("signal, outbox"), "lists the boxes it has: {e}");
+    assert!(
+        matches!(e, ChassisError::MissingBox { ref component, ref name, .. } if component == "A" && name == "nonesuch"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("signal, outbox"),
+        "lists the boxes it has: {e}"
+    );
     let e = build(&[(("A", "outbox"), ("B", "control"))]);
-    assert!(matches!(e, ChassisError::TypeMismatch { ref source_box, ref sink, .. } if source_box == "A.outbox" && sink == "B.control"), "{e}");
-    let e = build(&[(("A", "outbox"), ("B", "inbox")), (("A", "outbox"), ("A", "inbox"))]);
+    assert!(
+        matches!(e, ChassisError::TypeMismatch { ref source_box, ref sink, .. } if source_box == "A.outbox" && sink == "B.control"),
+        "{e}"
+    );
+    let e = build(&[
+        (("A", "outbox"), ("B", "inbox")),
+        (("A", "outbox"), ("A", "inbox")),
+    ]);
     assert!(matches!(e, ChassisError::DuplicateSource { .. }), "{e}");
     let e = build(&[((SELF, "inbox"), (SELF, "outbox"))]);
     assert!(matches!(e, ChassisError::SelfToSelf(_)), "{e}");
     let e = build(&[(("A", "outbox"), (SELF, "out")), (("B", "signal"), (SELF, "out"))]);
-    assert!(matches!(e, ChassisError::TypeMismatch { .. }), "fan-in of two types: {e}");
-    let e = Graphline::new().child("A", mock("A").0).child("A", mock("A").0).check().unwrap_err();
+    assert!(
+        matches!(e, ChassisError::TypeMismatch { .. }),
+        "fan-in of two types: {e}"
+    );
+    let e = Graphline::new()
+        .child("A", mock("A").0)
+        .child("A", mock("A").0)
+        .check()
+        .unwrap_err();
     assert_eq!(e, ChassisError::DuplicateChild("A".into()));
 }
 
@@ -416,7 +453,9 @@ fn wiring_error_at_run_fails_the_graphline_before_children_start() {
 fn feedback_loop_cycle_stops_after_n_rounds() {
     const ROUNDS: u64 = 1000;
     let counter = Prefab::new(
-        Component::new("counter").std::<u64, u64>().outbox::<u64>("result"),
+        Component::new("counter")
+            .std::<u64, u64>()
+            .outbox::<u64>("result"),
         |mut cx| async move {
             let inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;

@@ -18,10 +18,16 @@ fn mocks(n: usize) -> (Vec<Prefab>, Vec<Mock>) {
 fn activates_children_only_when_activated() {
     let (prefabs, mut ms) = mocks(3);
     let p = prefabs.into_iter().collect::<Pipeline>().build();
-    assert!(ms.iter().all(|m| !m.was_activated()), "built, not run: no child active");
+    assert!(
+        ms.iter().all(|m| !m.was_activated()),
+        "built, not run: no child active"
+    );
     let sys = System::builder().threads(1).build();
     let p = p.spawn(&sys);
-    assert!(ms.iter().all(|m| !m.was_activated()), "spawned, not yet scheduled");
+    assert!(
+        ms.iter().all(|m| !m.was_activated()),
+        "spawned, not yet scheduled"
+    );
     for m in &mut ms {
         m.stop_now();
     }
@@ -104,7 +110,10 @@ fn first_child_wired_to_parent_inboxes() {
     inbox.try_send(7).unwrap();
     assert_eq!(ms[0].next_seen(), ("inbox", Msg::Data(7)));
     control.try_send(Signal::ShutdownMicroprocess).unwrap();
-    assert_eq!(ms[0].next_seen(), ("control", Msg::Sig(Signal::ShutdownMicroprocess)));
+    assert_eq!(
+        ms[0].next_seen(),
+        ("control", Msg::Sig(Signal::ShutdownMicroprocess))
+    );
     finish(&sys, &p, &mut ms);
     running.wait();
     for m in &ms[1..] {
@@ -198,7 +207,10 @@ fn missing_data_box_between_stages_is_an_error() {
         .then(map("next", |x: u32| x))
         .check()
         .unwrap_err();
-    assert!(matches!(err, ChassisError::MissingBox { ref component, .. } if component == "stage 0 (sink)"), "{err}");
+    assert!(
+        matches!(err, ChassisError::MissingBox { ref component, .. } if component == "stage 0 (sink)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -253,7 +265,10 @@ fn circular_pipeline_loops_the_last_stage_into_the_first() {
     });
     let sys = System::builder().threads(1).build();
     let p = pipeline![circular: first, map("inc", |x: u32| x + 1)].spawn(&sys);
-    assert!(p.outbox::<u32>("outbox").is_err(), "a circular pipeline has no outbox");
+    assert!(
+        p.outbox::<u32>("outbox").is_err(),
+        "a circular pipeline has no outbox"
+    );
     sys.run();
     assert_eq!(p.outcome(), Some(Outcome::Finished));
 }

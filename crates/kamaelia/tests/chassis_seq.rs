@@ -65,8 +65,11 @@ fn children_must_agree_on_types() {
         .then(source("words", vec!["one".to_string()]))
         .check()
         .unwrap_err();
-    assert!(matches!(err, ChassisError::TypeMismatch { ref source_box, ref sink, .. }
-        if source_box == "child 0 (numbers).outbox" && sink == "child 1 (words).outbox"), "{err}");
+    assert!(
+        matches!(err, ChassisError::TypeMismatch { ref source_box, ref sink, .. }
+        if source_box == "child 0 (numbers).outbox" && sink == "child 1 (words).outbox"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -73,7 +73,9 @@ use std::collections::{HashMap, HashSet};
 
 use axon::{Component, ComponentRef, Context, Direction, Prefab, Signal};
 
-use super::{available, box_type, first_named_is, next_event, send_quietly, ChassisError, ControlFanout, Event};
+use super::{
+    available, box_type, first_named_is, next_event, send_quietly, ChassisError, ControlFanout, Event,
+};
 
 /// The name meaning "the Graphline itself" in a linkage.
 pub const SELF: &str = "self";
@@ -176,7 +178,11 @@ impl Graphline {
     /// when run, before any child starts, with the [`ChassisError`] as its
     /// [`axon::Outcome::Failed`].
     pub fn build(self) -> Prefab {
-        let Graphline { name, children, links } = self;
+        let Graphline {
+            name,
+            children,
+            links,
+        } = self;
         let mut spec = Component::new(name.clone());
         if let Ok(p) = plan(&children, &links) {
             for (own, i, b) in &p.own_in {
@@ -246,16 +252,17 @@ fn plan(children: &[(String, Prefab)], links: &[(Endpoint, Endpoint)]) -> Result
             });
         }
         // The child boxes must exist with the right direction.
-        let child_box = |i: usize, b: &str, dir: Direction, role: &str| -> Result<&'static str, ChassisError> {
-            let spec = children[i].1.spec();
-            box_type(spec, dir, b).ok_or_else(|| ChassisError::MissingBox {
-                component: children[i].0.clone(),
-                dir,
-                name: b.to_string(),
-                why: format!("linkage {linkage} {role} it"),
-                available: available(spec, dir),
-            })
-        };
+        let child_box =
+            |i: usize, b: &str, dir: Direction, role: &str| -> Result<&'static str, ChassisError> {
+                let spec = children[i].1.spec();
+                box_type(spec, dir, b).ok_or_else(|| ChassisError::MissingBox {
+                    component: children[i].0.clone(),
+                    dir,
+                    name: b.to_string(),
+                    why: format!("linkage {linkage} {role} it"),
+                    available: available(spec, dir),
+                })
+            };
         let unambiguous = |i: usize, b: &str, dir: Direction| {
             if first_named_is(children[i].1.spec(), b, dir) {
                 Ok(())

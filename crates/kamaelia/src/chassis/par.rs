@@ -115,7 +115,9 @@ impl Par {
 fn check(children: &[Prefab]) -> Result<Option<usize>, ChassisError> {
     let mut first: Option<(usize, &'static str)> = None;
     for (i, p) in children.iter().enumerate() {
-        let Some(t) = box_type(p.spec(), Direction::Out, "outbox") else { continue };
+        let Some(t) = box_type(p.spec(), Direction::Out, "outbox") else {
+            continue;
+        };
         if !first_named_is(p.spec(), "outbox", Direction::Out) {
             return Err(ChassisError::AmbiguousBox {
                 component: p.name().to_string(),
@@ -129,7 +131,10 @@ fn check(children: &[Prefab]) -> Result<Option<usize>, ChassisError> {
                 return Err(ChassisError::TypeMismatch {
                     source_box: format!("child {i} ({}).outbox", p.name()),
                     source_type: t,
-                    sink: format!("PAR.outbox (fed by child {j} ({}), carrying {t0})", children[j].name()),
+                    sink: format!(
+                        "PAR.outbox (fed by child {j} ({}), carrying {t0})",
+                        children[j].name()
+                    ),
                     sink_type: t0,
                 })
             }

@@ -116,7 +116,10 @@ impl Seq {
         let Seq { name, items } = self;
         let mut spec = Component::new(name);
         if let Ok((inbox_from, outbox_from)) = check(&items) {
-            for (from, dir, b) in [(inbox_from, Direction::In, "inbox"), (outbox_from, Direction::Out, "outbox")] {
+            for (from, dir, b) in [
+                (inbox_from, Direction::In, "inbox"),
+                (outbox_from, Direction::Out, "outbox"),
+            ] {
                 if let Some(Item::Run(p)) = from.map(|i| &items[i]) {
                     spec = spec
                         .copy_box(p.spec(), b, dir, b)
@@ -135,8 +138,13 @@ fn check(items: &[Item]) -> Result<Sources, ChassisError> {
     let mut found: [Option<(usize, &'static str)>; 2] = [None, None];
     for (i, item) in items.iter().enumerate() {
         let Item::Run(p) = item else { continue };
-        for (k, (dir, b)) in [(Direction::In, "inbox"), (Direction::Out, "outbox")].into_iter().enumerate() {
-            let Some(t) = box_type(p.spec(), dir, b) else { continue };
+        for (k, (dir, b)) in [(Direction::In, "inbox"), (Direction::Out, "outbox")]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(t) = box_type(p.spec(), dir, b) else {
+                continue;
+            };
             if !first_named_is(p.spec(), b, dir) {
                 return Err(ChassisError::AmbiguousBox {
                     component: p.name().to_string(),

@@ -36,7 +36,11 @@ impl Mock {
             Msg::Data(_) => "outbox",
             Msg::Sig(_) => "signal",
         };
-        self.cmd.as_mut().expect("mock already stopped").try_send((b, msg)).unwrap();
+        self.cmd
+            .as_mut()
+            .expect("mock already stopped")
+            .try_send((b, msg))
+            .unwrap();
     }
 
     /// Stop it: it reports what is left in its inboxes and ends.
@@ -46,7 +50,9 @@ impl Mock {
 
     /// Wait for the next thing it saw.
     pub fn next_seen(&self) -> (&'static str, Msg) {
-        self.seen.recv_blocking().expect("mock ended without seeing anything more")
+        self.seen
+            .recv_blocking()
+            .expect("mock ended without seeing anything more")
     }
 
     /// Everything it saw that has not been taken (after it ended: all of it).
@@ -126,7 +132,10 @@ pub fn mock(name: &'static str) -> (Prefab, Mock) {
 }
 
 /// A stage applying `f` to each message until its input closes.
-pub fn map<I: Send + 'static, O: Send + Sync + 'static>(name: &'static str, f: impl Fn(I) -> O + Send + 'static) -> Prefab {
+pub fn map<I: Send + 'static, O: Send + Sync + 'static>(
+    name: &'static str,
+    f: impl Fn(I) -> O + Send + 'static,
+) -> Prefab {
     Prefab::new(Component::new(name).std::<I, O>(), move |mut cx| async move {
         let inbox = cx.inbox::<I>("inbox")?;
         let mut out = cx.outbox::<O>("outbox")?;
@@ -139,13 +148,16 @@ pub fn map<I: Send + 'static, O: Send + Sync + 'static>(name: &'static str, f: i
 
 /// A producer sending `items` then ending.
 pub fn source<T: Send + Sync + 'static>(name: &'static str, items: Vec<T>) -> Prefab {
-    Prefab::new(Component::new(name).outbox::<T>("outbox"), move |mut cx| async move {
-        let mut out = cx.outbox::<T>("outbox")?;
-        for x in items {
-            out.send(x).await?;
-        }
-        Ok::<_, axon::Error>(())
-    })
+    Prefab::new(
+        Component::new(name).outbox::<T>("outbox"),
+        move |mut cx| async move {
+            let mut out = cx.outbox::<T>("outbox")?;
+            for x in items {
+                out.send(x).await?;
+            }
+            Ok::<_, axon::Error>(())
+        },
+    )
 }
 
 /// A detached outbox linked into `dst`.
