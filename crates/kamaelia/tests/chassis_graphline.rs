@@ -11,14 +11,14 @@ use common::{collect, drain, feed, map, mock, Mock, Msg};
 use kamaelia::chassis::{ChassisError, Graphline, SELF};
 use kamaelia::{graphline, pipeline};
 
+/// A linkage as the tests write it: `(from, to)`.
+type Link<'a> = ((&'a str, &'a str), (&'a str, &'a str));
+
 const PF: Msg = Msg::Sig(Signal::ProducerFinished);
 const SM: Msg = Msg::Sig(Signal::ShutdownMicroprocess);
 
 /// Three mocks A, B, C (or more) and a Graphline of them with `links`.
-fn setup(
-    names: &[&'static str],
-    links: &[((&str, &str), (&str, &str))],
-) -> (System, ComponentRef, Vec<Mock>) {
+fn setup(names: &[&'static str], links: &[Link]) -> (System, ComponentRef, Vec<Mock>) {
     let mut g = Graphline::new();
     let mut ms = Vec::new();
     for n in names {
@@ -151,10 +151,10 @@ fn several_linkages_between_children() {
 fn terminates_when_all_children_have_terminated() {
     let (sys, g, mut ms) = setup(&["A", "B", "C"], &[(("A", "outbox"), ("B", "inbox"))]);
     let running = sys.start();
-    for i in 0..ms.len() {
+    for m in ms.iter_mut() {
         assert!(!g.is_finished());
-        ms[i].stop_now();
-        while ms[i].seen.recv_blocking().is_ok() {}
+        m.stop_now();
+        while m.seen.recv_blocking().is_ok() {}
     }
     assert_eq!(g.join(), Outcome::Finished);
     running.wait();
@@ -382,7 +382,7 @@ fn linked_control_and_signal_override_the_shutdown_rules() {
 
 #[test]
 fn errors_are_typed_and_name_the_problem() {
-    let build = |links: &[((&str, &str), (&str, &str))]| {
+    let build = |links: &[Link]| {
         let mut g = Graphline::new();
         for n in ["A", "B"] {
             g = g.child(n, mock(n).0);

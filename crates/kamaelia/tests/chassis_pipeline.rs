@@ -78,9 +78,9 @@ fn children_wired_outbox_to_inbox() {
     let (sys, p, mut ms) = running_pipeline(4);
     let running = sys.start();
     ms[0].send(Msg::Data(0));
-    for i in 1..ms.len() {
-        assert_eq!(ms[i].next_seen(), ("inbox", Msg::Data(i as u32 - 1)));
-        ms[i].send(Msg::Data(i as u32));
+    for (i, m) in (1u32..).zip(ms.iter_mut().skip(1)) {
+        assert_eq!(m.next_seen(), ("inbox", Msg::Data(i - 1)));
+        m.send(Msg::Data(i));
     }
     finish(&sys, &p, &mut ms);
     running.wait();
@@ -92,9 +92,9 @@ fn children_wired_signal_to_control() {
     let (sys, p, mut ms) = running_pipeline(4);
     let running = sys.start();
     ms[0].send(Msg::Sig(Signal::ProducerFinished));
-    for i in 1..ms.len() {
-        assert_eq!(ms[i].next_seen(), ("control", Msg::Sig(Signal::ProducerFinished)));
-        ms[i].send(Msg::Sig(Signal::ProducerFinished));
+    for m in ms.iter_mut().skip(1) {
+        assert_eq!(m.next_seen(), ("control", Msg::Sig(Signal::ProducerFinished)));
+        m.send(Msg::Sig(Signal::ProducerFinished));
     }
     finish(&sys, &p, &mut ms);
     running.wait();
