@@ -60,7 +60,7 @@ use std::task::Poll;
 
 use axon::{ChildExit, Component, ComponentRef, Context, Direction, Inbox, Outbox, Prefab, Signal};
 
-use super::{box_type, send_quietly, ChassisError};
+use super::{box_type, link_by_name, send_quietly, ChassisError};
 
 /// What a [`Carousel`] sends out of `requestNext`: "make me my next child".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -286,7 +286,7 @@ async fn run<A: Send + 'static, I: Send + 'static, O: Send + 'static>(
                     (child.any_outbox("signal"), me.any_inbox("_control")),
                 ] {
                     if let (Ok(src), Ok(dst)) = (src, dst) {
-                        cx.link_any(&src, &dst)?;
+                        link_by_name(&cx, &src, &dst)?;
                         told |= src.name() == "_signal";
                     }
                 }

@@ -74,7 +74,8 @@ use std::collections::{HashMap, HashSet};
 use axon::{Component, ComponentRef, Context, Direction, Prefab, Signal};
 
 use super::{
-    available, box_type, first_named_is, next_event, send_quietly, ChassisError, ControlFanout, Event,
+    available, box_type, first_named_is, link_by_name, next_event, send_quietly, ChassisError, ControlFanout,
+    Event,
 };
 
 /// The name meaning "the Graphline itself" in a linkage.
@@ -342,7 +343,7 @@ async fn run(
             End::Me(b) => me.any_outbox(b)?,
             End::Child(i, b) => refs[*i].any_inbox(b)?,
         };
-        cx.link_any(&src, &dst)?;
+        link_by_name(&cx, &src, &dst)?;
     }
     let control = if plan.control_linked {
         None

@@ -53,7 +53,7 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::Poll;
 
-use axon::{BoxError, ChildExit, Component, Context, Direction, LinkError, Outbox, Signal};
+use axon::{AnyBoxRef, BoxError, ChildExit, Component, Context, Direction, LinkError, Outbox, Signal};
 
 mod carousel;
 mod graphline;
@@ -250,6 +250,20 @@ impl ControlFanout {
     /// Stop sending: children's `control` inboxes close once nothing else feeds them.
     pub(crate) fn close(&mut self) {
         self.outs.clear();
+    }
+}
+
+/// Link two boxes found by name. A child that has already ended (a quick one,
+/// on another worker thread) no longer receives: linking into it is skipped,
+/// as linking to a finished component was harmless in Kamaelia.
+pub(crate) fn link_by_name(cx: &Context, src: &AnyBoxRef, dst: &AnyBoxRef) -> Result<(), ChassisError> {
+    match cx.link_any(src, dst) {
+        Ok(_) => Ok(()),
+        Err(LinkError::Closed { source_box, sink }) => {
+            tracing::debug!(%source_box, %sink, "not linked: the destination has already finished");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -44,7 +44,9 @@
 
 use axon::{Component, ComponentRef, Context, Direction, Prefab, Signal};
 
-use super::{box_type, first_named_is, next_event, send_quietly, ChassisError, ControlFanout, Event};
+use super::{
+    box_type, first_named_is, link_by_name, next_event, send_quietly, ChassisError, ControlFanout, Event,
+};
 
 /// Builds a Par: add children with [`with`](Par::with), finish with
 /// [`build`](Par::build).
@@ -150,7 +152,7 @@ async fn run(mut cx: Context, children: Vec<Prefab>) -> Result<(), ChassisError>
     let me = cx.me().clone();
     for c in &refs {
         if let Ok(out) = c.any_outbox("outbox") {
-            cx.link_any(&out, &me.any_outbox("outbox")?)?;
+            link_by_name(&cx, &out, &me.any_outbox("outbox")?)?;
         }
     }
     let control = cx.inbox::<Signal>("control")?;

@@ -64,7 +64,7 @@
 
 use axon::{Component, ComponentRef, Context, Direction, Prefab};
 
-use super::{available, box_type, first_named_is, ChassisError};
+use super::{available, box_type, first_named_is, link_by_name, ChassisError};
 
 /// Builds a pipeline: add stages with [`then`](Pipeline::then), finish with
 /// [`build`](Pipeline::build) (or the [`pipeline!`](crate::pipeline) macro).
@@ -293,11 +293,11 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
             Some(i) => children[i].any_inbox(dst_box)?,
             None => me.any_outbox(dst_box)?,
         };
-        if let Err(e) = cx.link_any(&from, &to) {
+        if let Err(e) = link_by_name(&cx, &from, &to) {
             // Declared type names matched but the types differ (two types with
             // one name), or the kernel refused: the children run unwired.
             tracing::error!(pipeline = %name, error = %e, "pipeline linkage failed after its children started");
-            return Err(e.into());
+            return Err(e);
         }
     }
     while cx.child_exit().await.is_some() {}

@@ -44,7 +44,7 @@
 
 use axon::{Component, Context, Direction, Prefab, Signal};
 
-use super::{box_type, first_named_is, send_quietly, ChassisError};
+use super::{box_type, first_named_is, link_by_name, send_quietly, ChassisError};
 
 /// One item of a sequence.
 #[derive(Debug)]
@@ -186,10 +186,10 @@ async fn run(mut cx: Context, items: Vec<Item>) -> Result<(), ChassisError> {
             Item::Run(p) => p.spawn_child(&cx),
         };
         if child.any_inbox("inbox").is_ok() {
-            cx.link_any(&me.any_inbox("inbox")?, &child.any_inbox("inbox")?)?;
+            link_by_name(&cx, &me.any_inbox("inbox")?, &child.any_inbox("inbox")?)?;
         }
         if child.any_outbox("outbox").is_ok() {
-            cx.link_any(&child.any_outbox("outbox")?, &me.any_outbox("outbox")?)?;
+            link_by_name(&cx, &child.any_outbox("outbox")?, &me.any_outbox("outbox")?)?;
         }
         // Wait for this child (the only one) to end; the kernel removes the
         // linkages this Seq made to it when we forget it.
