@@ -293,3 +293,59 @@ fn pipeline_of_100_stages() {
     assert_eq!(drain(&out), (100..150).collect::<Vec<u64>>());
     assert_eq!(p.outcome(), Some(Outcome::Finished));
 }
+
+#[test]
+fn quick_stages_on_two_workers_wire_up_every_time() {
+    // With two workers, children run while the pipeline is still linking them;
+    // stages that end at once must not break the wiring.
+    for _ in 0..50 {
+        let sys = System::builder().threads(2).build();
+        let quick = Prefab::new(Component::new("quick").std::<u32, u32>(), |_cx| async {});
+        let p = pipeline![source("n", vec![1u32, 2, 3]), quick, map("inc", |x: u32| x + 1)].spawn(&sys);
+        let out = collect(&p.outbox::<u32>("outbox").unwrap());
+        sys.run();
+        assert_eq!(p.outcome(), Some(Outcome::Finished));
+        assert_eq!(drain(&out), []);
+    }
+}
+
+#[test]
+fn input_held_in_the_pipeline_inbox_reaches_a_first_stage_already_running() {
+    // The input is sent and its sender gone before the pipeline runs, so the
+    // messages wait in the pipeline's own inbox; with two workers the first
+    // stage may already be waiting on its inbox when the passthrough is made.
+    // Every message must arrive (regression: the stage could see "every sender
+    // gone, nothing here" before the held messages were moved to it).
+    for _ in 0..200 {
+        let sys = System::builder().threads(2).build();
+        let p = (0..4)
+            .map(|_| map("inc", |x: u32| x + 1))
+            .collect::<Pipeline>()
+            .build()
+            .spawn(&sys);
+        let mut input = feed(&p.inbox::<u32>("inbox").unwrap());
+        let out = collect(&p.outbox::<u32>("outbox").unwrap());
+        for i in 0..20 {
+            input.try_send(i).unwrap();
+        }
+        drop(input);
+        sys.run();
+        assert_eq!(drain(&out), (4..24).collect::<Vec<u32>>());
+    }
+}
+
+#[test]
+fn a_stage_started_after_its_input_closed_still_ends() {
+    // Seq-like: the second pipeline's first stage is linked to a source that
+    // was fed and whose senders are gone; it must see the end of its input.
+    for _ in 0..200 {
+        let sys = System::builder().threads(2).build();
+        let p = pipeline![map("a", |x: u32| x), map("b", |x: u32| x)].spawn(&sys);
+        let input = feed(&p.inbox::<u32>("inbox").unwrap());
+        drop(input);
+        let out = collect(&p.outbox::<u32>("outbox").unwrap());
+        sys.run();
+        assert_eq!(p.outcome(), Some(Outcome::Finished));
+        assert_eq!(drain(&out), []);
+    }
+}
