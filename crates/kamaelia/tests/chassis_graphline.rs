@@ -505,3 +505,36 @@ fn graphline_as_a_pipeline_stage() {
     sys.run();
     assert_eq!(drain(&out), ["#2", "#4"]);
 }
+
+#[test]
+fn feedback_loop_on_two_workers() {
+    for _ in 0..50 {
+        let sys = System::builder().threads(2).build();
+        let counter = Prefab::new(Component::new("counter").std::<u64, u64>(), |mut cx| async move {
+            let inbox = cx.inbox::<u64>("inbox")?;
+            let mut out = cx.outbox::<u64>("outbox")?;
+            out.send(0).await?;
+            for round in 1..=100 {
+                let x = inbox.recv().await?;
+                if round < 100 {
+                    out.send(x).await?;
+                }
+            }
+            Ok::<_, axon::Error>(())
+        });
+        let g = graphline! {
+            C = counter,
+            INC = map("inc", |x: u64| x + 1),
+            TAP = map("tap", |x: u64| x);
+            ("C", "outbox") => ("INC", "inbox"),
+            ("INC", "outbox") => ("TAP", "inbox"),
+            ("TAP", "outbox") => ("C", "inbox"),
+        }
+        .spawn(&sys);
+        let signal = collect(&g.outbox::<Signal>("signal").unwrap());
+        sys.run();
+        assert_eq!(g.outcome(), Some(Outcome::Finished));
+        assert_eq!(drain(&signal), [Signal::ProducerFinished]);
+        assert!(sys.components().is_empty(), "every child ended");
+    }
+}

@@ -82,3 +82,27 @@ fn empty_seq_just_finishes() {
     assert_eq!(drain(&signal), [Signal::ProducerFinished]);
     let _ = Prefab::new(Component::new("unused"), |_cx| async {});
 }
+
+#[test]
+fn each_child_in_turn_sees_the_closed_input_on_two_workers() {
+    // The input is closed before the Seq runs; each child, linked in turn to
+    // the Seq's inbox, must see the rest of the input and then its end.
+    for _ in 0..100 {
+        let sys = System::builder().threads(2).build();
+        let s = Seq::new()
+            .then(map("first", |x: u32| x))
+            .then(map("second", |x: u32| x + 100))
+            .build()
+            .spawn(&sys);
+        let mut inbox = feed(&s.inbox::<u32>("inbox").unwrap());
+        let out = collect(&s.outbox::<u32>("outbox").unwrap());
+        for i in 0..5 {
+            inbox.try_send(i).unwrap();
+        }
+        drop(inbox);
+        sys.run();
+        // The first child takes everything; the second sees a closed input.
+        assert_eq!(drain(&out), [0, 1, 2, 3, 4]);
+        assert_eq!(s.outcome(), Some(Outcome::Finished));
+    }
+}
