@@ -177,7 +177,9 @@ impl Graphline {
 
     /// The Graphline as a component ready to run. A wiring error makes it fail
     /// when run, before any child starts, with the [`ChassisError`] as its
-    /// [`axon::Outcome::Failed`].
+    /// [`axon::Outcome::Failed`]; such a Graphline declares only `control` and
+    /// `signal` (its other own boxes come from a valid plan), so linking to
+    /// them fails too: [`check`](Self::check) says why.
     pub fn build(self) -> Prefab {
         let Graphline {
             name,
