@@ -171,11 +171,6 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         let open = src.open_upstream.load(Ordering::SeqCst) as isize;
         let fed = src.ever_fed.load(Ordering::SeqCst);
         add_open(dst, open);
-        if fed {
-            // Senders that fed src (even ones gone already) now feed dst's chain:
-            // once they are all gone and it is drained, its stream has ended.
-            downstream(dst, |n| n.ever_fed.store(true, Ordering::SeqCst));
-        }
         // src stops being a sink: its waiting messages move on, in order, and
         // its waiting senders resolve again.
         let moved: Vec<T> = {
@@ -186,9 +181,26 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
             st.reserved = 0;
             st.queue.drain(..).collect()
         };
-        if !moved.is_empty() {
+        // Senders that fed src (even ones gone already) now feed dst's chain:
+        // once they are all gone and it is drained, its stream has ended. Mark
+        // that only with the moved messages already in the sink, under its store
+        // lock (a receiver decides "empty and every sender gone" under it), and
+        // wake a receiver already waiting: otherwise a receiver running on
+        // another thread could see the end before the messages (losing them), or
+        // never hear of the end at all.
+        let chain: Vec<Arc<Node<T>>> = if fed {
+            let mut v = Vec::new();
+            downstream(dst, |n| v.push(n.clone()));
+            v
+        } else {
+            Vec::new()
+        };
+        if fed || !moved.is_empty() {
             let mut st = sink.store.lock();
             st.queue.extend(moved);
+            for n in &chain {
+                n.ever_fed.store(true, Ordering::SeqCst);
+            }
             if let Some(w) = st.recv_waker.take() {
                 wake.push(w);
             }

@@ -320,9 +320,9 @@ struct Real {
 
 impl Real {
     fn new() -> Self {
-        let outs: Vec<_> = (0..SENDERS).map(|n| Some(Outbox::detached(&name(n)))).collect();
+        let outs: Vec<_> = (0..SENDERS).map(|n| Some(Outbox::detached(name(n)))).collect();
         let ins: Vec<_> = (0..INBOXES)
-            .map(|j| Some(Inbox::detached(&name(SENDERS + j))))
+            .map(|j| Some(Inbox::detached(name(SENDERS + j))))
             .collect();
         let mut refs: Vec<BoxRef<Msg>> = outs.iter().map(|o| o.as_ref().unwrap().endpoint()).collect();
         refs.extend(ins.iter().map(|i| i.as_ref().unwrap().endpoint()));
@@ -1090,13 +1090,11 @@ fn fan_in_strategy() -> impl Strategy<Value = FanIn> {
 fn run_fan_in(cfg: FanIn) -> Result<(), TestCaseError> {
     let fin = Inbox::<Msg>::detached("final");
     fin.set_size(Some(cfg.limit));
-    let chain: Vec<Inbox<Msg>> = (0..cfg.chain)
-        .map(|k| Inbox::detached(&format!("p{k}")))
-        .collect();
+    let chain: Vec<Inbox<Msg>> = (0..cfg.chain).map(|k| Inbox::detached(format!("p{k}"))).collect();
     let mut boxes: Vec<BoxRef<Msg>> = chain.iter().map(Inbox::endpoint).collect();
     boxes.push(fin.endpoint());
     let outs: Vec<Outbox<Msg>> = (0..cfg.producers.len())
-        .map(|p| Outbox::detached(&format!("producer{p}")))
+        .map(|p| Outbox::detached(format!("producer{p}")))
         .collect();
 
     let link_chain = || {
@@ -1210,7 +1208,7 @@ fn run_relink(cfg: Relink) -> Result<(), TestCaseError> {
         .iter()
         .enumerate()
         .map(|(p, _)| {
-            let out = Outbox::detached(&format!("producer{p}"));
+            let out = Outbox::detached(format!("producer{p}"));
             link(&out.endpoint(), &entry).unwrap();
             out
         })
@@ -1386,7 +1384,7 @@ fn a_sender_never_stays_parked_at_an_inbox_its_chain_left() {
     let sent: Arc<Vec<AtomicUsize>> = Arc::new((0..PRODUCERS).map(|_| AtomicUsize::new(0)).collect());
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
-            let mut out = Outbox::<u32>::detached(&format!("producer{p}"));
+            let mut out = Outbox::<u32>::detached(format!("producer{p}"));
             link(&out.endpoint(), &mid.endpoint()).unwrap();
             let (sent, stop) = (sent.clone(), stop.clone());
             thread::spawn(move || {

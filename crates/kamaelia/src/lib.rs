@@ -1,4 +1,21 @@
-//! Kamaelia component library (chassis, utilities, networking) on the axon kernel.
+//! # Kamaelia: the component library on the axon kernel
+//!
+//! Components and composites built on [`axon`]'s components, typed boxes and
+//! linkages. Every component here is a function or builder returning an
+//! [`axon::Prefab`]: a component declared and given a body, activated by the
+//! composite (or system) it is put in.
+//!
+//! * [`chassis`]: components that hold and wire other components —
+//!   [`Pipeline`](chassis::Pipeline) ([`pipeline!`]), [`Graphline`](chassis::Graphline)
+//!   ([`graphline!`]), [`Carousel`](chassis::Carousel), [`Seq`](chassis::Seq) and
+//!   [`Par`](chassis::Par).
+//! * [`util`]: everyday components — transformers, filters, sources and sinks,
+//!   console reading and echoing, serde marshalling, line splitting and framing
+//!   of byte streams, fan-out and splitting.
+//! * [`backplane`]: named publish/subscribe hubs found through the CAT.
+
+#![warn(missing_docs)]
 
 pub mod backplane;
+pub mod chassis;
 pub mod util;
