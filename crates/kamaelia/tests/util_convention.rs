@@ -108,19 +108,20 @@ fn cases() -> Vec<(usize, Subject)> {
 /// standard boxes (children wired with passthrough linkages).
 fn marshal_roundtrip() -> Prefab {
     Prefab::new(Component::new("roundtrip").std::<u32, u32>(), |cx| async move {
-        let enc = Marshaller::<u32, _>::new(Json).build().spawn_child(&cx);
-        let dec = DeMarshaller::<u32, _>::new(Json).build().spawn_child(&cx);
+        let enc = Marshaller::<u32, _>::new(Json).build().create_child(&cx);
+        let dec = DeMarshaller::<u32, _>::new(Json).build().create_child(&cx);
         let me = cx.me().clone();
-        // Children run as soon as they are spawned (on another scheduler thread,
-        // perhaps): wire them to each other and to our outboxes first, and let
-        // input in last, so neither can finish before it is wired.
-        cx.link(&enc.outbox::<Vec<u8>>("outbox")?, &dec.inbox("inbox")?)?;
-        cx.link(&enc.outbox::<Signal>("signal")?, &dec.inbox("control")?)?;
-        cx.link(&dec.outbox::<u32>("outbox")?, &me.outbox("outbox")?)?;
-        cx.link(&dec.outbox::<Signal>("signal")?, &me.outbox("signal")?)?;
-        // Data before control, so a queued ProducerFinished finds the data there.
-        cx.link(&me.inbox::<u32>("inbox")?, &enc.inbox("inbox")?)?;
-        cx.link(&me.inbox::<Signal>("control")?, &enc.inbox("control")?)?;
+        // Wire the children before they start (Dormant), so neither can act on
+        // input or finish before it is wired.
+        let (e, d) = (enc.component(), dec.component());
+        cx.link(&e.outbox::<Vec<u8>>("outbox")?, &d.inbox("inbox")?)?;
+        cx.link(&e.outbox::<Signal>("signal")?, &d.inbox("control")?)?;
+        cx.link(&d.outbox::<u32>("outbox")?, &me.outbox("outbox")?)?;
+        cx.link(&d.outbox::<Signal>("signal")?, &me.outbox("signal")?)?;
+        cx.link(&me.inbox::<u32>("inbox")?, &e.inbox("inbox")?)?;
+        cx.link(&me.inbox::<Signal>("control")?, &e.inbox("control")?)?;
+        enc.activate();
+        dec.activate();
         while cx.child_exit().await.is_some() {}
         Ok::<_, axon::Error>(())
     })

@@ -71,7 +71,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use axon::{Component, ComponentRef, Context, Direction, Prefab, Signal};
+use axon::{Component, ComponentRef, Context, Direction, Dormant, Prefab, Signal};
 
 use super::{
     available, box_type, first_named_is, link_by_name, next_event, send_quietly, ChassisError, ControlFanout,
@@ -334,7 +334,9 @@ async fn run(
     links: Vec<(Endpoint, Endpoint)>,
 ) -> Result<(), ChassisError> {
     let plan = plan(&children, &links)?;
-    let refs: Vec<ComponentRef> = children.into_iter().map(|(_, p)| p.spawn_child(&cx)).collect();
+    // Wire the children before starting them (see Pipeline).
+    let dormant: Vec<Dormant> = children.into_iter().map(|(_, p)| p.create_child(&cx)).collect();
+    let refs: Vec<ComponentRef> = dormant.iter().map(|d| d.component().clone()).collect();
     let me = cx.me().clone();
     for (from, to) in &plan.links {
         let src = match from {
@@ -369,6 +371,9 @@ async fn run(
         Some(cx.outbox::<Signal>("signal")?)
     };
     drop(refs);
+    for d in dormant {
+        d.activate();
+    }
     let mut seen_shutdown = None;
     let mut control_open = true;
     loop {

@@ -42,7 +42,7 @@
 //! assert_eq!(got, [0, 1, 2, 10, 11, 12]);
 //! ```
 
-use axon::{Component, ComponentRef, Context, Direction, Prefab, Signal};
+use axon::{Component, ComponentRef, Context, Direction, Dormant, Prefab, Signal};
 
 use super::{
     box_type, first_named_is, link_by_name, next_event, send_quietly, ChassisError, ControlFanout, Event,
@@ -148,7 +148,9 @@ fn check(children: &[Prefab]) -> Result<Option<usize>, ChassisError> {
 
 async fn run(mut cx: Context, children: Vec<Prefab>) -> Result<(), ChassisError> {
     check(&children)?;
-    let refs: Vec<ComponentRef> = children.into_iter().map(|p| p.spawn_child(&cx)).collect();
+    // Wire the children before starting them (see Pipeline).
+    let dormant: Vec<Dormant> = children.into_iter().map(|p| p.create_child(&cx)).collect();
+    let refs: Vec<ComponentRef> = dormant.iter().map(|d| d.component().clone()).collect();
     let me = cx.me().clone();
     for c in &refs {
         if let Ok(out) = c.any_outbox("outbox") {
@@ -159,6 +161,9 @@ async fn run(mut cx: Context, children: Vec<Prefab>) -> Result<(), ChassisError>
     let mut signal = cx.outbox::<Signal>("signal")?;
     let mut fanout = ControlFanout::new(&mut cx, &refs);
     drop(refs);
+    for d in dormant {
+        d.activate();
+    }
     let mut seen_shutdown = None;
     let mut control_open = true;
     loop {

@@ -62,7 +62,7 @@
 //! assert_eq!(got, ["<2>", "<4>", "<6>"]);
 //! ```
 
-use axon::{Component, ComponentRef, Context, Direction, Prefab};
+use axon::{Component, ComponentRef, Context, Direction, Dormant, Prefab};
 
 use super::{available, box_type, first_named_is, link_by_name, ChassisError};
 
@@ -282,7 +282,11 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
         let specs: Vec<&Component> = stages.iter().map(Prefab::spec).collect();
         plan(&name, &specs, circular)?
     };
-    let children: Vec<ComponentRef> = stages.into_iter().map(|p| p.spawn_child(&cx)).collect();
+    // Create the children without starting them, wire them, then start them:
+    // no child can act (or finish) before it is wired, and if wiring fails the
+    // unstarted children are simply dropped (cancelled).
+    let dormant: Vec<Dormant> = stages.into_iter().map(|p| p.create_child(&cx)).collect();
+    let children: Vec<ComponentRef> = dormant.iter().map(|d| d.component().clone()).collect();
     let me = cx.me().clone();
     for ((src, src_box), (dst, dst_box)) in links {
         let from = match src {
@@ -295,10 +299,13 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
         };
         if let Err(e) = link_by_name(&cx, &from, &to) {
             // Declared type names matched but the types differ (two types with
-            // one name), or the kernel refused: the children run unwired.
-            tracing::error!(pipeline = %name, error = %e, "pipeline linkage failed after its children started");
+            // one name), or the kernel refused: none of the children starts.
+            tracing::error!(pipeline = %name, error = %e, "pipeline linkage failed; its children are not started");
             return Err(e);
         }
+    }
+    for d in dormant {
+        d.activate();
     }
     while cx.child_exit().await.is_some() {}
     Ok(())
