@@ -14,7 +14,7 @@ use axon::{
     link, link_any, BoxError, Component, ComponentRef, Direction, Inbox, LinkError, LinkKind, Outbox, Signal,
     System, TrySendError,
 };
-use common::{assert_finished, drain};
+use common::{assert_finished, drain, wait_gone};
 
 /// A component that, if run, sleeps until shut down: only its boxes matter.
 fn idle(sys: &System, spec: Component) -> ComponentRef {
@@ -322,7 +322,7 @@ fn a_components_linkages_are_removed_when_it_ends_and_only_those() {
     assert_eq!(drain(&d_in), ["from b"], "b.out -> d.in");
 
     stop.try_send(Signal::ShutdownMicroprocess).unwrap();
-    assert_finished(&c);
+    assert_eq!(wait_gone(&sys, &c), axon::Outcome::Finished);
 
     // After: d.out still ends at c.in, which no longer receives.
     match d_out.try_send("late d".into()) {
@@ -389,7 +389,7 @@ fn by_name_linking_checks_types_and_names_both_ends() {
         Ok::<_, axon::Error>(())
     });
     let running = sys.start();
-    assert_finished(&linker);
+    assert_eq!(wait_gone(&sys, &linker), axon::Outcome::Finished);
     // The linker's linkage went with it: x.numbers is free again.
     let again = link_any(
         &x.any_outbox("numbers").unwrap(),

@@ -119,3 +119,21 @@ pub async fn yield_now() {
     })
     .await
 }
+
+/// Wait until a counted component has been polled `n` times and is asleep.
+#[track_caller]
+pub fn wait_parked(counts: &Counts, n: usize) {
+    wait_until(&format!("polled {n} times and asleep"), || counts.parked_after(n));
+}
+
+/// Wait until `comp` has ended *and* the kernel has finished cleaning up after
+/// it (its linkages removed, boxes closed, parent told): it is no longer listed
+/// among the system's components, which is the last step. `join` alone can
+/// return before that (see `scheduler.rs`,
+/// `a_component_is_cleaned_up_by_the_time_join_returns`).
+#[track_caller]
+pub fn wait_gone(sys: &System, comp: &ComponentRef) -> Outcome {
+    let outcome = comp.join();
+    wait_until("the component is cleaned up", || !sys.components().contains(comp));
+    outcome
+}
