@@ -331,6 +331,67 @@ fn a_link_removed_after_the_send_changes_who_collecting_wakes() {
     ch.running.shutdown();
 }
 
+/// Ports `test_LinkReestablishedNotify` (B-23 ii): remove b.out -> c.out and
+/// make it again; the waiting sender's wakeups follow the chain each time. a
+/// sends through b.out and c.out (whose owners only sleep) into e (size 1).
+/// While cut, b.out is the end of a's chain, limited to 1 here so that a waits
+/// there; re-linking moves b.out's message on to e and wakes a to resolve its
+/// chain again; from then on, collections at e wake a. b and c are never woken.
+#[test]
+fn a_link_removed_and_made_again_after_the_send_still_wakes_the_waiting_sender() {
+    let sys = System::builder().threads(1).build();
+    let log = Log::default();
+    let (a, ca, mut go) = producer(&sys, "a", &["a0", "a1", "a2", "a3"], Style::Kamaelia, &log);
+    let sleeping = |name: &str| {
+        spawn_counted(
+            &sys,
+            Component::bare(name).outbox::<String>("outbox"),
+            |cx| async move {
+                let _keep = cx;
+                std::future::pending::<()>().await
+            },
+        )
+    };
+    let (b, cb) = sleeping("b");
+    let (c, cc) = sleeping("c");
+    let e = Inbox::<String>::detached("e");
+    e.set_size(Some(1));
+    link(
+        &a.outbox::<String>("outbox").unwrap(),
+        &b.outbox("outbox").unwrap(),
+    )
+    .unwrap();
+    let b_out = b.outbox::<String>("outbox").unwrap();
+    let c_out = c.outbox::<String>("outbox").unwrap();
+    let bc = link(&b_out, &c_out).unwrap();
+    link(&c_out, &e.endpoint()).unwrap();
+    let running = sys.start();
+    expect_polls("settled", &[(&ca, 1), (&cb, 1), (&cc, 1)]);
+    go.try_send(()).unwrap();
+    expect_polls("a0 in e, a1 waits", &[(&ca, 2)]);
+
+    // A limit on b.out means nothing while it forwards; it applies once cut.
+    b_out.set_size(Some(1));
+    bc.unlink().unwrap();
+    expect_polls(
+        "a re-routed: a1 held in b.out, a2 waits there",
+        &[(&ca, 3), (&cb, 1), (&cc, 1)],
+    );
+    assert_eq!(b_out.len(), 1);
+
+    link(&b_out, &c_out).unwrap();
+    assert_eq!(b_out.len(), 0, "a1 moved on to e");
+    expect_polls("a re-routed again: a2 waits at e", &[(&ca, 4)]);
+    assert_eq!(e.try_recv().as_deref(), Ok("a0"));
+    expect_polls("e still at its limit: nobody woken", &[(&ca, 4)]);
+    assert_eq!(e.try_recv().as_deref(), Ok("a1"));
+    expect_polls("a woken by the collection", &[(&ca, 5), (&cb, 1), (&cc, 1)]);
+    assert_eq!(e.try_recv().as_deref(), Ok("a2"));
+    expect_polls("and again", &[(&ca, 6)]);
+    assert_eq!(e.try_recv().as_deref(), Ok("a3"));
+    running.shutdown();
+}
+
 /// Ports `test_LinkNewlyEestablishedNotify` (B-23 iii): a producer f whose
 /// outbox joins the chain after the send (f.out -> c.out) and then waits too
 /// is woken by the collection along with a, b and c.
