@@ -30,7 +30,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// Ports `test_SmokeTest_NoArguments`: the default boxes, all empty.
+/// Ports `test_AdaptiveCommsComponent.py::test_SmokeTest_NoArguments`: the default boxes, all empty.
 #[test]
 fn an_adaptive_component_starts_with_the_default_boxes() {
     run_in_component(Component::new("a").std::<u8, u8>(), |cx| async move {
@@ -42,8 +42,8 @@ fn an_adaptive_component_starts_with_the_default_boxes() {
     });
 }
 
-/// Ports `test_addInbox_newName`, `test_addInbox_existingName`,
-/// `test_addOutbox_newName` and `test_addOutbox_existingName`: an unused name
+/// Ports `test_AdaptiveCommsComponent.py::test_addInbox_newName`, `test_AdaptiveCommsComponent.py::test_addInbox_existingName`,
+/// `test_AdaptiveCommsComponent.py::test_addOutbox_newName` and `test_AdaptiveCommsComponent.py::test_addOutbox_existingName`: an unused name
 /// is used as given; a taken one gets a different name with the requested
 /// prefix; the new box exists and is empty.
 #[test]
@@ -68,7 +68,7 @@ fn added_boxes_get_the_name_asked_for_or_a_unique_variant() {
     });
 }
 
-/// Ports `test_InboxModification` and `test_OutboxModification`: four boxes
+/// Ports `test_AdaptiveCommsComponent.py::test_InboxModification` and `test_AdaptiveCommsComponent.py::test_OutboxModification`: four boxes
 /// all asked for as "name" get four new, distinct names; removing them leaves
 /// only the defaults.
 #[test]
@@ -98,8 +98,8 @@ fn adding_then_removing_boxes_leaves_only_the_defaults() {
     });
 }
 
-/// Ports `test_deleteInbox_invalidInbox`, `test_deleteInbox_validInbox`,
-/// `test_deleteOutbox_invalidOutbox` and `test_deleteOutbox_validOutbox`:
+/// Ports `test_AdaptiveCommsComponent.py::test_deleteInbox_invalidInbox`, `test_AdaptiveCommsComponent.py::test_deleteInbox_validInbox`,
+/// `test_AdaptiveCommsComponent.py::test_deleteOutbox_invalidOutbox` and `test_AdaptiveCommsComponent.py::test_deleteOutbox_validOutbox`:
 /// removing a box that does not exist is an error; default boxes can be
 /// removed.
 #[test]

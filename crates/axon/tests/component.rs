@@ -16,7 +16,7 @@ use axon::{
 use common::{assert_finished, quiet, spawn_counted, wait_until, yield_now};
 
 /// Ports `test_Component.py::test_SmokeTest_NoArguments` (B-1) and
-/// `test___str__relaxed` (the Debug form names the component).
+/// `test_Component.py::test___str__relaxed` (the Debug form names the component).
 #[test]
 fn new_component_has_the_default_boxes_empty_and_no_children() {
     let sys = System::builder().threads(1).build();
@@ -64,7 +64,7 @@ fn new_component_has_the_default_boxes_empty_and_no_children() {
     assert_finished(&b);
 }
 
-/// Ports `test_Component.py::test_dataReady`, `test_recv` and `test_send` (B-2):
+/// Ports `test_Component.py::test_dataReady`, `test_Component.py::test_recv` and `test_Component.py::test_send` (B-2):
 /// delivery happens at send time, in order, with no scheduler step in between,
 /// on the data boxes and on signal->control alike. Axon's "pop through the
 /// sender's outbox" trick is not possible here (an outbox cannot receive), so
@@ -177,7 +177,7 @@ fn waiter(sys: &System, name: &str) -> (ComponentRef, Outbox<()>) {
     (c, feed)
 }
 
-/// Ports `test_Component.py::test_addChildren` and `test_childComponents`:
+/// Ports `test_Component.py::test_addChildren` and `test_Component.py::test_childComponents`:
 /// each added child is listed exactly once (adding one twice changes nothing),
 /// and the parent hears of each child's end.
 #[test]

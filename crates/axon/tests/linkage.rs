@@ -25,9 +25,9 @@ fn idle(sys: &System, spec: Component) -> ComponentRef {
 }
 
 /// Ports `test_Linkage.py::test_SmokeTest_MinArguments`,
-/// `test_SmokeTest_SpecificBoxesArguments`, `test_SmokeTest_defaultPassthrough`,
-/// `test_SmokeTest_inboxPassthrough`, `test_SmokeTest_outboxPassthrough`, both
-/// `test_sourcePair`s, and `test_Postoffice.py::test_linkestablishes*` /
+/// `test_Linkage.py::test_SmokeTest_SpecificBoxesArguments`, `test_Linkage.py::test_SmokeTest_defaultPassthrough`,
+/// `test_Linkage.py::test_SmokeTest_inboxPassthrough`, `test_Linkage.py::test_SmokeTest_outboxPassthrough`, both
+/// `test_Linkage.py::test_sourcePair`s, and `test_Postoffice.py::test_linkestablishes*` /
 /// `test_Component.py::test_link`: each kind is recognised from the directions,
 /// the linkage names its ends, and the snapshot shows exactly these linkages.
 #[test]
@@ -99,8 +99,8 @@ fn link_kind_and_ends_follow_from_the_boxes() {
     assert_eq!(seen, want, "exactly these linkages, nothing else touched");
 }
 
-/// Ports `linkagechaining_Test::test_Simple`, `test_SimpleThenInboxPassthrough`
-/// and `test_InboxPassthroughThenNormal` (B-9): a -> b.in -> c.in delivers into
+/// Ports `test_Postoffice.py::linkagechaining_Test::test_Simple`, `test_Postoffice.py::test_SimpleThenInboxPassthrough`
+/// and `test_Postoffice.py::test_InboxPassthroughThenNormal` (B-9): a -> b.in -> c.in delivers into
 /// c.in whichever linkage is made first, and b.in holds nothing (its
 /// `data_ready` stays false: in Axon too, though there `recv` on b would reach
 /// through to c; here both look at b's own queue).
@@ -125,8 +125,8 @@ fn inbox_passthrough_chain_delivers_to_the_final_inbox_in_either_build_order() {
     }
 }
 
-/// Ports `linkagechaining_Test::test_SimpleThenOutboxPassthrough` and
-/// `test_OutboxPassthroughThenNormal` (B-10): a.out -> b.out -> c.in; sends from
+/// Ports `test_Postoffice.py::linkagechaining_Test::test_SimpleThenOutboxPassthrough` and
+/// `test_Postoffice.py::test_OutboxPassthroughThenNormal` (B-10): a.out -> b.out -> c.in; sends from
 /// a and from b both land in c.in, in either build order.
 #[test]
 fn outbox_passthrough_chain_carries_both_senders_in_either_build_order() {
@@ -148,8 +148,8 @@ fn outbox_passthrough_chain_carries_both_senders_in_either_build_order() {
     }
 }
 
-/// Ports `linkagechaining_Test::test_InboxPassthrougthDeletion` (B-11) and
-/// `postoffice_Test::test_linkdisengages*`: removing a passthrough re-routes
+/// Ports `test_Postoffice.py::linkagechaining_Test::test_InboxPassthrougthDeletion` (B-11) and
+/// `test_Postoffice.py::postoffice_Test::test_linkdisengages*`: removing a passthrough re-routes
 /// later sends; what was delivered stays.
 #[test]
 fn unlinking_a_passthrough_reroutes_later_sends() {
@@ -210,7 +210,7 @@ fn extending_a_chain_moves_waiting_messages_in_order() {
     assert_eq!(drain(&d), [10, 11, 12]);
 }
 
-/// Ports `postoffice_Test::test_BoxAlreadyLinkedToDestinationException` (B-12):
+/// Ports `test_Postoffice.py::postoffice_Test::test_BoxAlreadyLinkedToDestinationException` (B-12):
 /// a box has one destination (no fan-out) until unlinked; fan-in is fine.
 #[test]
 fn a_box_links_to_one_destination_and_many_may_link_into_one() {
@@ -239,7 +239,7 @@ fn a_box_links_to_one_destination_and_many_may_link_into_one() {
     assert_eq!(moved.sink_label(), "c3.inbox");
 }
 
-/// Ports `postoffice_Test::test_linkregistered` and `test_linkderegisters`:
+/// Ports `test_Postoffice.py::postoffice_Test::test_linkregistered` and `test_Postoffice.py::test_linkderegisters`:
 /// unlinking one linkage removes only that one.
 #[test]
 fn unlinking_removes_only_that_linkage() {
@@ -263,7 +263,7 @@ fn unlinking_removes_only_that_linkage() {
 }
 
 /// Ports `test_Component.py::test_linkagesRemovedOnComponentShutdown` (B-15) and
-/// the intent of `postoffice_Test::test_componentlinksderegisters`: when c ends,
+/// the intent of `test_Postoffice.py::postoffice_Test::test_componentlinksderegisters`: when c ends,
 /// exactly the linkages c made are removed; d's survive.
 ///
 /// Boxes of a, b and d are detached boxes driven by the test; c is a component.

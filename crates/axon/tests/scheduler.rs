@@ -19,7 +19,7 @@ use std::sync::Arc;
 use axon::{link, Component, ComponentRef, Inbox, Outbox, Outcome, System};
 use common::{assert_finished, quiet, spawn_counted, wait_gone, wait_parked, wait_until, yield_now, Counts};
 
-/// Ports `test_stopsIfNoThreads`: with nothing to run, `run` returns at once.
+/// Ports `test_Scheduler.py::test_stopsIfNoThreads`: with nothing to run, `run` returns at once.
 #[test]
 fn run_with_no_components_returns_at_once() {
     for threads in [1, 2] {
@@ -44,8 +44,8 @@ fn stepper(sys: &System, steps: usize, done: &Arc<AtomicUsize>) -> ComponentRef 
     })
 }
 
-/// Ports `test_runsMicroprocessToCompletionThenStops` and
-/// `test_runsMicroprocessesAllToCompletionThenStops` (B-25): `run` returns only
+/// Ports `test_Scheduler.py::test_runsMicroprocessToCompletionThenStops` and
+/// `test_Scheduler.py::test_runsMicroprocessesAllToCompletionThenStops` (B-25): `run` returns only
 /// when every component has finished, each having run to its end once.
 #[test]
 fn run_returns_when_every_component_has_finished() {
@@ -207,9 +207,9 @@ fn shutdown_ends_components_that_never_go_idle() {
     }
 }
 
-/// Ports the intent of `test_pausedMicroprocessDoesNotGetCalled`,
-/// `test_oneMicroprocessPausesOthersContinueToRun` and
-/// `test_wakingPausedMicroprocessDoesntWakeOthers` (B-26): while a busy pair
+/// Ports the intent of `test_Scheduler.py::test_pausedMicroprocessDoesNotGetCalled`,
+/// `test_Scheduler.py::test_oneMicroprocessPausesOthersContinueToRun` and
+/// `test_Scheduler.py::test_wakingPausedMicroprocessDoesntWakeOthers` (B-26): while a busy pair
 /// ping-pongs, idle components are never run again after their first poll;
 /// waking one runs that one only.
 #[test]
@@ -296,7 +296,7 @@ fn idle_components_are_not_run_and_waking_one_runs_only_that_one() {
     running.wait();
 }
 
-/// Ports `test_listAllThreadsMethodListsAllMicroprocesses` (B-27, made real):
+/// Ports `test_Scheduler.py::test_listAllThreadsMethodListsAllMicroprocesses` (B-27, made real):
 /// the system lists every live component, running or asleep, and drops it when
 /// it ends.
 #[test]
@@ -332,7 +332,7 @@ fn the_system_lists_every_live_component_asleep_or_not() {
     assert!(sys.components().is_empty());
 }
 
-/// Ports `test_pauseThenTerminateTerminates` (B-28): a component that arms its
+/// Ports `test_Scheduler.py::test_pauseThenTerminateTerminates` (B-28): a component that arms its
 /// wakeups and ends in the same poll is cleaned up, a later delivery attempt
 /// finds its inbox closed, and `run` still returns.
 #[test]
@@ -354,7 +354,7 @@ fn a_component_that_pauses_and_ends_in_one_poll_is_cleaned_up() {
     assert_eq!(sys.live_components(), 0);
 }
 
-/// Ports the intent of `test_runThreadsUsesNonBusyWaitingMode` (B-29) minus the
+/// Ports the intent of `test_Scheduler.py::test_runThreadsUsesNonBusyWaitingMode` (B-29) minus the
 /// CPU measurement (the `idle` example measures that): components sleeping in a
 /// blocking `run` on another thread are woken by sends from this thread, and
 /// `run` then returns. While they sleep they are not polled.

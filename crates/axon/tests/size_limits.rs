@@ -30,8 +30,8 @@ fn assert_full(out: &mut Outbox<u32>, msg: u32) {
     }
 }
 
-/// Ports `SizeLimitedBoxes_Test::test_smoketest`, `test_BoxSizeGetsLimited` and
-/// `test_ExceedBoxSizeAndGetException` (B-4), on a component's declared inbox:
+/// Ports `test_Postoffice.py::SizeLimitedBoxes_Test::test_smoketest`, `test_Postoffice.py::test_BoxSizeGetsLimited` and
+/// `test_Postoffice.py::test_ExceedBoxSizeAndGetException` (B-4), on a component's declared inbox:
 /// five sends fit, the sixth is refused at the sender with the message handed
 /// back, and the limit shows in the snapshot.
 #[test]
@@ -79,7 +79,7 @@ fn a_bounded_inbox_takes_its_limit_then_refuses_with_the_message_back() {
     assert_eq!(drain(&inbox), [0, 1, 2, 3, 4]);
 }
 
-/// Ports `SizeLimitedBoxes_Test::test_removingFromInboxAllowsYouToPutMoreIn`
+/// Ports `test_Postoffice.py::SizeLimitedBoxes_Test::test_removingFromInboxAllowsYouToPutMoreIn`
 /// (B-5): taking k from a full box lets exactly k more in.
 #[test]
 fn collecting_frees_exactly_as_many_slots() {
@@ -96,8 +96,8 @@ fn collecting_frees_exactly_as_many_slots() {
     assert_eq!(inbox.len(), 5);
 }
 
-/// Ports `SizeLimitedBoxes_Test::test_SettingSizeLimitToNoneSetsToUnlimited` and
-/// `test_TurningOffSizeLimit` (B-6).
+/// Ports `test_Postoffice.py::SizeLimitedBoxes_Test::test_SettingSizeLimitToNoneSetsToUnlimited` and
+/// `test_Postoffice.py::test_TurningOffSizeLimit` (B-6).
 #[test]
 fn no_limit_means_unbounded_and_the_limit_can_be_lifted_when_full() {
     let inbox = Inbox::<u32>::detached("in");
@@ -170,8 +170,8 @@ fn raising_the_limit_lets_a_waiting_sender_in() {
     running.wait();
 }
 
-/// Ports `SizeLimitedBoxes_Test::test_SizeLimitMidLinkageChainHasNoEffect` and
-/// `test_SizeLimitMidLinkageChainComesIntoEffectIfChainBroken` (B-7): a limit
+/// Ports `test_Postoffice.py::SizeLimitedBoxes_Test::test_SizeLimitMidLinkageChainHasNoEffect` and
+/// `test_Postoffice.py::test_SizeLimitMidLinkageChainComesIntoEffectIfChainBroken` (B-7): a limit
 /// on a box in the middle of a chain has no effect; when the chain is cut there,
 /// that box is final and its limit applies from scratch.
 #[test]
@@ -192,7 +192,7 @@ fn only_the_final_inbox_limit_counts() {
     assert_eq!(c.len(), 10);
 }
 
-/// Ports `SizeLimitedBoxes_Test::test_AllProducersExperienceSameSizeLimit` (B-8):
+/// Ports `test_Postoffice.py::SizeLimitedBoxes_Test::test_AllProducersExperienceSameSizeLimit` (B-8):
 /// a and b feed e (limit 16), c and d feed e through b's outbox; sending round
 /// robin, the first 16 sends succeed, whoever makes them, and every later one
 /// is refused.

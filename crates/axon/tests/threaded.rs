@@ -21,8 +21,8 @@ use std::time::Duration;
 use axon::{link, Component, Direction, Inbox, Kind, Outbox, Outcome, Signal, System, TrySendError};
 use common::{assert_finished, drain, quiet, wait_gone, wait_until};
 
-/// Ports `threadedcomponent_Test::test_smoketest_init`,
-/// `test_threadisseparate` and `test_localprocessterminates` (B-30): default
+/// Ports `test_ThreadedComponent.py::threadedcomponent_Test::test_smoketest_init`,
+/// `test_ThreadedComponent.py::test_threadisseparate` and `test_ThreadedComponent.py::test_localprocessterminates` (B-30): default
 /// boxes, its own OS thread, and when its body returns it ends and an otherwise
 /// empty system stops.
 #[test]
@@ -47,7 +47,7 @@ fn a_threaded_component_has_the_default_boxes_runs_on_its_own_thread_and_ends() 
     assert_eq!(sys.live_components(), 0);
 }
 
-/// Ports `test_flow_in` and `test_flow_out` (B-30): an async component's message
+/// Ports `test_ThreadedComponent.py::test_flow_in` and `test_ThreadedComponent.py::test_flow_out` (B-30): an async component's message
 /// reaches the thread's blocking `recv`; the thread's `send` reaches an async
 /// recorder.
 #[test]
@@ -97,7 +97,7 @@ fn messages_flow_into_and_out_of_a_threaded_component() {
     assert_eq!(*got.lock().unwrap(), ["hello, world"]);
 }
 
-/// Ports `test_RestrictedInboxSize` (B-31), adapted: a threaded component that
+/// Ports `test_ThreadedComponent.py::test_RestrictedInboxSize` (B-31), adapted: a threaded component that
 /// never reads its inbox (limit 10) accepts exactly 10 messages from an async
 /// sender, not 10 plus an internal queue.
 #[test]
@@ -143,8 +143,8 @@ fn a_threaded_components_inbox_limit_is_the_whole_buffer() {
     running.wait();
 }
 
-/// Ports `test_NoSpaceInBoxExceptionsReachThread` and
-/// `test_TakingFromDestinationAllowsMoreToBeDelivered` (B-31), adapted: the
+/// Ports `test_ThreadedComponent.py::test_NoSpaceInBoxExceptionsReachThread` and
+/// `test_ThreadedComponent.py::test_TakingFromDestinationAllowsMoreToBeDelivered` (B-31), adapted: the
 /// thread is refused after exactly the destination's limit (10); it then
 /// blocks in `send_blocking`, and each item the consumer takes lets exactly
 /// one more in.
@@ -198,7 +198,7 @@ fn back_pressure_reaches_the_thread_and_collecting_unblocks_it() {
     running.wait();
 }
 
-/// Ports `test_localprocessterminatesOnlyIfOutqueueFlushed` (B-32), adapted:
+/// Ports `test_ThreadedComponent.py::test_localprocessterminatesOnlyIfOutqueueFlushed` (B-32), adapted:
 /// with no internal queue, every send the thread saw accepted has been
 /// delivered by the time it ends, and nothing more.
 #[test]
@@ -229,7 +229,7 @@ fn every_send_a_thread_saw_accepted_is_delivered() {
     assert_eq!(dest.try_recv(), Err(axon::TryRecvError::Closed));
 }
 
-/// Ports `test_localprocessterminatesifInQueueFull` (B-32): a full data inbox
+/// Ports `test_ThreadedComponent.py::test_localprocessterminatesifInQueueFull` (B-32): a full data inbox
 /// does not keep `control` from reaching the thread, and unread data does not
 /// keep the finished component alive (senders then get their message back).
 #[test]
@@ -361,7 +361,7 @@ fn a_threaded_childs_end_is_reported_to_its_parent() {
     }
 }
 
-/// Ports `test_linksafe` (B-33), as a stress test: the thread links and unlinks
+/// Ports `test_ThreadedComponent.py::test_linksafe` (B-33), as a stress test: the thread links and unlinks
 /// its own outbox -> inbox while this thread links and unlinks its signal ->
 /// control; nothing deadlocks, every message sent while linked arrives, and
 /// no linkage is left over.
@@ -404,8 +404,8 @@ fn linking_from_the_thread_and_from_outside_at_once_is_safe() {
     assert!(sys.snapshot().linkages.is_empty());
 }
 
-/// Ports `threadedadaptivecommscomponent_Test::test_addInbox` and
-/// `test_addOutbox` (B-33): from the thread, add an inbox that outside code
+/// Ports `test_ThreadedComponent.py::threadedadaptivecommscomponent_Test::test_addInbox` and
+/// `test_ThreadedComponent.py::test_addOutbox` (B-33): from the thread, add an inbox that outside code
 /// can deliver to at once, and add an outbox, link it and send through it.
 #[test]
 fn a_thread_can_add_boxes_and_use_them_at_once() {

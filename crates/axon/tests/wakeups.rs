@@ -122,7 +122,7 @@ fn expect_polls(step: &str, expected: &[(&Arc<Counts>, usize)]) {
     }
 }
 
-/// Ports `MessageDeliveryNotifications_Test::test_NothingHappensIfNothingHappens`
+/// Ports `test_Component.py::MessageDeliveryNotifications_Test::test_NothingHappensIfNothingHappens`
 /// (B-16): two paused components linked in a loop, no traffic: neither runs
 /// again after its first poll.
 #[test]
@@ -144,7 +144,7 @@ fn a_quiet_loop_stays_asleep() {
     running.shutdown();
 }
 
-/// Ports `test_ConsumerWokenByDelivery` and `test_ProducerNotWokenByDelivery`
+/// Ports `test_Component.py::test_ConsumerWokenByDelivery` and `test_Component.py::test_ProducerNotWokenByDelivery`
 /// (B-17): a delivery wakes the consumer once and never the producer.
 #[test]
 fn delivery_wakes_the_consumer_once_and_not_the_producer() {
@@ -161,7 +161,7 @@ fn delivery_wakes_the_consumer_once_and_not_the_producer() {
     running.shutdown();
 }
 
-/// Ports `test_ProducerWokenByCollection` (B-18) and the seed's first scenario
+/// Ports `test_Component.py::test_ProducerWokenByCollection` (B-18) and the seed's first scenario
 /// (B-19) in miniature: a Kamaelia-style producer waiting for space is woken
 /// once per collection. Differs from Axon: a producer that is *not* waiting (its
 /// last send went in) is not woken by a collection.
@@ -188,7 +188,7 @@ fn collecting_wakes_a_waiting_producer_once_per_collection_and_only_while_it_wai
     running.shutdown();
 }
 
-/// Ports `test_ChainOnlyFinalDestinationNotified` (B-20): a.out -> b.in -> c.in
+/// Ports `test_Component.py::test_ChainOnlyFinalDestinationNotified` (B-20): a.out -> b.in -> c.in
 /// -> d.in; a send from a wakes d only.
 #[test]
 fn chain_delivery_wakes_only_the_final_inbox_owner() {
@@ -208,7 +208,7 @@ fn chain_delivery_wakes_only_the_final_inbox_owner() {
     running.shutdown();
 }
 
-/// Ports `test_ChainOnlyOutboxHoldersNotified` (B-21): same chain ending in a
+/// Ports `test_Component.py::test_ChainOnlyOutboxHoldersNotified` (B-21): same chain ending in a
 /// full inbox; collecting there wakes the waiting outbox owner a, and none of
 /// the inbox owners b and c.
 #[test]
@@ -293,7 +293,7 @@ fn five_box_chain() -> FiveBoxChain {
     }
 }
 
-/// Ports `test_AllOutboxOwnersNotified` (B-22): collecting from the final inbox
+/// Ports `test_Component.py::test_AllOutboxOwnersNotified` (B-22): collecting from the final inbox
 /// wakes every waiting outbox owner up the chain (a, b, c), not the inbox owner
 /// d. (Axon popped through d's inbox; here we collect from e, the real final
 /// inbox.)
@@ -309,7 +309,7 @@ fn collecting_wakes_every_waiting_outbox_owner_up_the_chain() {
     ch.running.shutdown();
 }
 
-/// Ports `test_LinkBrokenNoNotify` (B-23 i): after b.out -> c.out is removed, a
+/// Ports `test_Component.py::test_LinkBrokenNoNotify` (B-23 i): after b.out -> c.out is removed, a
 /// and b no longer reach e. Differs from Axon: the kernel wakes the re-routed
 /// waiting senders a and b at once (their sends now wait, held, in b's unlinked
 /// outbox), and collecting from e wakes only c.
@@ -331,7 +331,7 @@ fn a_link_removed_after_the_send_changes_who_collecting_wakes() {
     ch.running.shutdown();
 }
 
-/// Ports `test_LinkReestablishedNotify` (B-23 ii): remove b.out -> c.out and
+/// Ports `test_Component.py::test_LinkReestablishedNotify` (B-23 ii): remove b.out -> c.out and
 /// make it again; the waiting sender's wakeups follow the chain each time. a
 /// sends through b.out and c.out (whose owners only sleep) into e (size 1).
 /// While cut, b.out is the end of a's chain, limited to 1 here so that a waits
@@ -392,7 +392,7 @@ fn a_link_removed_and_made_again_after_the_send_still_wakes_the_waiting_sender()
     running.shutdown();
 }
 
-/// Ports `test_LinkNewlyEestablishedNotify` (B-23 iii): a producer f whose
+/// Ports `test_Component.py::test_LinkNewlyEestablishedNotify` (B-23 iii): a producer f whose
 /// outbox joins the chain after the send (f.out -> c.out) and then waits too
 /// is woken by the collection along with a, b and c.
 #[test]
