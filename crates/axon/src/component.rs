@@ -908,20 +908,31 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
         }
         _ => tracing::trace!(component = %comp.name(), id = %comp.id(), ?outcome, "component ended"),
     }
-    let (links, waiters, parent) = {
-        let mut inner = comp.0.inner.lock();
-        inner.outcome = Some(outcome.clone());
-        let fam = inner.fam.as_mut().map(|f| {
-            f.child_waker = None;
-            (std::mem::take(&mut f.links), std::mem::take(&mut f.exit_waiters))
-        });
-        let (links, waiters) = fam.unwrap_or_default();
-        (links, waiters, inner.parent.take())
-    };
-    for l in links {
+    // Clean up first: the linkages it made go, its boxes close.
+    let links = comp
+        .0
+        .inner
+        .lock()
+        .fam
+        .as_mut()
+        .map(|f| std::mem::take(&mut f.links));
+    for l in links.into_iter().flatten() {
         let _ = l.unlink();
     }
     comp.close_boxes();
+    // Then the end becomes visible: outcome, system registry, parent, joiners.
+    let (waiters, parent) = {
+        let mut inner = comp.0.inner.lock();
+        inner.outcome = Some(outcome.clone());
+        let waiters = inner.fam.as_mut().map(|f| {
+            f.child_waker = None;
+            std::mem::take(&mut f.exit_waiters)
+        });
+        (waiters.unwrap_or_default(), inner.parent.take())
+    };
+    if let Some(shared) = comp.system_shared() {
+        shared.component_finished(comp.id());
+    }
     if let Some(parent) = parent.and_then(|p| p.upgrade()) {
         let mut pi = parent.inner.lock();
         pi.f().children.retain(|c| c != comp);
@@ -937,9 +948,6 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     }
     for w in waiters {
         w.wake();
-    }
-    if let Some(shared) = comp.system_shared() {
-        shared.component_finished(comp.id());
     }
 }
 

@@ -241,6 +241,18 @@ impl Shared {
                 self.find_task(&local.queue, tick)
             });
             match next {
+                // Shutdown stops a worker even while components stay runnable;
+                // the tasks it leaves are handed back and cancelled.
+                Some(task)
+                    if self.stop.load(Ordering::Relaxed) && self.keep_alive.load(Ordering::Relaxed) =>
+                {
+                    LOCAL.with(|l| {
+                        if let Some(local) = l.borrow().as_ref() {
+                            local.queue.push(task);
+                        }
+                    });
+                    break;
+                }
                 Some(task) => run_task(task),
                 None => {
                     if self.stop.load(Ordering::SeqCst) {

@@ -220,7 +220,6 @@ fn an_unlinked_outbox_holds_messages_until_it_is_linked() {
 /// a sender that goes away after linking. Otherwise a consumer of a finished
 /// producer's output waits forever.
 #[test]
-#[ignore = "kernel bug: an inbox linked only to an already-closed outbox never reports Closed (stays Empty forever)"]
 fn an_inbox_fed_only_by_a_finished_sender_closes_once_drained() {
     // A component that sent into its unlinked outbox and finished.
     let sys = System::builder().threads(1).build();

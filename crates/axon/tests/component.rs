@@ -166,7 +166,7 @@ fn explode() {
 }
 
 /// A component that waits on its `go` inbox until every sender is gone.
-fn waiter(sys: &System, name: &str) -> (ComponentRef, Outbox<()>) {
+fn waiter(sys: &System, name: &'static str) -> (ComponentRef, Outbox<()>) {
     let c = sys.spawn(Component::bare(name).inbox::<()>("go"), |mut cx| async move {
         let go = cx.inbox::<()>("go")?;
         while go.recv().await.is_ok() {}
@@ -485,7 +485,6 @@ fn waiting_consumer_sees(panics: bool) -> Result<Signal, axon::RecvError> {
 
 /// See [`waiting_consumer_sees`]; the body returns an error.
 #[test]
-#[ignore = "kernel bug: a failed component's signal box counts as closed before Signal::Failed is sent into it"]
 fn failure_signal_arrives_before_the_signal_box_closes() {
     let got = waiting_consumer_sees(false);
     assert!(
@@ -496,7 +495,6 @@ fn failure_signal_arrives_before_the_signal_box_closes() {
 
 /// See [`waiting_consumer_sees`]; the body panics.
 #[test]
-#[ignore = "kernel bug: a panicked component's signal box counts as closed before Signal::Failed is sent into it"]
 fn panic_signal_arrives_before_the_signal_box_closes() {
     let got = waiting_consumer_sees(true);
     assert!(

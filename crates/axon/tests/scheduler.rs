@@ -184,7 +184,6 @@ fn a_busy_component_cannot_starve_others() {
 /// go idle (it cancels them). Bounded: a shutdown that has not returned after
 /// 10 s counts as hung.
 #[test]
-#[ignore = "kernel bug: RunningSystem::shutdown never returns while a component stays runnable"]
 fn shutdown_ends_components_that_never_go_idle() {
     for threads in [1, 2] {
         let sys = System::builder().threads(threads).build();
@@ -306,7 +305,7 @@ fn the_system_lists_every_live_component_asleep_or_not() {
     let mut feeds = Vec::new();
     for i in 0..5 {
         let c = sys.spawn(
-            Component::bare(&format!("c{i}")).inbox::<u8>("inbox"),
+            Component::bare(format!("c{i}")).inbox::<u8>("inbox"),
             |mut cx| async move {
                 let inbox = cx.inbox::<u8>("inbox")?;
                 while inbox.recv().await.is_ok() {}
@@ -460,7 +459,6 @@ fn a_pipeline_works_on_one_and_on_two_threads() {
 /// done by then. Repeated because it is a race: the kernel wakes joiners before
 /// it removes the component from its registry.
 #[test]
-#[ignore = "kernel bug: join() can return while the ended component is still listed by System::components/live_components"]
 fn an_ended_component_is_no_longer_listed_when_join_returns() {
     let sys = System::builder().threads(2).build();
     let running = sys.start();

@@ -92,7 +92,7 @@ fn producer(
 }
 
 /// A consumer that receives on its `inbox` until it closes.
-fn consumer(sys: &System, name: &str) -> (ComponentRef, Arc<Counts>) {
+fn consumer(sys: &System, name: &'static str) -> (ComponentRef, Arc<Counts>) {
     spawn_counted(
         sys,
         Component::bare(name).inbox::<String>("inbox"),
@@ -342,7 +342,7 @@ fn a_link_removed_and_made_again_after_the_send_still_wakes_the_waiting_sender()
     let sys = System::builder().threads(1).build();
     let log = Log::default();
     let (a, ca, mut go) = producer(&sys, "a", &["a0", "a1", "a2", "a3"], Style::Kamaelia, &log);
-    let sleeping = |name: &str| {
+    let sleeping = |name: &'static str| {
         spawn_counted(
             &sys,
             Component::bare(name).outbox::<String>("outbox"),
