@@ -27,7 +27,7 @@
 use std::sync::Arc;
 
 use crate::park::Park;
-use crate::sync::{fence, AtomicUsize, Mutex, Ordering};
+use crate::sync::{fence, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// The parkers of a scheduler's workers and which of them sleep.
 pub(crate) struct Sleepers {
@@ -36,6 +36,11 @@ pub(crate) struct Sleepers {
     sleeping: Mutex<Vec<usize>>,
     /// `sleeping.len()`, readable without the lock.
     num_sleeping: AtomicUsize,
+    /// A worker has been unparked and is on its way: further notifications
+    /// can wait until it is up, since it will look for all queued work (this
+    /// stops a burst of wakes, e.g. spawning many components from outside, from
+    /// costing one futex wake each).
+    waking: AtomicBool,
 }
 
 impl Sleepers {
@@ -46,6 +51,7 @@ impl Sleepers {
             parkers,
             sleeping: Mutex::new(Vec::with_capacity(n)),
             num_sleeping: AtomicUsize::new(0),
+            waking: AtomicBool::new(false),
         }
     }
 
@@ -68,11 +74,18 @@ impl Sleepers {
         if !wake_up() {
             self.parkers[index].park(None);
         }
-        let mut s = self.sleeping.lock();
-        if let Some(pos) = s.iter().position(|&i| i == index) {
-            s.swap_remove(pos);
-            self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+        {
+            let mut s = self.sleeping.lock();
+            if let Some(pos) = s.iter().position(|&i| i == index) {
+                s.swap_remove(pos);
+                self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+            }
         }
+        // Up and about to look for work: later notifications may wake others.
+        // A swap, not a store: it reads the last notifier's `swap(true)` and so
+        // synchronises with it, making the work that notifier queued (and
+        // skipped waking anyone for) visible to the search that follows.
+        self.waking.swap(false, Ordering::SeqCst);
     }
 
     /// Work was just queued (call after the push): unpark one sleeping worker, if
@@ -80,6 +93,10 @@ impl Sleepers {
     pub(crate) fn notify_one(&self) {
         fence(Ordering::SeqCst);
         if self.num_sleeping.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if self.waking.swap(true, Ordering::SeqCst) {
+            // A worker is already on its way and will find this work.
             return;
         }
         let idx = {
@@ -90,8 +107,9 @@ impl Sleepers {
             }
             i
         };
-        if let Some(i) = idx {
-            self.parkers[i].unpark();
+        match idx {
+            Some(i) => self.parkers[i].unpark(),
+            None => self.waking.store(false, Ordering::SeqCst),
         }
     }
 
@@ -113,7 +131,6 @@ mod loom_tests {
 
     use super::*;
     use crate::park::ThreadPark;
-    use crate::sync::AtomicBool;
     use loom::thread;
 
     fn sleepers(n: usize) -> Arc<Sleepers> {
