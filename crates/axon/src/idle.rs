@@ -113,6 +113,16 @@ impl Sleepers {
         }
     }
 
+    /// Work was queued on the calling worker's own run queue: that worker will
+    /// run it anyway, so waking another is only for parallelism and a plain
+    /// load suffices (no fence: missing a worker that is just going to sleep
+    /// costs parallelism, never liveness).
+    pub(crate) fn notify_for_local_work(&self) {
+        if self.num_sleeping.load(Ordering::Relaxed) > 0 {
+            self.notify_one();
+        }
+    }
+
     /// Unpark every worker, sleeping or not (used when stopping).
     pub(crate) fn unpark_all(&self) {
         for p in &self.parkers {

@@ -240,12 +240,12 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
         let this = &mut *self;
         loop {
             this.outbox.refresh();
-            let sink = this.outbox.sink_node().clone();
             if let Some((at, _)) = &this.ticket {
-                if !Arc::ptr_eq(at, &sink) {
+                if !Arc::ptr_eq(at, this.outbox.sink_node()) {
                     this.cancel_ticket();
                 }
             }
+            let sink = this.outbox.sink_node();
             let mut st = sink.store.lock();
             if st.forwarded || this.outbox.node.gen.load(Ordering::Acquire) != this.outbox.gen {
                 drop(st);
@@ -291,7 +291,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
             let t = st.enqueue(this.outbox.node.meta.id, WaitKind::Reserve, cx.waker().clone());
             drop(st);
             this.msg = Some(msg);
-            this.ticket = Some((sink, t));
+            this.ticket = Some((sink.clone(), t));
             return Poll::Pending;
         }
     }

@@ -163,10 +163,13 @@ impl Shared {
             },
             Err(_) => Some(task),
         });
-        if let Some(task) = task {
-            self.injector.push(task);
+        match task {
+            None => self.idle.notify_for_local_work(),
+            Some(task) => {
+                self.injector.push(task);
+                self.idle.notify_one();
+            }
         }
-        self.idle.notify_one();
     }
 
     fn unpark_all(&self) {
