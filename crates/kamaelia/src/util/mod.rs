@@ -11,6 +11,7 @@
 //! | [`data_source`](fn@data_source) | — | `T` | sends the items of an iterator, then `ProducerFinished` |
 //! | [`one_shot`](fn@one_shot) | — | `T` | sends one message, then `ProducerFinished` |
 //! | [`null_sink`](fn@null_sink) | `T` | — | discards everything |
+//! | [`Clock`] | — | `u64` | a tick every period (kernel timers, no busy-waiting) |
 //! | [`collector`](fn@collector) | `T` | — | keeps everything, readable through a [`Collected`] handle |
 //! | [`ConsoleReader`] | — | `String` | lines from stdin or any `BufRead` (threaded) |
 //! | [`ConsoleEchoer`] | `T` | `T` | writes to stdout or any `Write`; optionally forwards |
@@ -43,6 +44,7 @@
 //! the data: an `error` outbox keeps at most 64 reports while unlinked, and a
 //! report that cannot be delivered is logged (`tracing`, `warn`) instead.
 
+pub mod clock;
 pub mod collector;
 pub mod console;
 pub mod data_source;
@@ -57,6 +59,7 @@ pub mod one_shot;
 pub mod splitter;
 pub mod transformer;
 
+pub use clock::Clock;
 pub use collector::{collector, Collected};
 pub use console::{ConsoleEchoer, ConsoleReader};
 pub use data_source::data_source;
