@@ -20,7 +20,7 @@
 //! [`System::start`] runs in the background and returns a [`RunningSystem`] for
 //! waiting or shutting down.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -143,7 +143,17 @@ pub(crate) struct Shared {
 struct Local {
     shared: Arc<Shared>,
     queue: Worker<Arc<Task>>,
+    /// The task woken last by the task running on this worker: it runs next,
+    /// while its messages are still in cache (a ping-pong or a ring never
+    /// touches the run queue). Not visible to thieves; a task that keeps
+    /// taking the slot gives it up after `LIFO_STREAK` turns, so tasks in the
+    /// queue are not starved.
+    lifo: Cell<Option<Arc<Task>>>,
+    streak: Cell<u8>,
 }
+
+/// How many times in a row the LIFO slot may run before the queue gets a turn.
+const LIFO_STREAK: u8 = 3;
 
 thread_local! {
     static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
@@ -153,19 +163,45 @@ impl Shared {
     /// Put a woken task on a run queue: this worker's own if we are one of this
     /// system's workers, the injector otherwise.
     pub(crate) fn schedule(self: &Arc<Self>, task: Arc<Task>) {
-        let task = LOCAL.with(|l| match l.try_borrow() {
+        self.enqueue(task, true);
+    }
+
+    /// Requeue a task that was woken while it ran: to the back of the queue
+    /// (never the LIFO slot), so it yields to the others.
+    pub(crate) fn schedule_yield(self: &Arc<Self>, task: Arc<Task>) {
+        self.enqueue(task, false);
+    }
+
+    fn enqueue(self: &Arc<Self>, task: Arc<Task>, lifo: bool) {
+        enum Placed {
+            Slot,
+            Queue,
+            Elsewhere(Arc<Task>),
+        }
+        let placed = LOCAL.with(|l| match l.try_borrow() {
             Ok(b) => match &*b {
                 Some(local) if Arc::ptr_eq(&local.shared, self) => {
-                    local.queue.push(task);
-                    None
+                    if lifo {
+                        match local.lifo.replace(Some(task)) {
+                            Some(prev) => {
+                                local.queue.push(prev);
+                                Placed::Queue
+                            }
+                            None => Placed::Slot,
+                        }
+                    } else {
+                        local.queue.push(task);
+                        Placed::Queue
+                    }
                 }
-                _ => Some(task),
+                _ => Placed::Elsewhere(task),
             },
-            Err(_) => Some(task),
+            Err(_) => Placed::Elsewhere(task),
         });
-        match task {
-            None => self.idle.notify_for_local_work(),
-            Some(task) => {
+        match placed {
+            Placed::Slot => {}
+            Placed::Queue => self.idle.notify_for_local_work(),
+            Placed::Elsewhere(task) => {
                 self.injector.push(task);
                 self.idle.notify_one();
             }
@@ -233,6 +269,8 @@ impl Shared {
             *l.borrow_mut() = Some(Local {
                 shared: self.clone(),
                 queue,
+                lifo: Cell::new(None),
+                streak: Cell::new(0),
             })
         });
         let mut tick: u32 = 0;
@@ -241,6 +279,14 @@ impl Shared {
             let next = LOCAL.with(|l| {
                 let b = l.borrow();
                 let local = b.as_ref().expect("worker state");
+                if let Some(t) = local.lifo.take() {
+                    if local.streak.get() < LIFO_STREAK {
+                        local.streak.set(local.streak.get() + 1);
+                        return Some(t);
+                    }
+                    local.queue.push(t);
+                }
+                local.streak.set(0);
                 self.find_task(&local.queue, tick)
             });
             match next {
@@ -267,6 +313,9 @@ impl Shared {
         }
         crate::coop::clear();
         let local = LOCAL.with(|l| l.borrow_mut().take()).expect("worker state");
+        if let Some(t) = local.lifo.take() {
+            self.injector.push(t);
+        }
         // Hand back anything still queued so a later run picks it up.
         while let Some(t) = local.queue.pop() {
             self.injector.push(t);
@@ -308,7 +357,7 @@ fn run_task(task: Arc<Task>) {
         Ok(Poll::Pending) => {
             drop(slot);
             if task.flag.end_run() {
-                task.shared.schedule(task.clone());
+                task.shared.schedule_yield(task.clone());
             }
             return;
         }

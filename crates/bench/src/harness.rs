@@ -382,6 +382,7 @@ fn best_peer(rows: &[Row]) -> Option<(usize, f64)> {
             let b_better = match dir {
                 Direction::LowerIsBetter => b.1 < a.1,
                 Direction::HigherIsBetter => b.1 > a.1,
+                Direction::ClosestToOne => b.1.ln().abs() < a.1.ln().abs(),
             };
             if b_better {
                 b
@@ -397,6 +398,8 @@ fn ratio(dir: Direction, best: f64, median: f64) -> Option<f64> {
     let r = match dir {
         Direction::LowerIsBetter => median / best,
         Direction::HigherIsBetter => best / median,
+        // The figure itself is the comparison (1.00 = unaffected).
+        Direction::ClosestToOne => return None,
     };
     if best == median {
         Some(1.0)

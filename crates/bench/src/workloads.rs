@@ -27,6 +27,9 @@ pub enum Workload {
 pub enum Direction {
     LowerIsBetter,
     HigherIsBetter,
+    /// A ratio whose ideal is 1.0 (`scale`: idle components should change
+    /// nothing); below 1 is noise, not a win.
+    ClosestToOne,
 }
 
 impl Workload {
@@ -74,6 +77,7 @@ impl Workload {
     pub fn direction(self) -> Direction {
         match self {
             Workload::Pipeline | Workload::Bounded | Workload::Fanin => Direction::HigherIsBetter,
+            Workload::Scale => Direction::ClosestToOne,
             _ => Direction::LowerIsBetter,
         }
     }
