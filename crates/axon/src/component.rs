@@ -51,7 +51,7 @@ use crate::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage};
 use crate::name::Name;
 use crate::node::{AnyNode, Direction, Node, Owner};
 use crate::outbox::Outbox;
-use crate::scheduler::{Registered, Shared, System};
+use crate::scheduler::{Shared, System};
 use crate::signal::{Failure, Signal};
 use crate::sync::Mutex;
 use crate::task::{Task, WakeFlag};
@@ -1088,14 +1088,7 @@ impl System {
                     shared: shared.clone(),
                     component: comp.clone(),
                 });
-                shared.component_started();
-                shared.registry.lock().insert(
-                    comp.id(),
-                    Registered {
-                        component: comp,
-                        task: Some(task.clone()),
-                    },
-                );
+                shared.register(comp, Some(task.clone()));
                 shared.schedule(task);
             })),
         }
@@ -1130,14 +1123,7 @@ impl System {
             comp,
             parent: parent.cloned(),
             start: Some(Box::new(move |comp: ComponentRef| {
-                shared.component_started();
-                shared.registry.lock().insert(
-                    comp.id(),
-                    Registered {
-                        component: comp.clone(),
-                        task: None,
-                    },
-                );
+                shared.register(comp.clone(), None);
                 let me = comp.clone();
                 let spawned = std::thread::Builder::new()
                     .name(format!("{}#{}", comp.name(), comp.id().as_u64()))

@@ -216,8 +216,12 @@ impl Shared {
         !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
     }
 
-    pub(crate) fn component_started(&self) {
+    /// A component starts: it counts as live and is listed until it finishes.
+    pub(crate) fn register(&self, component: ComponentRef, task: Option<Arc<Task>>) {
         self.live.fetch_add(1, Ordering::SeqCst);
+        self.registry
+            .lock()
+            .insert(component.id(), Registered { component, task });
     }
 
     pub(crate) fn component_finished(&self, id: ComponentId) {
