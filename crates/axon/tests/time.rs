@@ -41,8 +41,9 @@ fn a_component_sleeps_without_blocking_others() {
 
 #[test]
 fn interval_ticks_at_period_multiples() {
-    let mut every = interval(Duration::from_millis(10));
+    // Measured before the interval exists: its first deadline is one period after creation.
     let start = Instant::now();
+    let mut every = interval(Duration::from_millis(10));
     let ticks: Vec<Instant> = axon::block_on(async {
         let mut v = Vec::new();
         for _ in 0..5 {
