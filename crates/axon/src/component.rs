@@ -54,7 +54,7 @@ use crate::outbox::Outbox;
 use crate::scheduler::{Shared, System};
 use crate::signal::{Failure, Signal};
 use crate::sync::Mutex;
-use crate::task::{Task, WakeFlag};
+use crate::task::Task;
 
 /// How a component ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1082,12 +1082,7 @@ impl System {
             parent: parent.cloned(),
             start: Some(Box::new(move |comp: ComponentRef| {
                 let body = async move { main(cx).await.into_outcome() };
-                let task = Arc::new(Task {
-                    flag: WakeFlag::new_scheduled(),
-                    future: Mutex::new(Some(Box::pin(body))),
-                    shared: shared.clone(),
-                    component: comp.clone(),
-                });
+                let task = Arc::new(Task::new(Box::pin(body), shared.clone(), comp.clone()));
                 shared.register(comp, Some(task.clone()));
                 shared.schedule(task);
             })),
@@ -1140,21 +1135,5 @@ impl System {
                 }
             })),
         }
-    }
-}
-
-#[cfg(test)]
-mod size_report {
-    #[test]
-    fn sizes() {
-        use std::mem::size_of;
-        eprintln!("ComponentShared {}", size_of::<super::ComponentShared>());
-        eprintln!("Inner {}", size_of::<super::Inner>());
-        eprintln!("Node<u64> {}", size_of::<crate::node::Node<u64>>());
-        eprintln!("Store<u64> {}", size_of::<crate::store::Store<u64>>());
-        eprintln!("Task {}", size_of::<crate::task::Task>());
-        eprintln!("HandleSlot {}", size_of::<super::HandleSlot>());
-        eprintln!("Context {}", size_of::<super::Context>());
-        eprintln!("Outcome {}", size_of::<super::Outcome>());
     }
 }

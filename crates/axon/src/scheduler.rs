@@ -25,6 +25,8 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+
+use futures_task::waker_ref;
 use std::thread::JoinHandle;
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
@@ -349,17 +351,21 @@ fn steal_from<T>(mut f: impl FnMut() -> Steal<T>) -> Option<T> {
 /// Poll one task once, isolating panics.
 fn run_task(task: Arc<Task>) {
     task.flag.start_run();
-    let waker = Waker::from(task.clone());
+    // A waker that borrows our reference: no count change per poll. Whoever keeps
+    // it (an inbox parking its receiver) clones it, which takes a reference.
+    let waker = waker_ref(&task);
     let mut cx = Context::from_waker(&waker);
     crate::coop::reset();
-    let mut slot = task.future.lock();
+    // SAFETY: `start_run` above gave this worker the run right (the task came
+    // off a run queue, where the flag puts it at most once); it ends at
+    // `end_run`/`finish` below, after the last use of `slot`.
+    let slot = unsafe { task.future_mut() };
     let Some(fut) = slot.as_mut() else {
         return;
     };
     let polled = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
     let outcome = match polled {
         Ok(Poll::Pending) => {
-            drop(slot);
             if task.flag.end_run() {
                 task.shared.schedule_yield(task.clone());
             }
@@ -376,7 +382,6 @@ fn run_task(task: Arc<Task>) {
             Outcome::Panicked(component::panic_message(&*panic))
         }
     };
-    drop(slot);
     task.flag.finish();
     component::finish(&task.component, outcome);
 }
@@ -572,7 +577,11 @@ fn shutdown_components(shared: &Arc<Shared>) {
     for (comp, task) in entries {
         match task {
             Some(task) => {
-                let fut = task.future.lock().take();
+                // SAFETY: every worker thread of this system has been joined
+                // (`stop_workers` ran first), so nobody holds the run right and
+                // no worker will take it: the queues are drained below and the
+                // flag is `finish`ed before anything can queue the task again.
+                let fut = unsafe { task.future_mut() }.take();
                 if fut.is_some() {
                     let _ = catch_unwind(AssertUnwindSafe(move || drop(fut)));
                     task.flag.finish();

@@ -18,14 +18,16 @@
 //! atomics ([`WakeFlag`]); the `loom_*` models at the end of this file check
 //! them under loom.
 
+use std::cell::UnsafeCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Wake;
+
+use futures_task::ArcWake;
 
 use crate::component::{ComponentRef, Outcome};
 use crate::scheduler::Shared;
-use crate::sync::{AtomicU8, Mutex, Ordering};
+use crate::sync::{AtomicU8, Ordering};
 
 const IDLE: u8 = 0;
 const SCHEDULED: u8 = 1;
@@ -116,22 +118,63 @@ pub(crate) type BoxedMain = Pin<Box<dyn Future<Output = Outcome> + Send + 'stati
 /// An async component as the scheduler sees it.
 pub(crate) struct Task {
     pub(crate) flag: WakeFlag,
-    pub(crate) future: Mutex<Option<BoxedMain>>,
+    /// The component's body. Not behind a lock: only the holder of the *run
+    /// right* touches it (see [`Task::future_mut`]), and the wake flag hands that
+    /// right to one worker at a time. A lock here cost two atomic
+    /// read-modify-writes per poll (about 10% of a ping-pong hop; see
+    /// docs/BENCHMARKS.md).
+    future: UnsafeCell<Option<BoxedMain>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) component: ComponentRef,
 }
 
-impl Wake for Task {
+// SAFETY: `Task` is shared between threads through `Arc` (run queues, wakers).
+// Every field but `future` is `Sync`. `future` is only reached through
+// `future_mut`, whose callers hold the run right: the worker that moved the flag
+// SCHEDULED -> RUNNING (`start_run`) until it leaves RUNNING (`end_run`/`finish`),
+// or the system's shutdown after every worker thread has been joined. The flag
+// queues a task at most once, so at most one worker holds the right at a time;
+// `loom_requeued_task_is_never_polled_twice_at_once` and
+// `loom_wake_during_run_is_never_lost` below check exactly that, and the
+// `AcqRel` transitions order one holder's writes before the next holder's reads.
+// The body itself is `Send`, so moving it between workers is fine.
+unsafe impl Sync for Task {}
+
+impl Task {
+    pub(crate) fn new(body: BoxedMain, shared: Arc<Shared>, component: ComponentRef) -> Self {
+        Task {
+            flag: WakeFlag::new_scheduled(),
+            future: UnsafeCell::new(Some(body)),
+            shared,
+            component,
+        }
+    }
+
+    /// The body, for polling or dropping it.
+    ///
+    /// # Safety
+    /// The caller holds the run right: it is the worker that called
+    /// [`WakeFlag::start_run`] for this task and has not yet called `end_run` or
+    /// `finish`, or every worker of the system has stopped (shutdown). No other
+    /// reference from `future_mut` may be alive.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn future_mut(&self) -> &mut Option<BoxedMain> {
+        // SAFETY: exclusivity is the caller's contract (above).
+        unsafe { &mut *self.future.get() }
+    }
+}
+
+impl ArcWake for Task {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        if arc_self.flag.wake() {
+            arc_self.shared.schedule(arc_self.clone());
+        }
+    }
+
     fn wake(self: Arc<Self>) {
         if self.flag.wake() {
             let shared = self.shared.clone();
             shared.schedule(self);
-        }
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if self.flag.wake() {
-            self.shared.schedule(self.clone());
         }
     }
 }
