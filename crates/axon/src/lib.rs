@@ -90,6 +90,7 @@ mod park;
 mod prefab;
 pub mod scheduler;
 mod signal;
+mod spin;
 pub mod stm;
 pub mod store;
 mod sync;

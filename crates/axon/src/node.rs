@@ -16,7 +16,7 @@ use std::task::Waker;
 use crate::id::{BoxId, ComponentId};
 use crate::name::Name;
 use crate::store::{Store, WaitKind};
-use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, BoxLock, Mutex, Ordering};
 
 /// Whether a box receives (inbox) or sends (outbox).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,7 +77,7 @@ pub(crate) struct Topo<T> {
 /// One box.
 pub(crate) struct Node<T> {
     pub(crate) meta: BoxMeta,
-    pub(crate) store: Mutex<Store<T>>,
+    pub(crate) store: BoxLock<Store<T>>,
     pub(crate) topo: Mutex<Topo<T>>,
     /// Bumped whenever the final sink this box resolves to may have changed;
     /// outboxes cache their resolved sink against it.
@@ -111,7 +111,7 @@ impl<T: Send + 'static> Node<T> {
                 owner,
                 type_name: std::any::type_name::<T>(),
             },
-            store: Mutex::new(Store::new(limit)),
+            store: BoxLock::new(Store::new(limit)),
             topo: Mutex::new(Topo {
                 target: None,
                 sources: Vec::new(),

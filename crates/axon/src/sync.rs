@@ -119,3 +119,12 @@ impl std::fmt::Debug for Condvar {
         self.inner.fmt(f)
     }
 }
+
+/// The lock of a box's store: a spin lock whose unlock is a plain `Release`
+/// store, where `parking_lot`'s unlock is a read-modify-write. See `spin.rs`.
+#[cfg(not(loom))]
+pub(crate) type BoxLock<T> = crate::spin::SpinLock<T>;
+/// Under loom the store keeps loom's mutex: the store models check the store's
+/// logic; `spin.rs` has its own model of the lock.
+#[cfg(loom)]
+pub(crate) type BoxLock<T> = Mutex<T>;

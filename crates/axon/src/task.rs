@@ -194,7 +194,7 @@ mod loom_tests {
     //! would not be covered.
 
     use super::*;
-    use crate::sync::{AtomicBool, AtomicUsize};
+    use crate::sync::{AtomicBool, AtomicUsize, Mutex};
     use loom::thread;
 
     fn model(f: impl Fn() + Sync + Send + 'static) {
