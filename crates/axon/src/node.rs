@@ -128,7 +128,17 @@ impl<T: Send + 'static> Node<T> {
 }
 
 /// Wake a batch of wakers collected under a lock, after the lock is released.
+#[inline]
 pub(crate) fn wake_all(wakers: Vec<Waker>) {
+    // Nearly always empty on the hot path (nobody waits for space): skip the
+    // out-of-line iteration and drop.
+    if !wakers.is_empty() {
+        wake_each(wakers);
+    }
+}
+
+#[cold]
+fn wake_each(wakers: Vec<Waker>) {
     for w in wakers {
         w.wake();
     }

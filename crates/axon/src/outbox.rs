@@ -221,7 +221,15 @@ pub struct SendFuture<'a, T: Send + 'static> {
 impl<T: Send + 'static> Unpin for SendFuture<'_, T> {}
 
 impl<T: Send + 'static> SendFuture<'_, T> {
+    #[inline]
     fn cancel_ticket(&mut self) {
+        if self.ticket.is_some() {
+            self.cancel_ticket_slow();
+        }
+    }
+
+    #[cold]
+    fn cancel_ticket_slow(&mut self) {
         if let Some((node, ticket)) = self.ticket.take() {
             let mut wake = Vec::new();
             node.store.lock().cancel(ticket, &mut wake);

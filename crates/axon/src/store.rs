@@ -114,6 +114,7 @@ impl<T> Store<T> {
 
     /// Pop the front message; wakers of senders that may now send are appended
     /// to `wake` (call them after releasing the lock).
+    #[inline]
     pub(crate) fn pop(&mut self, wake: &mut Vec<Waker>) -> Option<T> {
         let msg = self.queue.pop_front()?;
         if !self.waiters.is_empty() {
