@@ -102,11 +102,14 @@ impl<T: Send + 'static> Inbox<T> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        let mut wake = Vec::new();
         let mut st = self.node.store.lock();
-        if let Some(m) = st.pop(&mut wake) {
-            drop(st);
-            wake_all(wake);
+        if let Some(m) = st.queue.pop_front() {
+            if !st.waiters.is_empty() {
+                let mut wake = Vec::new();
+                st.grant(&mut wake);
+                drop(st);
+                wake_all(wake);
+            }
             return Poll::Ready(Ok(m));
         }
         if st.closed || self.senders_gone() {

@@ -246,6 +246,25 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
             return Poll::Pending;
         }
         let this = &mut *self;
+        if this.ticket.is_none() {
+            // First try: the plain path of `try_send` (room, or a closed box).
+            let msg = this.msg.take().expect("Send polled after completion");
+            match this.outbox.attempt(msg) {
+                Attempt::Done => return Poll::Ready(Ok(())),
+                Attempt::Closed(m) => return Poll::Ready(Err(SendError(m))),
+                Attempt::Full(m) | Attempt::Retry(m) => this.msg = Some(m),
+            }
+        }
+        this.wait_for_space(cx)
+    }
+}
+
+impl<T: Send + 'static> SendFuture<'_, T> {
+    /// The destination was full (or re-routed under us): queue for a reserved
+    /// slot, or use the one granted to us.
+    #[cold]
+    fn wait_for_space(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        let this = self;
         loop {
             this.outbox.refresh();
             if let Some((at, _)) = &this.ticket {
