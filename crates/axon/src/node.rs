@@ -91,6 +91,11 @@ pub(crate) struct Node<T> {
     pub(crate) wants_space: AtomicBool,
     /// `pause()` already reported that this inbox's senders are all gone.
     pub(crate) closure_seen: AtomicBool,
+    /// The owner's handle (`Inbox` or `Outbox`) has been made. A component's
+    /// box starts without one; its [`Context`](crate::Context) makes it when the
+    /// body takes it, or releases it unmade (with the same effect as dropping
+    /// it) when the context goes.
+    pub(crate) handle_taken: AtomicBool,
 }
 
 impl<T> fmt::Debug for Node<T> {
@@ -123,6 +128,8 @@ impl<T: Send + 'static> Node<T> {
             ever_fed: AtomicBool::new(open),
             wants_space: AtomicBool::new(false),
             closure_seen: AtomicBool::new(false),
+            // A detached box is made with its handle.
+            handle_taken: AtomicBool::new(!owned),
         })
     }
 }
@@ -154,6 +161,11 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
     /// The owning component is gone: stop receiving (inbox) or stop counting as
     /// the owner's sender (outbox).
     fn close(&self);
+    /// Whether the owner's handle has been made (see `Node::handle_taken`).
+    fn handle_taken(&self) -> bool;
+    /// If the owner's handle was never made, do what dropping it does: close
+    /// an inbox, stop counting an outbox as the handle's sender.
+    fn release_handle(&self);
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// Link to `dst`, which must carry the same message type (checked).
     fn link_erased(
@@ -240,6 +252,20 @@ impl<T: Send + 'static> AnyNode for Node<T> {
     fn close(&self) {
         match self.meta.dir {
             Direction::Out => crate::topology::close_outbox(self, crate::topology::Share::Owner),
+            Direction::In => crate::topology::close_inbox(self),
+        }
+    }
+
+    fn handle_taken(&self) -> bool {
+        self.handle_taken.load(Ordering::Relaxed)
+    }
+
+    fn release_handle(&self) {
+        if self.handle_taken.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        match self.meta.dir {
+            Direction::Out => crate::topology::close_outbox(self, crate::topology::Share::Handle),
             Direction::In => crate::topology::close_inbox(self),
         }
     }
