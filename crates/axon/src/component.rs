@@ -299,6 +299,7 @@ impl Component {
             name: self.name,
             kind,
             shared: Arc::downgrade(shared),
+            registry_slot: std::sync::atomic::AtomicUsize::new(NO_SLOT),
             inner: Mutex::new(Inner {
                 boxes: nodes,
                 parent: None,
@@ -330,8 +331,13 @@ pub(crate) struct ComponentShared {
     name: Name,
     kind: Kind,
     shared: Weak<Shared>,
+    /// Its slot in the system's registry while it is registered (`NO_SLOT`
+    /// otherwise).
+    registry_slot: std::sync::atomic::AtomicUsize,
     inner: Mutex<Inner>,
 }
+
+const NO_SLOT: usize = usize::MAX;
 
 /// A component's boxes, inline up to two (a component with more boxes pays one
 /// allocation for the list).
@@ -502,6 +508,18 @@ impl ComponentRef {
         }
     }
 
+    pub(crate) fn set_registry_slot(&self, slot: usize) {
+        self.0.registry_slot.store(slot, Ordering::Relaxed);
+    }
+
+    /// Its registry slot, cleared: `None` if it is not registered (any more).
+    pub(crate) fn take_registry_slot(&self) -> Option<usize> {
+        match self.0.registry_slot.swap(NO_SLOT, Ordering::Relaxed) {
+            NO_SLOT => None,
+            slot => Some(slot),
+        }
+    }
+
     pub(crate) fn system_shared(&self) -> Option<Arc<Shared>> {
         self.0.shared.upgrade()
     }
@@ -595,7 +613,7 @@ impl Context {
                 name: name.to_string(),
             });
         }
-        let actual = node.meta().type_name;
+        let actual = node.type_name();
         match node.as_any().downcast::<Node<T>>() {
             Ok(node) => {
                 node.handle_taken.store(true, Ordering::Relaxed);
@@ -939,7 +957,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
         (waiters.unwrap_or_default(), inner.parent.take())
     };
     if let Some(shared) = comp.system_shared() {
-        shared.component_finished(comp.id());
+        shared.component_finished(comp);
     }
     if let Some(parent) = parent.and_then(|p| p.upgrade()) {
         let mut pi = parent.inner.lock();

@@ -84,7 +84,7 @@ impl System {
                     id: m.id,
                     name: m.name.to_string(),
                     direction: m.dir,
-                    message_type: m.type_name,
+                    message_type: b.type_name(),
                     len: b.len(),
                     limit: b.limit(),
                 });

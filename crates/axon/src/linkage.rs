@@ -147,7 +147,13 @@ pub struct AnyBoxRef {
 impl fmt::Debug for AnyBoxRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.node.meta();
-        write!(f, "AnyBoxRef({} {} of {})", m.dir, m.label(), m.type_name)
+        write!(
+            f,
+            "AnyBoxRef({} {} of {})",
+            m.dir,
+            m.label(),
+            self.node.type_name()
+        )
     }
 }
 
@@ -164,7 +170,7 @@ impl AnyBoxRef {
 
     /// The message type's name.
     pub fn type_name(&self) -> &'static str {
-        self.node.meta().type_name
+        self.node.type_name()
     }
 
     /// The id of the box.
@@ -196,7 +202,7 @@ impl AnyBoxRef {
                 component: meta.owner.name.to_string(),
                 name: meta.name.to_string(),
                 requested: std::any::type_name::<T>(),
-                actual: meta.type_name,
+                actual: self.node.type_name(),
             }),
         }
     }
@@ -343,9 +349,9 @@ pub(crate) fn link_any_by(
     if src.node.message_type() != dst.node.message_type() {
         return Err(LinkError::TypeMismatch {
             source_box: src.node.meta().label(),
-            source_type: src.node.meta().type_name,
+            source_type: src.node.type_name(),
             sink: dst.node.meta().label(),
-            sink_type: dst.node.meta().type_name,
+            sink_type: dst.node.type_name(),
         });
     }
     src.node.clone().link_erased(dst.node.clone(), creator)

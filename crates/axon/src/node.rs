@@ -50,7 +50,6 @@ pub(crate) struct BoxMeta {
     pub(crate) name: Name,
     pub(crate) dir: Direction,
     pub(crate) owner: Owner,
-    pub(crate) type_name: &'static str,
 }
 
 impl BoxMeta {
@@ -114,7 +113,6 @@ impl<T: Send + 'static> Node<T> {
                 name,
                 dir,
                 owner,
-                type_name: std::any::type_name::<T>(),
             },
             store: Mutex::new(Store::new(limit)),
             topo: Mutex::new(Topo {
@@ -146,6 +144,8 @@ pub(crate) fn wake_all(wakers: Vec<Waker>) {
 pub(crate) trait AnyNode: Send + Sync + 'static {
     fn meta(&self) -> &BoxMeta;
     fn message_type(&self) -> TypeId;
+    /// The message type's name.
+    fn type_name(&self) -> &'static str;
     fn len(&self) -> usize;
     fn limit(&self) -> Option<usize>;
     fn set_limit(&self, limit: Option<usize>);
@@ -184,6 +184,10 @@ impl<T: Send + 'static> AnyNode for Node<T> {
 
     fn message_type(&self) -> TypeId {
         TypeId::of::<T>()
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
     }
 
     fn len(&self) -> usize {
@@ -280,13 +284,13 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         creator: Option<ComponentId>,
     ) -> Result<crate::Linkage, crate::LinkError> {
         let meta = dst.meta();
-        let (label, type_name) = (meta.label(), meta.type_name);
+        let (label, type_name) = (meta.label(), dst.type_name());
         let dst = dst
             .as_any()
             .downcast::<Node<T>>()
             .map_err(|_| crate::LinkError::TypeMismatch {
                 source_box: self.meta.label(),
-                source_type: self.meta.type_name,
+                source_type: std::any::type_name::<T>(),
                 sink: label,
                 sink_type: type_name,
             })?;
