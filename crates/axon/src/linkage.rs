@@ -208,30 +208,6 @@ impl AnyBoxRef {
     }
 }
 
-/// Unlinking without knowing the message type.
-trait LinkEnds: Send + Sync {
-    fn unlink(&self) -> Result<(), LinkError>;
-    fn source(&self) -> &dyn AnyNode;
-    fn sink(&self) -> &dyn AnyNode;
-}
-
-struct Ends<T: Send + 'static> {
-    src: Arc<Node<T>>,
-    dst: Arc<Node<T>>,
-}
-
-impl<T: Send + 'static> LinkEnds for Ends<T> {
-    fn unlink(&self) -> Result<(), LinkError> {
-        crate::topology::unlink(&self.src, &self.dst)
-    }
-    fn source(&self) -> &dyn AnyNode {
-        &*self.src
-    }
-    fn sink(&self) -> &dyn AnyNode {
-        &*self.dst
-    }
-}
-
 /// A handle on one linkage. Dropping it does **not** unlink (as in Axon); call
 /// [`unlink`](Linkage::unlink). Linkages made through a component's
 /// [`Context::link`](crate::Context::link) are removed when that component ends.
@@ -240,7 +216,9 @@ pub struct Linkage {
     id: LinkId,
     kind: LinkKind,
     creator: Option<ComponentId>,
-    ends: Arc<dyn LinkEnds>,
+    /// The two ends (same message type; `AnyNode::unlink_from` recovers it).
+    src: Arc<dyn AnyNode>,
+    dst: Arc<dyn AnyNode>,
 }
 
 impl fmt::Debug for Linkage {
@@ -250,8 +228,8 @@ impl fmt::Debug for Linkage {
             "Link({} {:?}: {} -> {})",
             self.id,
             self.kind,
-            self.ends.source().meta().label(),
-            self.ends.sink().meta().label()
+            self.src.meta().label(),
+            self.dst.meta().label()
         )
     }
 }
@@ -274,23 +252,23 @@ impl Linkage {
 
     /// `owner.box` of the source.
     pub fn source_label(&self) -> String {
-        self.ends.source().meta().label()
+        self.src.meta().label()
     }
 
     /// `owner.box` of the sink.
     pub fn sink_label(&self) -> String {
-        self.ends.sink().meta().label()
+        self.dst.meta().label()
     }
 
     /// Remove the linkage. Messages already delivered stay where they are; the
     /// source's later sends are held in it (or go wherever it is linked next).
     pub fn unlink(&self) -> Result<(), LinkError> {
-        self.ends.unlink()
+        self.src.clone().unlink_from(self.dst.clone())
     }
 
     pub(crate) fn touches(&self, node: &dyn AnyNode) -> bool {
         let id = node.meta().id;
-        self.ends.source().meta().id == id || self.ends.sink().meta().id == id
+        self.src.meta().id == id || self.dst.meta().id == id
     }
 }
 
@@ -308,10 +286,8 @@ pub(crate) fn link_nodes<T: Send + 'static>(
         id: LinkId::next(),
         kind,
         creator,
-        ends: Arc::new(Ends {
-            src: src.clone(),
-            dst: dst.clone(),
-        }),
+        src: src.clone(),
+        dst: dst.clone(),
     })
 }
 

@@ -15,7 +15,7 @@ use std::task::Waker;
 
 use crate::id::{BoxId, ComponentId};
 use crate::name::Name;
-use crate::store::{Store, WaitKind};
+use crate::store::{Lazy, Store, WaitKind};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 
 /// Whether a box receives (inbox) or sends (outbox).
@@ -63,7 +63,7 @@ impl BoxMeta {
 #[derive(Debug)]
 pub(crate) struct Topo<T> {
     pub(crate) target: Option<Arc<Node<T>>>,
-    pub(crate) sources: Vec<Weak<Node<T>>>,
+    pub(crate) sources: Lazy<Vec<Weak<Node<T>>>>,
     /// For an outbox: the owner's handle still exists. Inboxes are never
     /// "open" senders.
     pub(crate) open_handle: bool,
@@ -117,7 +117,7 @@ impl<T: Send + 'static> Node<T> {
             store: Mutex::new(Store::new(limit)),
             topo: Mutex::new(Topo {
                 target: None,
-                sources: Vec::new(),
+                sources: Lazy::new(),
                 open_handle: open,
                 open_owner: open && owned,
             }),
@@ -173,6 +173,9 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
         dst: Arc<dyn AnyNode>,
         creator: Option<ComponentId>,
     ) -> Result<crate::Linkage, crate::LinkError>;
+    /// Remove the linkage from this box to `dst` (which carries the same
+    /// message type: both ends of a `Linkage` do).
+    fn unlink_from(self: Arc<Self>, dst: Arc<dyn AnyNode>) -> Result<(), crate::LinkError>;
     /// The typed node, for crate-internal typed operations.
     fn snapshot_target(&self) -> Option<(BoxId, Name, Option<ComponentId>)>;
 }
@@ -295,6 +298,14 @@ impl<T: Send + 'static> AnyNode for Node<T> {
                 sink_type: type_name,
             })?;
         crate::linkage::link_nodes(&self, &dst, creator)
+    }
+
+    fn unlink_from(self: Arc<Self>, dst: Arc<dyn AnyNode>) -> Result<(), crate::LinkError> {
+        let dst = dst
+            .as_any()
+            .downcast::<Node<T>>()
+            .unwrap_or_else(|_| unreachable!("both ends of a linkage carry the same message type"));
+        crate::topology::unlink(&self, &dst)
     }
 
     fn snapshot_target(&self) -> Option<(BoxId, Name, Option<ComponentId>)> {

@@ -73,7 +73,7 @@ pub(crate) struct Store<T> {
 }
 
 /// A queue or list that is almost always empty (waiting senders, granted
-/// tickets): one pointer, allocated on first use and freed when drained, so an
+/// tickets, the boxes linked into a box): one pointer, allocated on first use and freed when drained, so an
 /// idle box does not carry a `VecDeque`'s or `Vec`'s header for nothing. It
 /// offers the few methods `Store` uses, with their usual meaning.
 #[derive(Debug)]
@@ -137,6 +137,12 @@ impl<T> Lazy<VecDeque<T>> {
 }
 
 impl<T: PartialEq> Lazy<Vec<T>> {
+    pub(crate) fn contains(&self, item: &T) -> bool {
+        self.0.as_ref().is_some_and(|v| v.contains(item))
+    }
+}
+
+impl<T> Lazy<Vec<T>> {
     #[allow(dead_code)] // the loom models look
     pub(crate) fn is_empty(&self) -> bool {
         self.0.as_ref().is_none_or(|v| v.is_empty())
@@ -146,8 +152,10 @@ impl<T: PartialEq> Lazy<Vec<T>> {
         self.get_mut().push(item);
     }
 
-    pub(crate) fn contains(&self, item: &T) -> bool {
-        self.0.as_ref().is_some_and(|v| v.contains(item))
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        if let Some(v) = self.0.as_mut() {
+            v.retain(keep);
+        }
     }
 
     pub(crate) fn iter(&self) -> LazyIter<std::slice::Iter<'_, T>> {

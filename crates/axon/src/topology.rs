@@ -23,6 +23,8 @@
 use std::sync::{Arc, Weak};
 use std::task::Waker;
 
+use smallvec::SmallVec;
+
 use crate::error::LinkError;
 use crate::node::{wake_all, Node};
 use crate::sync::Ordering;
@@ -75,8 +77,9 @@ fn final_of<T>(node: &Node<T>) -> Option<Arc<Node<T>>> {
 }
 
 /// `node` and every box upstream of it.
-fn upstream<T>(node: &Arc<Node<T>>) -> Vec<Arc<Node<T>>> {
-    let mut out = vec![node.clone()];
+fn upstream<T>(node: &Arc<Node<T>>) -> SmallVec<[Arc<Node<T>>; 4]> {
+    let mut out: SmallVec<[Arc<Node<T>>; 4]> = SmallVec::new();
+    out.push(node.clone());
     let mut i = 0;
     while i < out.len() {
         let mut topo = out[i].topo.lock();
@@ -188,13 +191,10 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         // wake a receiver already waiting: otherwise a receiver running on
         // another thread could see the end before the messages (losing them), or
         // never hear of the end at all.
-        let chain: Vec<Arc<Node<T>>> = if fed {
-            let mut v = Vec::new();
-            downstream(dst, |n| v.push(n.clone()));
-            v
-        } else {
-            Vec::new()
-        };
+        let mut chain: SmallVec<[Arc<Node<T>>; 4]> = SmallVec::new();
+        if fed {
+            downstream(dst, |n| chain.push(n.clone()));
+        }
         if fed || !moved.is_empty() {
             let mut st = sink.store.lock();
             st.queue.extend(moved);
