@@ -136,13 +136,20 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         if Arc::ptr_eq(src, dst) {
             return Err(LinkError::SelfLink(src.meta.label()));
         }
-        if let Some(cur) = &src.topo.lock().target {
+        // Held until src's target is set: only this function (under the
+        // topology lock) takes a second topo lock while holding one, and the
+        // walk below never locks src's (it stops at src first).
+        let mut src_topo = src.topo.lock();
+        if let Some(cur) = &src_topo.target {
             return Err(LinkError::AlreadyLinked {
                 source_box: src.meta.label(),
                 current: cur.meta.label(),
                 attempted: dst.meta.label(),
             });
         }
+        // Nothing links into src (the usual case: a component's outbox): src is
+        // all there is upstream of the change.
+        let src_alone = src_topo.sources.is_empty();
         // The chain from dst must not come back to src.
         let sink = {
             let mut cur = dst.clone();
@@ -166,14 +173,29 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
                 sink: dst.meta.label(),
             });
         }
-        src.topo.lock().target = Some(dst.clone());
+        src_topo.target = Some(dst.clone());
+        drop(src_topo);
         dst.topo.lock().sources.push(Arc::downgrade(src));
-        for n in upstream(src) {
-            n.gen.fetch_add(1, Ordering::Release);
+        if src_alone {
+            src.gen.fetch_add(1, Ordering::Release);
+        } else {
+            for n in upstream(src) {
+                n.gen.fetch_add(1, Ordering::Release);
+            }
         }
-        let open = src.open_upstream.load(Ordering::SeqCst) as isize;
+        let open = src.open_upstream.load(Ordering::SeqCst);
         let fed = src.ever_fed.load(Ordering::SeqCst);
-        add_open(dst, open);
+        // dst is its own sink (the usual case): the chain is dst alone.
+        let dst_is_sink = Arc::ptr_eq(&sink, dst);
+        if dst_is_sink {
+            // What `add_open(dst, open)` does for a chain of one.
+            if open > 0 {
+                dst.open_upstream.fetch_add(open, Ordering::SeqCst);
+                dst.ever_fed.store(true, Ordering::SeqCst);
+            }
+        } else {
+            add_open(dst, open as isize);
+        }
         // src stops being a sink: its waiting messages move on, in order, and
         // its waiting senders resolve again.
         let moved: Vec<T> = {
@@ -192,12 +214,15 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         // another thread could see the end before the messages (losing them), or
         // never hear of the end at all.
         let mut chain: SmallVec<[Arc<Node<T>>; 4]> = SmallVec::new();
-        if fed {
+        if fed && !dst_is_sink {
             downstream(dst, |n| chain.push(n.clone()));
         }
         if fed || !moved.is_empty() {
             let mut st = sink.store.lock();
             st.queue.extend(moved);
+            if fed && dst_is_sink {
+                dst.ever_fed.store(true, Ordering::SeqCst);
+            }
             for n in &chain {
                 n.ever_fed.store(true, Ordering::SeqCst);
             }
