@@ -299,7 +299,7 @@ impl Component {
             name: self.name,
             kind,
             shared: Arc::downgrade(shared),
-            registry_slot: std::sync::atomic::AtomicUsize::new(NO_SLOT),
+            registry_slot: std::sync::atomic::AtomicU32::new(NO_SLOT),
             inner: Mutex::new(Inner {
                 boxes: nodes,
                 parent: None,
@@ -333,11 +333,11 @@ pub(crate) struct ComponentShared {
     shared: Weak<Shared>,
     /// Its slot in the system's registry while it is registered (`NO_SLOT`
     /// otherwise).
-    registry_slot: std::sync::atomic::AtomicUsize,
+    registry_slot: std::sync::atomic::AtomicU32,
     inner: Mutex<Inner>,
 }
 
-const NO_SLOT: usize = usize::MAX;
+const NO_SLOT: u32 = u32::MAX;
 
 /// A component's boxes, inline up to two (a component with more boxes pays one
 /// allocation for the list).
@@ -509,6 +509,12 @@ impl ComponentRef {
     }
 
     pub(crate) fn set_registry_slot(&self, slot: usize) {
+        // Four bytes (next to `kind`) rather than eight: 2^32 - 1 live
+        // components would need terabytes.
+        let slot = u32::try_from(slot)
+            .ok()
+            .filter(|&s| s != NO_SLOT)
+            .expect("fewer than 2^32 - 1 live components");
         self.0.registry_slot.store(slot, Ordering::Relaxed);
     }
 
@@ -516,7 +522,7 @@ impl ComponentRef {
     pub(crate) fn take_registry_slot(&self) -> Option<usize> {
         match self.0.registry_slot.swap(NO_SLOT, Ordering::Relaxed) {
             NO_SLOT => None,
-            slot => Some(slot),
+            slot => Some(slot as usize),
         }
     }
 

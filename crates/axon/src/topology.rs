@@ -150,23 +150,26 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         // Nothing links into src (the usual case: a component's outbox): src is
         // all there is upstream of the change.
         let src_alone = src_topo.sources.is_empty();
-        // The chain from dst must not come back to src.
-        let sink = {
-            let mut cur = dst.clone();
-            loop {
+        // The chain from dst must not come back to src (dst itself is not src,
+        // checked above). `beyond` is the chain's final box past dst, `None`
+        // when dst is its own sink.
+        let beyond: Option<Arc<Node<T>>> = {
+            let mut next = dst.topo.lock().target.clone();
+            let mut last = None;
+            while let Some(cur) = next {
                 if Arc::ptr_eq(&cur, src) {
                     return Err(LinkError::Cycle {
                         source_box: src.meta.label(),
                         sink: dst.meta.label(),
                     });
                 }
-                let next = cur.topo.lock().target.clone();
-                match next {
-                    Some(n) => cur = n,
-                    None => break cur,
-                }
+                next = cur.topo.lock().target.clone();
+                last = Some(cur);
             }
+            last
         };
+        let dst_is_sink = beyond.is_none();
+        let sink: &Node<T> = beyond.as_deref().unwrap_or(dst);
         if sink.store.lock().closed {
             return Err(LinkError::Closed {
                 source_box: src.meta.label(),
@@ -186,7 +189,6 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         let open = src.open_upstream.load(Ordering::SeqCst);
         let fed = src.ever_fed.load(Ordering::SeqCst);
         // dst is its own sink (the usual case): the chain is dst alone.
-        let dst_is_sink = Arc::ptr_eq(&sink, dst);
         if dst_is_sink {
             // What `add_open(dst, open)` does for a chain of one.
             if open > 0 {
