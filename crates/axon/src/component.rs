@@ -303,7 +303,7 @@ impl Component {
             inner: Mutex::new(Inner {
                 boxes: nodes,
                 parent: None,
-                outcome: None,
+                outcome: Ended::Running,
                 fam: None,
             }),
         }));
@@ -346,7 +346,7 @@ type NodeList = SmallVec<[Arc<dyn AnyNode>; 2]>;
 struct Inner {
     boxes: NodeList,
     parent: Option<Weak<ComponentShared>>,
-    outcome: Option<Outcome>,
+    outcome: Ended,
     /// Children, linkages and waiters: allocated only for components that have
     /// any, which keeps a plain idle component small.
     fam: Option<Box<Family>>,
@@ -372,6 +372,40 @@ impl Inner {
 
     fn has_child_exits(&self) -> bool {
         self.fam.as_ref().is_some_and(|f| !f.child_exits.is_empty())
+    }
+}
+
+/// A component's `Option<Outcome>` in two words instead of four: the usual
+/// endings are stored without allocating, a failure's message is boxed.
+enum Ended {
+    Running,
+    Finished,
+    Cancelled,
+    Other(Box<Outcome>),
+}
+
+impl Ended {
+    fn get(&self) -> Option<Outcome> {
+        match self {
+            Ended::Running => None,
+            Ended::Finished => Some(Outcome::Finished),
+            Ended::Cancelled => Some(Outcome::Cancelled),
+            Ended::Other(o) => Some((**o).clone()),
+        }
+    }
+
+    fn is_some(&self) -> bool {
+        !matches!(self, Ended::Running)
+    }
+}
+
+impl From<Outcome> for Ended {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Finished => Ended::Finished,
+            Outcome::Cancelled => Ended::Cancelled,
+            other => Ended::Other(Box::new(other)),
+        }
     }
 }
 
@@ -480,7 +514,7 @@ impl ComponentRef {
 
     /// How it ended, or `None` while it runs.
     pub fn outcome(&self) -> Option<Outcome> {
-        self.0.inner.lock().outcome.clone()
+        self.0.inner.lock().outcome.get()
     }
 
     /// Whether it has ended.
@@ -548,8 +582,8 @@ impl Future for Finished {
     type Output = Outcome;
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Outcome> {
         let mut inner = self.comp.0.inner.lock();
-        match &inner.outcome {
-            Some(o) => Poll::Ready(o.clone()),
+        match inner.outcome.get() {
+            Some(o) => Poll::Ready(o),
             None => {
                 if !inner.f().exit_waiters.iter().any(|w| w.will_wake(cx.waker())) {
                     inner.f().exit_waiters.push(cx.waker().clone());
@@ -900,7 +934,7 @@ fn adopt(parent: &ComponentRef, child: &ComponentRef) {
         let mut ci = child.0.inner.lock();
         if ci.outcome.is_some() {
             // Already ended: report it at once.
-            let outcome = ci.outcome.clone().expect("checked");
+            let outcome = ci.outcome.get().expect("checked");
             drop(ci);
             let mut pi = parent.0.inner.lock();
             pi.f().child_exits.push_back(ChildExit {
@@ -955,7 +989,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     // Then the end becomes visible: outcome, system registry, parent, joiners.
     let (waiters, parent) = {
         let mut inner = comp.0.inner.lock();
-        inner.outcome = Some(outcome.clone());
+        inner.outcome = Ended::from(outcome.clone());
         let waiters = inner.fam.as_mut().map(|f| {
             f.child_waker = None;
             std::mem::take(&mut f.exit_waiters)
@@ -1062,7 +1096,7 @@ impl Dormant {
 impl Drop for Dormant {
     fn drop(&mut self) {
         if self.start.take().is_some() {
-            self.comp.0.inner.lock().outcome = Some(Outcome::Cancelled);
+            self.comp.0.inner.lock().outcome = Ended::Cancelled;
             self.comp.close_boxes();
         }
     }

@@ -64,13 +64,6 @@ impl BoxMeta {
 pub(crate) struct Topo<T> {
     pub(crate) target: Option<Arc<Node<T>>>,
     pub(crate) sources: Lazy<Vec<Weak<Node<T>>>>,
-    /// For an outbox: the owner's handle still exists. Inboxes are never
-    /// "open" senders.
-    pub(crate) open_handle: bool,
-    /// For a component's outbox: the component has not finished. An outbox
-    /// counts as a sender while either holds, so a component's failure report
-    /// goes out before its outboxes close.
-    pub(crate) open_owner: bool,
 }
 
 /// One box.
@@ -90,6 +83,14 @@ pub(crate) struct Node<T> {
     pub(crate) wants_space: AtomicBool,
     /// `pause()` already reported that this inbox's senders are all gone.
     pub(crate) closure_seen: AtomicBool,
+    /// For an outbox: the owner's handle still exists. Inboxes are never
+    /// "open" senders. Changed only under the topology lock (an atomic rather
+    /// than a `Topo` field so it sits in the padding next to the other flags).
+    pub(crate) open_handle: AtomicBool,
+    /// For a component's outbox: the component has not finished. An outbox
+    /// counts as a sender while either holds, so a component's failure report
+    /// goes out before its outboxes close. Changed only under the topology lock.
+    pub(crate) open_owner: AtomicBool,
     /// The owner's handle (`Inbox` or `Outbox`) has been made. A component's
     /// box starts without one; its [`Context`](crate::Context) makes it when the
     /// body takes it, or releases it unmade (with the same effect as dropping
@@ -118,14 +119,14 @@ impl<T: Send + 'static> Node<T> {
             topo: Mutex::new(Topo {
                 target: None,
                 sources: Lazy::new(),
-                open_handle: open,
-                open_owner: open && owned,
             }),
             gen: AtomicU64::new(0),
             open_upstream: AtomicUsize::new(usize::from(open)),
             ever_fed: AtomicBool::new(open),
             wants_space: AtomicBool::new(false),
             closure_seen: AtomicBool::new(false),
+            open_handle: AtomicBool::new(open),
+            open_owner: AtomicBool::new(open && owned),
             // A detached box is made with its handle.
             handle_taken: AtomicBool::new(!owned),
         })

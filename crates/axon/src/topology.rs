@@ -284,17 +284,17 @@ pub(crate) fn close_outbox<T: Send + 'static>(node: &Node<T>, share: Share) {
     let mut wake = Vec::new();
     {
         let _g = TOPOLOGY.lock();
-        let mut topo = node.topo.lock();
-        let was_open = topo.open_handle || topo.open_owner;
+        // The two shares change only here, under the topology lock.
+        let (handle, owner) = (&node.open_handle, &node.open_owner);
+        let was_open = handle.load(Ordering::Relaxed) || owner.load(Ordering::Relaxed);
         match share {
-            Share::Handle => topo.open_handle = false,
-            Share::Owner => topo.open_owner = false,
+            Share::Handle => handle.store(false, Ordering::Relaxed),
+            Share::Owner => owner.store(false, Ordering::Relaxed),
         }
-        if !was_open || topo.open_handle || topo.open_owner {
+        if !was_open || handle.load(Ordering::Relaxed) || owner.load(Ordering::Relaxed) {
             return;
         }
-        let target = topo.target.clone();
-        drop(topo);
+        let target = node.topo.lock().target.clone();
         node.open_upstream.fetch_sub(1, Ordering::SeqCst);
         if let Some(t) = target {
             let sink = add_open(&t, -1);
