@@ -457,7 +457,7 @@ impl ComponentRef {
         inner
             .boxes
             .iter()
-            .find(|b| b.meta().dir == dir && &*b.meta().name == name)
+            .find(|b| b.dir() == dir && &*b.meta().name == name)
             .cloned()
             .ok_or_else(|| BoxError::NotFound {
                 component: self.0.name.to_string(),
@@ -568,7 +568,7 @@ impl ComponentRef {
 fn names_of(boxes: &[Arc<dyn AnyNode>], dir: Direction) -> Vec<String> {
     boxes
         .iter()
-        .filter(|b| b.meta().dir == dir)
+        .filter(|b| b.dir() == dir)
         .map(|b| b.meta().name.to_string())
         .collect()
 }
@@ -867,7 +867,7 @@ impl Context {
         self.me
             .boxes()
             .iter()
-            .find(|b| b.meta().dir == Direction::In && b.len() > 0)
+            .find(|b| b.dir() == Direction::In && b.len() > 0)
             .map(|b| b.meta().name.to_string())
     }
 }
@@ -916,7 +916,7 @@ impl Future for Pause<'_> {
         }
         let mut ready = false;
         for b in me.boxes() {
-            match b.meta().dir {
+            match b.dir() {
                 Direction::In => ready |= b.watch_delivery(cx.waker()),
                 Direction::Out => b.watch_space(cx.waker()),
             }

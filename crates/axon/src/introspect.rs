@@ -83,7 +83,7 @@ impl System {
                 boxes.push(BoxInfo {
                     id: m.id,
                     name: m.name.to_string(),
-                    direction: m.dir,
+                    direction: b.dir(),
                     message_type: b.type_name(),
                     len: b.len(),
                     limit: b.limit(),

@@ -76,7 +76,7 @@ impl Eq for AnyBoxRef {}
 
 impl<T: Send + 'static> fmt::Debug for BoxRef<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BoxRef({} {})", self.node.meta.dir, self.node.meta.label())
+        write!(f, "BoxRef({} {})", self.node.dir, self.node.meta.label())
     }
 }
 
@@ -92,7 +92,7 @@ impl<T: Send + 'static> BoxRef<T> {
 
     /// Inbox or outbox.
     pub fn direction(&self) -> Direction {
-        self.node.meta.dir
+        self.node.dir
     }
 
     /// The id of the box.
@@ -150,7 +150,7 @@ impl fmt::Debug for AnyBoxRef {
         write!(
             f,
             "AnyBoxRef({} {} of {})",
-            m.dir,
+            self.node.dir(),
             m.label(),
             self.node.type_name()
         )
@@ -165,7 +165,7 @@ impl AnyBoxRef {
 
     /// Inbox or outbox.
     pub fn direction(&self) -> Direction {
-        self.node.meta().dir
+        self.node.dir()
     }
 
     /// The message type's name.
@@ -277,7 +277,7 @@ pub(crate) fn link_nodes<T: Send + 'static>(
     dst: &Arc<Node<T>>,
     creator: Option<ComponentId>,
 ) -> Result<Linkage, LinkError> {
-    let kind = LinkKind::of(src.meta.dir, dst.meta.dir).ok_or_else(|| LinkError::WrongDirection {
+    let kind = LinkKind::of(src.dir, dst.dir).ok_or_else(|| LinkError::WrongDirection {
         source_box: src.meta.label(),
         sink: dst.meta.label(),
     })?;

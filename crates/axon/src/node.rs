@@ -48,7 +48,6 @@ pub(crate) struct Owner {
 pub(crate) struct BoxMeta {
     pub(crate) id: BoxId,
     pub(crate) name: Name,
-    pub(crate) dir: Direction,
     pub(crate) owner: Owner,
 }
 
@@ -96,6 +95,9 @@ pub(crate) struct Node<T> {
     /// body takes it, or releases it unmade (with the same effect as dropping
     /// it) when the context goes.
     pub(crate) handle_taken: AtomicBool,
+    /// Inbox or outbox (a fact like those in `meta`, kept here where it fills
+    /// the flags' padding).
+    pub(crate) dir: Direction,
 }
 
 impl<T> fmt::Debug for Node<T> {
@@ -112,7 +114,6 @@ impl<T: Send + 'static> Node<T> {
             meta: BoxMeta {
                 id: BoxId::next(),
                 name,
-                dir,
                 owner,
             },
             store: Mutex::new(Store::new(limit)),
@@ -129,6 +130,7 @@ impl<T: Send + 'static> Node<T> {
             open_owner: AtomicBool::new(open && owned),
             // A detached box is made with its handle.
             handle_taken: AtomicBool::new(!owned),
+            dir,
         })
     }
 }
@@ -145,6 +147,8 @@ pub(crate) fn wake_all(wakers: Vec<Waker>) {
 pub(crate) trait AnyNode: Send + Sync + 'static {
     fn meta(&self) -> &BoxMeta;
     fn message_type(&self) -> TypeId;
+    /// Inbox or outbox.
+    fn dir(&self) -> Direction;
     /// The message type's name.
     fn type_name(&self) -> &'static str;
     fn len(&self) -> usize;
@@ -190,6 +194,10 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         TypeId::of::<T>()
     }
 
+    fn dir(&self) -> Direction {
+        self.dir
+    }
+
     fn type_name(&self) -> &'static str {
         std::any::type_name::<T>()
     }
@@ -217,7 +225,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         if !st.queue.is_empty() {
             return true;
         }
-        if self.meta.dir == Direction::In
+        if self.dir == Direction::In
             && self.ever_fed.load(Ordering::SeqCst)
             && self.open_upstream.load(Ordering::SeqCst) == 0
         {
@@ -258,7 +266,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
     }
 
     fn close(&self) {
-        match self.meta.dir {
+        match self.dir {
             Direction::Out => crate::topology::close_outbox(self, crate::topology::Share::Owner),
             Direction::In => crate::topology::close_inbox(self),
         }
@@ -272,7 +280,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         if self.handle_taken.swap(true, Ordering::Relaxed) {
             return;
         }
-        match self.meta.dir {
+        match self.dir {
             Direction::Out => crate::topology::close_outbox(self, crate::topology::Share::Handle),
             Direction::In => crate::topology::close_inbox(self),
         }

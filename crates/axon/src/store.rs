@@ -69,7 +69,6 @@ pub(crate) struct Store<T> {
     pub(crate) granted: Lazy<Vec<u64>>,
     /// Slots promised to granted tickets.
     pub(crate) reserved: usize,
-    next_ticket: u64,
 }
 
 /// A queue or list that is almost always empty (waiting senders, granted
@@ -172,6 +171,10 @@ impl<T> Lazy<Vec<T>> {
     }
 }
 
+/// Tickets are unique process-wide (so unique per store) without each store
+/// carrying a counter. Not a synchronisation point: only uniqueness matters.
+static NEXT_TICKET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl<T> Store<T> {
     pub(crate) fn new(limit: Option<usize>) -> Self {
         Store {
@@ -183,7 +186,6 @@ impl<T> Store<T> {
             waiters: Lazy::new(),
             granted: Lazy::new(),
             reserved: 0,
-            next_ticket: 0,
         }
     }
 
@@ -253,8 +255,7 @@ impl<T> Store<T> {
                 return w.ticket;
             }
         }
-        self.next_ticket += 1;
-        let ticket = self.next_ticket;
+        let ticket = NEXT_TICKET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.waiters.push_back(Waiter {
             ticket,
             origin,
