@@ -44,6 +44,8 @@ use std::sync::{Arc, Weak};
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
+use smallvec::SmallVec;
+
 use crate::error::{BoxError, LinkError};
 use crate::id::ComponentId;
 use crate::inbox::Inbox;
@@ -53,7 +55,7 @@ use crate::node::{AnyNode, Direction, Node, Owner};
 use crate::outbox::Outbox;
 use crate::scheduler::{Shared, System};
 use crate::signal::{Failure, Signal};
-use crate::sync::Mutex;
+use crate::sync::{Mutex, Ordering};
 use crate::task::Task;
 
 /// How a component ended.
@@ -108,20 +110,32 @@ pub(crate) fn panic_message(p: &(dyn Any + Send)) -> String {
     }
 }
 
-type MakeBox = fn(Name, Direction, Owner, Option<usize>) -> (Arc<dyn AnyNode>, Box<dyn Any + Send + Sync>);
+type MakeBox = fn(Name, Direction, Owner, Option<usize>) -> Arc<dyn AnyNode>;
 
+/// Make a component's box. Its owner's handle is not made here: the
+/// [`Context`] makes it from the node when the body takes it.
 fn make_box<T: Send + 'static>(
     name: Name,
     dir: Direction,
     owner: Owner,
     limit: Option<usize>,
-) -> (Arc<dyn AnyNode>, Box<dyn Any + Send + Sync>) {
-    let node = Node::<T>::new(name, dir, owner, limit);
-    let handle: Box<dyn Any + Send + Sync> = match dir {
-        Direction::In => Box::new(Inbox::from_node(node.clone())),
-        Direction::Out => Box::new(Outbox::from_node(node.clone())),
+) -> Arc<dyn AnyNode> {
+    Node::<T>::new(name, dir, owner, limit)
+}
+
+/// What a declaration needs to know about its message type, one static per type.
+struct BoxKind {
+    type_name: fn() -> &'static str,
+    make: MakeBox,
+}
+
+struct KindOf<T>(std::marker::PhantomData<T>);
+
+impl<T: Send + 'static> KindOf<T> {
+    const KIND: &'static BoxKind = &BoxKind {
+        type_name: std::any::type_name::<T>,
+        make: make_box::<T>,
     };
-    (node, handle)
 }
 
 #[derive(Clone)]
@@ -129,8 +143,7 @@ struct BoxDecl {
     name: Name,
     dir: Direction,
     limit: Option<usize>,
-    type_name: &'static str,
-    make: MakeBox,
+    kind: &'static BoxKind,
 }
 
 /// Declares a component: its name and its boxes. Pass it to
@@ -142,7 +155,9 @@ struct BoxDecl {
 /// replaces the earlier declaration.
 pub struct Component {
     name: Name,
-    boxes: Vec<BoxDecl>,
+    /// Inline up to two boxes: declaring a small component allocates nothing
+    /// (and a `Component` stays small enough to move around freely).
+    boxes: SmallVec<[BoxDecl; 2]>,
 }
 
 impl fmt::Debug for Component {
@@ -171,7 +186,7 @@ impl Component {
     pub fn bare(name: impl Into<Name>) -> Self {
         Component {
             name: name.into(),
-            boxes: Vec::new(),
+            boxes: SmallVec::new(),
         }
     }
 
@@ -207,8 +222,7 @@ impl Component {
             name,
             dir,
             limit,
-            type_name: std::any::type_name::<T>(),
-            make: make_box::<T>,
+            kind: KindOf::<T>::KIND,
         });
         self
     }
@@ -222,7 +236,7 @@ impl Component {
     pub fn declared(&self) -> Vec<(String, Direction, &'static str)> {
         self.boxes
             .iter()
-            .map(|b| (b.name.to_string(), b.dir, b.type_name))
+            .map(|b| (b.name.to_string(), b.dir, (b.kind.type_name)()))
             .collect()
     }
 
@@ -275,26 +289,21 @@ impl Component {
             id: Some(id),
             name: self.name.clone(),
         };
-        let mut nodes = Vec::with_capacity(self.boxes.len());
-        let mut handles = Vec::with_capacity(self.boxes.len());
-        for decl in self.boxes {
-            let (node, handle) = (decl.make)(decl.name.clone(), decl.dir, owner.clone(), decl.limit);
-            nodes.push(node);
-            handles.push(HandleSlot {
-                name: decl.name,
-                dir: decl.dir,
-                handle: Some(handle),
-            });
-        }
+        let nodes: NodeList = self
+            .boxes
+            .into_iter()
+            .map(|decl| (decl.kind.make)(decl.name, decl.dir, owner.clone(), decl.limit))
+            .collect();
         let comp = ComponentRef(Arc::new(ComponentShared {
             id,
             name: self.name,
             kind,
             shared: Arc::downgrade(shared),
+            registry_slot: std::sync::atomic::AtomicU32::new(NO_SLOT),
             inner: Mutex::new(Inner {
                 boxes: nodes,
                 parent: None,
-                outcome: None,
+                outcome: Ended::Running,
                 fam: None,
             }),
         }));
@@ -303,7 +312,6 @@ impl Component {
             system: System {
                 shared: shared.clone(),
             },
-            handles,
         };
         (comp, cx)
     }
@@ -323,13 +331,22 @@ pub(crate) struct ComponentShared {
     name: Name,
     kind: Kind,
     shared: Weak<Shared>,
+    /// Its slot in the system's registry while it is registered (`NO_SLOT`
+    /// otherwise).
+    registry_slot: std::sync::atomic::AtomicU32,
     inner: Mutex<Inner>,
 }
 
+const NO_SLOT: u32 = u32::MAX;
+
+/// A component's boxes, inline up to two (a component with more boxes pays one
+/// allocation for the list).
+type NodeList = SmallVec<[Arc<dyn AnyNode>; 2]>;
+
 struct Inner {
-    boxes: Vec<Arc<dyn AnyNode>>,
+    boxes: NodeList,
     parent: Option<Weak<ComponentShared>>,
-    outcome: Option<Outcome>,
+    outcome: Ended,
     /// Children, linkages and waiters: allocated only for components that have
     /// any, which keeps a plain idle component small.
     fam: Option<Box<Family>>,
@@ -355,6 +372,40 @@ impl Inner {
 
     fn has_child_exits(&self) -> bool {
         self.fam.as_ref().is_some_and(|f| !f.child_exits.is_empty())
+    }
+}
+
+/// A component's `Option<Outcome>` in two words instead of four: the usual
+/// endings are stored without allocating, a failure's message is boxed.
+enum Ended {
+    Running,
+    Finished,
+    Cancelled,
+    Other(Box<Outcome>),
+}
+
+impl Ended {
+    fn get(&self) -> Option<Outcome> {
+        match self {
+            Ended::Running => None,
+            Ended::Finished => Some(Outcome::Finished),
+            Ended::Cancelled => Some(Outcome::Cancelled),
+            Ended::Other(o) => Some((**o).clone()),
+        }
+    }
+
+    fn is_some(&self) -> bool {
+        !matches!(self, Ended::Running)
+    }
+}
+
+impl From<Outcome> for Ended {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Finished => Ended::Finished,
+            Outcome::Cancelled => Ended::Cancelled,
+            other => Ended::Other(Box::new(other)),
+        }
     }
 }
 
@@ -406,7 +457,7 @@ impl ComponentRef {
         inner
             .boxes
             .iter()
-            .find(|b| b.meta().dir == dir && &*b.meta().name == name)
+            .find(|b| b.dir() == dir && &*b.meta().name == name)
             .cloned()
             .ok_or_else(|| BoxError::NotFound {
                 component: self.0.name.to_string(),
@@ -463,7 +514,7 @@ impl ComponentRef {
 
     /// How it ended, or `None` while it runs.
     pub fn outcome(&self) -> Option<Outcome> {
-        self.0.inner.lock().outcome.clone()
+        self.0.inner.lock().outcome.get()
     }
 
     /// Whether it has ended.
@@ -481,13 +532,31 @@ impl ComponentRef {
         crate::threaded::block_on(self.finished())
     }
 
-    pub(crate) fn boxes(&self) -> Vec<Arc<dyn AnyNode>> {
-        self.0.inner.lock().boxes.clone()
+    pub(crate) fn boxes(&self) -> SmallVec<[Arc<dyn AnyNode>; 4]> {
+        self.0.inner.lock().boxes.iter().cloned().collect()
     }
 
     pub(crate) fn close_boxes(&self) {
         for b in self.boxes() {
             b.close();
+        }
+    }
+
+    pub(crate) fn set_registry_slot(&self, slot: usize) {
+        // Four bytes (next to `kind`) rather than eight: 2^32 - 1 live
+        // components would need terabytes.
+        let slot = u32::try_from(slot)
+            .ok()
+            .filter(|&s| s != NO_SLOT)
+            .expect("fewer than 2^32 - 1 live components");
+        self.0.registry_slot.store(slot, Ordering::Relaxed);
+    }
+
+    /// Its registry slot, cleared: `None` if it is not registered (any more).
+    pub(crate) fn take_registry_slot(&self) -> Option<usize> {
+        match self.0.registry_slot.swap(NO_SLOT, Ordering::Relaxed) {
+            NO_SLOT => None,
+            slot => Some(slot as usize),
         }
     }
 
@@ -499,7 +568,7 @@ impl ComponentRef {
 fn names_of(boxes: &[Arc<dyn AnyNode>], dir: Direction) -> Vec<String> {
     boxes
         .iter()
-        .filter(|b| b.meta().dir == dir)
+        .filter(|b| b.dir() == dir)
         .map(|b| b.meta().name.to_string())
         .collect()
 }
@@ -513,8 +582,8 @@ impl Future for Finished {
     type Output = Outcome;
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Outcome> {
         let mut inner = self.comp.0.inner.lock();
-        match &inner.outcome {
-            Some(o) => Poll::Ready(o.clone()),
+        match inner.outcome.get() {
+            Some(o) => Poll::Ready(o),
             None => {
                 if !inner.f().exit_waiters.iter().any(|w| w.will_wake(cx.waker())) {
                     inner.f().exit_waiters.push(cx.waker().clone());
@@ -525,12 +594,6 @@ impl Future for Finished {
     }
 }
 
-struct HandleSlot {
-    name: Name,
-    dir: Direction,
-    handle: Option<Box<dyn Any + Send + Sync>>,
-}
-
 /// What a component's body runs with: its boxes, its children, its linkages.
 ///
 /// Take the owner's handles for the declared boxes with [`inbox`](Self::inbox) and
@@ -539,12 +602,28 @@ struct HandleSlot {
 pub struct Context {
     me: ComponentRef,
     system: System,
-    handles: Vec<HandleSlot>,
 }
 
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context").field("component", &self.me).finish()
+    }
+}
+
+impl Drop for Context {
+    /// The owner's handles never taken go with the context, as taken ones go
+    /// when dropped: an untaken inbox closes, an untaken outbox stops counting
+    /// as a sender.
+    fn drop(&mut self) {
+        let untaken = {
+            let inner = self.me.0.inner.lock();
+            inner.boxes.iter().any(|b| !b.handle_taken())
+        };
+        if untaken {
+            for b in self.me.boxes() {
+                b.release_handle();
+            }
+        }
     }
 }
 
@@ -564,50 +643,39 @@ impl Context {
         self.me.id()
     }
 
-    fn take<H: 'static>(
-        &mut self,
-        dir: Direction,
-        name: &str,
-        type_name: &'static str,
-    ) -> Result<H, BoxError> {
-        let comp = self.me.name().to_string();
-        let slot = self
-            .handles
-            .iter_mut()
-            .find(|s| s.dir == dir && &*s.name == name)
-            .ok_or_else(|| BoxError::NotFound {
-                component: comp.clone(),
+    /// The typed node of box `name` whose owner's handle has not been taken;
+    /// marks it taken.
+    fn take<T: Send + 'static>(&mut self, dir: Direction, name: &str) -> Result<Arc<Node<T>>, BoxError> {
+        let node = self.me.find(dir, name)?;
+        if node.handle_taken() {
+            return Err(BoxError::AlreadyTaken {
+                component: self.me.name().to_string(),
                 name: name.to_string(),
-                dir,
-                available: self.me.box_names(dir).join(", "),
-            })?;
-        let handle = slot.handle.take().ok_or_else(|| BoxError::AlreadyTaken {
-            component: comp.clone(),
-            name: name.to_string(),
-        })?;
-        match handle.downcast::<H>() {
-            Ok(h) => Ok(*h),
-            Err(h) => {
-                slot.handle = Some(h);
-                let actual = self.me.find(dir, name).map(|n| n.meta().type_name).unwrap_or("?");
-                Err(BoxError::WrongType {
-                    component: comp,
-                    name: name.to_string(),
-                    requested: type_name,
-                    actual,
-                })
+            });
+        }
+        let actual = node.type_name();
+        match node.as_any().downcast::<Node<T>>() {
+            Ok(node) => {
+                node.handle_taken.store(true, Ordering::Relaxed);
+                Ok(node)
             }
+            Err(_) => Err(BoxError::WrongType {
+                component: self.me.name().to_string(),
+                name: name.to_string(),
+                requested: std::any::type_name::<T>(),
+                actual,
+            }),
         }
     }
 
     /// Take the receiving handle of inbox `name`.
     pub fn inbox<T: Send + 'static>(&mut self, name: &str) -> Result<Inbox<T>, BoxError> {
-        self.take::<Inbox<T>>(Direction::In, name, std::any::type_name::<T>())
+        self.take::<T>(Direction::In, name).map(Inbox::from_node)
     }
 
     /// Take the sending handle of outbox `name`.
     pub fn outbox<T: Send + 'static>(&mut self, name: &str) -> Result<Outbox<T>, BoxError> {
-        self.take::<Outbox<T>>(Direction::Out, name, std::any::type_name::<T>())
+        self.take::<T>(Direction::Out, name).map(Outbox::from_node)
     }
 
     fn unique_name(&self, dir: Direction, base: &str) -> String {
@@ -621,33 +689,30 @@ impl Context {
             .expect("an unused name exists")
     }
 
-    fn add_box<T: Send + 'static>(
-        &mut self,
-        dir: Direction,
-        base: &str,
-    ) -> (String, Box<dyn Any + Send + Sync>) {
+    fn add_box<T: Send + 'static>(&mut self, dir: Direction, base: &str) -> (String, Arc<Node<T>>) {
         let name = self.unique_name(dir, base);
         let owner = Owner {
             id: Some(self.me.id()),
             name: self.me.0.name.clone(),
         };
-        let (node, handle) = make_box::<T>(Name::from(name.clone()), dir, owner, None);
-        self.me.0.inner.lock().boxes.push(node);
-        (name, handle)
+        let node = Node::<T>::new(Name::from(name.clone()), dir, owner, None);
+        node.handle_taken.store(true, Ordering::Relaxed);
+        self.me.0.inner.lock().boxes.push(node.clone());
+        (name, node)
     }
 
     /// Add an inbox while running (Axon's `AdaptiveCommsComponent.addInbox`). The
     /// name is `base`, or `base` with a number appended if taken; the name used is
     /// returned with the handle.
     pub fn add_inbox<T: Send + 'static>(&mut self, base: &str) -> (String, Inbox<T>) {
-        let (name, h) = self.add_box::<T>(Direction::In, base);
-        (name, *h.downcast::<Inbox<T>>().expect("made with this type"))
+        let (name, node) = self.add_box::<T>(Direction::In, base);
+        (name, Inbox::from_node(node))
     }
 
     /// Add an outbox while running; see [`add_inbox`](Self::add_inbox).
     pub fn add_outbox<T: Send + 'static>(&mut self, base: &str) -> (String, Outbox<T>) {
-        let (name, h) = self.add_box::<T>(Direction::Out, base);
-        (name, *h.downcast::<Outbox<T>>().expect("made with this type"))
+        let (name, node) = self.add_box::<T>(Direction::Out, base);
+        (name, Outbox::from_node(node))
     }
 
     /// Remove a box while running. Unlike Axon, every linkage this component
@@ -670,7 +735,8 @@ impl Context {
         // Unlink this box from its own target and its sources, whoever made them.
         node.clone().detach();
         node.close();
-        self.handles.retain(|s| !(s.dir == dir && &*s.name == name));
+        // An owner's handle never taken goes now, as it would have with the box.
+        node.release_handle();
         Ok(())
     }
 
@@ -801,7 +867,7 @@ impl Context {
         self.me
             .boxes()
             .iter()
-            .find(|b| b.meta().dir == Direction::In && b.len() > 0)
+            .find(|b| b.dir() == Direction::In && b.len() > 0)
             .map(|b| b.meta().name.to_string())
     }
 }
@@ -850,7 +916,7 @@ impl Future for Pause<'_> {
         }
         let mut ready = false;
         for b in me.boxes() {
-            match b.meta().dir {
+            match b.dir() {
                 Direction::In => ready |= b.watch_delivery(cx.waker()),
                 Direction::Out => b.watch_space(cx.waker()),
             }
@@ -868,7 +934,7 @@ fn adopt(parent: &ComponentRef, child: &ComponentRef) {
         let mut ci = child.0.inner.lock();
         if ci.outcome.is_some() {
             // Already ended: report it at once.
-            let outcome = ci.outcome.clone().expect("checked");
+            let outcome = ci.outcome.get().expect("checked");
             drop(ci);
             let mut pi = parent.0.inner.lock();
             pi.f().child_exits.push_back(ChildExit {
@@ -923,7 +989,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     // Then the end becomes visible: outcome, system registry, parent, joiners.
     let (waiters, parent) = {
         let mut inner = comp.0.inner.lock();
-        inner.outcome = Some(outcome.clone());
+        inner.outcome = Ended::from(outcome.clone());
         let waiters = inner.fam.as_mut().map(|f| {
             f.child_waker = None;
             std::mem::take(&mut f.exit_waiters)
@@ -931,7 +997,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
         (waiters.unwrap_or_default(), inner.parent.take())
     };
     if let Some(shared) = comp.system_shared() {
-        shared.component_finished(comp.id());
+        shared.component_finished(comp);
     }
     if let Some(parent) = parent.and_then(|p| p.upgrade()) {
         let mut pi = parent.inner.lock();
@@ -1030,10 +1096,23 @@ impl Dormant {
 impl Drop for Dormant {
     fn drop(&mut self) {
         if self.start.take().is_some() {
-            self.comp.0.inner.lock().outcome = Some(Outcome::Cancelled);
+            self.comp.0.inner.lock().outcome = Ended::Cancelled;
             self.comp.close_boxes();
         }
     }
+}
+
+/// Start an instantiated async component: register it and queue its first poll.
+fn start_async<F, Fut>(shared: &Arc<Shared>, comp: ComponentRef, cx: Context, main: F)
+where
+    F: FnOnce(Context) -> Fut + Send + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: Termination,
+{
+    let body = async move { main(cx).await.into_outcome() };
+    let task = Arc::new(Task::new(Box::pin(body), shared.clone(), comp.clone()));
+    shared.register(comp, Some(task.clone()));
+    shared.schedule(task);
 }
 
 impl System {
@@ -1061,7 +1140,13 @@ impl System {
         Fut: Future + Send + 'static,
         Fut::Output: Termination,
     {
-        self.create_with_parent(spec, main, parent).activate()
+        // What `create_with_parent(..).activate()` does, without boxing the start.
+        let (comp, cx) = spec.instantiate(&self.shared, Kind::Async);
+        if let Some(p) = parent {
+            adopt(p, &comp);
+        }
+        start_async(&self.shared, comp.clone(), cx, main);
+        comp
     }
 
     pub(crate) fn create_with_parent<F, Fut>(
@@ -1081,10 +1166,7 @@ impl System {
             comp,
             parent: parent.cloned(),
             start: Some(Box::new(move |comp: ComponentRef| {
-                let body = async move { main(cx).await.into_outcome() };
-                let task = Arc::new(Task::new(Box::pin(body), shared.clone(), comp.clone()));
-                shared.register(comp, Some(task.clone()));
-                shared.schedule(task);
+                start_async(&shared, comp, cx, main)
             })),
         }
     }

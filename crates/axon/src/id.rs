@@ -5,24 +5,27 @@
 //! played the same role.
 
 use std::fmt;
+use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $counter:ident, $prefix:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(u64);
+        pub struct $name(NonZeroU64);
 
         static $counter: AtomicU64 = AtomicU64::new(1);
 
         impl $name {
             pub(crate) fn next() -> Self {
-                $name($counter.fetch_add(1, Ordering::Relaxed))
+                // The counter starts at 1 and a u64 does not wrap in practice;
+                // zero is kept free so `Option<Id>` costs nothing extra.
+                $name(NonZeroU64::new($counter.fetch_add(1, Ordering::Relaxed)).expect("id counter wrapped"))
             }
 
             /// The number behind this id.
             pub fn as_u64(self) -> u64 {
-                self.0
+                self.0.get()
             }
         }
 

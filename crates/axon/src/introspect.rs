@@ -83,8 +83,8 @@ impl System {
                 boxes.push(BoxInfo {
                     id: m.id,
                     name: m.name.to_string(),
-                    direction: m.dir,
-                    message_type: m.type_name,
+                    direction: b.dir(),
+                    message_type: b.type_name(),
                     len: b.len(),
                     limit: b.limit(),
                 });

@@ -76,7 +76,7 @@ impl Eq for AnyBoxRef {}
 
 impl<T: Send + 'static> fmt::Debug for BoxRef<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BoxRef({} {})", self.node.meta.dir, self.node.meta.label())
+        write!(f, "BoxRef({} {})", self.node.dir, self.node.meta.label())
     }
 }
 
@@ -92,7 +92,7 @@ impl<T: Send + 'static> BoxRef<T> {
 
     /// Inbox or outbox.
     pub fn direction(&self) -> Direction {
-        self.node.meta.dir
+        self.node.dir
     }
 
     /// The id of the box.
@@ -147,7 +147,13 @@ pub struct AnyBoxRef {
 impl fmt::Debug for AnyBoxRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.node.meta();
-        write!(f, "AnyBoxRef({} {} of {})", m.dir, m.label(), m.type_name)
+        write!(
+            f,
+            "AnyBoxRef({} {} of {})",
+            self.node.dir(),
+            m.label(),
+            self.node.type_name()
+        )
     }
 }
 
@@ -159,12 +165,12 @@ impl AnyBoxRef {
 
     /// Inbox or outbox.
     pub fn direction(&self) -> Direction {
-        self.node.meta().dir
+        self.node.dir()
     }
 
     /// The message type's name.
     pub fn type_name(&self) -> &'static str {
-        self.node.meta().type_name
+        self.node.type_name()
     }
 
     /// The id of the box.
@@ -196,33 +202,9 @@ impl AnyBoxRef {
                 component: meta.owner.name.to_string(),
                 name: meta.name.to_string(),
                 requested: std::any::type_name::<T>(),
-                actual: meta.type_name,
+                actual: self.node.type_name(),
             }),
         }
-    }
-}
-
-/// Unlinking without knowing the message type.
-trait LinkEnds: Send + Sync {
-    fn unlink(&self) -> Result<(), LinkError>;
-    fn source(&self) -> &dyn AnyNode;
-    fn sink(&self) -> &dyn AnyNode;
-}
-
-struct Ends<T: Send + 'static> {
-    src: Arc<Node<T>>,
-    dst: Arc<Node<T>>,
-}
-
-impl<T: Send + 'static> LinkEnds for Ends<T> {
-    fn unlink(&self) -> Result<(), LinkError> {
-        crate::topology::unlink(&self.src, &self.dst)
-    }
-    fn source(&self) -> &dyn AnyNode {
-        &*self.src
-    }
-    fn sink(&self) -> &dyn AnyNode {
-        &*self.dst
     }
 }
 
@@ -234,7 +216,9 @@ pub struct Linkage {
     id: LinkId,
     kind: LinkKind,
     creator: Option<ComponentId>,
-    ends: Arc<dyn LinkEnds>,
+    /// The two ends (same message type; `AnyNode::unlink_from` recovers it).
+    src: Arc<dyn AnyNode>,
+    dst: Arc<dyn AnyNode>,
 }
 
 impl fmt::Debug for Linkage {
@@ -244,8 +228,8 @@ impl fmt::Debug for Linkage {
             "Link({} {:?}: {} -> {})",
             self.id,
             self.kind,
-            self.ends.source().meta().label(),
-            self.ends.sink().meta().label()
+            self.src.meta().label(),
+            self.dst.meta().label()
         )
     }
 }
@@ -268,23 +252,23 @@ impl Linkage {
 
     /// `owner.box` of the source.
     pub fn source_label(&self) -> String {
-        self.ends.source().meta().label()
+        self.src.meta().label()
     }
 
     /// `owner.box` of the sink.
     pub fn sink_label(&self) -> String {
-        self.ends.sink().meta().label()
+        self.dst.meta().label()
     }
 
     /// Remove the linkage. Messages already delivered stay where they are; the
     /// source's later sends are held in it (or go wherever it is linked next).
     pub fn unlink(&self) -> Result<(), LinkError> {
-        self.ends.unlink()
+        self.src.clone().unlink_from(self.dst.clone())
     }
 
     pub(crate) fn touches(&self, node: &dyn AnyNode) -> bool {
         let id = node.meta().id;
-        self.ends.source().meta().id == id || self.ends.sink().meta().id == id
+        self.src.meta().id == id || self.dst.meta().id == id
     }
 }
 
@@ -293,7 +277,7 @@ pub(crate) fn link_nodes<T: Send + 'static>(
     dst: &Arc<Node<T>>,
     creator: Option<ComponentId>,
 ) -> Result<Linkage, LinkError> {
-    let kind = LinkKind::of(src.meta.dir, dst.meta.dir).ok_or_else(|| LinkError::WrongDirection {
+    let kind = LinkKind::of(src.dir, dst.dir).ok_or_else(|| LinkError::WrongDirection {
         source_box: src.meta.label(),
         sink: dst.meta.label(),
     })?;
@@ -302,10 +286,8 @@ pub(crate) fn link_nodes<T: Send + 'static>(
         id: LinkId::next(),
         kind,
         creator,
-        ends: Arc::new(Ends {
-            src: src.clone(),
-            dst: dst.clone(),
-        }),
+        src: src.clone(),
+        dst: dst.clone(),
     })
 }
 
@@ -343,9 +325,9 @@ pub(crate) fn link_any_by(
     if src.node.message_type() != dst.node.message_type() {
         return Err(LinkError::TypeMismatch {
             source_box: src.node.meta().label(),
-            source_type: src.node.meta().type_name,
+            source_type: src.node.type_name(),
             sink: dst.node.meta().label(),
-            sink_type: dst.node.meta().type_name,
+            sink_type: dst.node.type_name(),
         });
     }
     src.node.clone().link_erased(dst.node.clone(), creator)

@@ -14,10 +14,13 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Name(Repr);
 
+///
+/// Two words: a shared name is an `Arc<String>` (one word) rather than an
+/// `Arc<str>` (two), so the enum fits in the literal's pointer and length.
 #[derive(Clone)]
 enum Repr {
     Static(&'static str),
-    Shared(Arc<str>),
+    Shared(Arc<String>),
 }
 
 impl Name {
@@ -45,19 +48,19 @@ impl From<&'static str> for Name {
 
 impl From<String> for Name {
     fn from(s: String) -> Self {
-        Name(Repr::Shared(Arc::from(s)))
+        Name(Repr::Shared(Arc::new(s)))
     }
 }
 
 impl From<&String> for Name {
     fn from(s: &String) -> Self {
-        Name(Repr::Shared(Arc::from(s.as_str())))
+        Name(Repr::Shared(Arc::new(s.clone())))
     }
 }
 
 impl From<Arc<str>> for Name {
     fn from(s: Arc<str>) -> Self {
-        Name(Repr::Shared(s))
+        Name(Repr::Shared(Arc::new(String::from(&*s))))
     }
 }
 

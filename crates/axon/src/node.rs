@@ -15,7 +15,7 @@ use std::task::Waker;
 
 use crate::id::{BoxId, ComponentId};
 use crate::name::Name;
-use crate::store::{Store, WaitKind};
+use crate::store::{Lazy, Store, WaitKind};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, BoxLock, Mutex, Ordering};
 
 /// Whether a box receives (inbox) or sends (outbox).
@@ -48,9 +48,7 @@ pub(crate) struct Owner {
 pub(crate) struct BoxMeta {
     pub(crate) id: BoxId,
     pub(crate) name: Name,
-    pub(crate) dir: Direction,
     pub(crate) owner: Owner,
-    pub(crate) type_name: &'static str,
 }
 
 impl BoxMeta {
@@ -64,14 +62,7 @@ impl BoxMeta {
 #[derive(Debug)]
 pub(crate) struct Topo<T> {
     pub(crate) target: Option<Arc<Node<T>>>,
-    pub(crate) sources: Vec<Weak<Node<T>>>,
-    /// For an outbox: the owner's handle still exists. Inboxes are never
-    /// "open" senders.
-    pub(crate) open_handle: bool,
-    /// For a component's outbox: the component has not finished. An outbox
-    /// counts as a sender while either holds, so a component's failure report
-    /// goes out before its outboxes close.
-    pub(crate) open_owner: bool,
+    pub(crate) sources: Lazy<Vec<Weak<Node<T>>>>,
 }
 
 /// One box.
@@ -91,6 +82,22 @@ pub(crate) struct Node<T> {
     pub(crate) wants_space: AtomicBool,
     /// `pause()` already reported that this inbox's senders are all gone.
     pub(crate) closure_seen: AtomicBool,
+    /// For an outbox: the owner's handle still exists. Inboxes are never
+    /// "open" senders. Changed only under the topology lock (an atomic rather
+    /// than a `Topo` field so it sits in the padding next to the other flags).
+    pub(crate) open_handle: AtomicBool,
+    /// For a component's outbox: the component has not finished. An outbox
+    /// counts as a sender while either holds, so a component's failure report
+    /// goes out before its outboxes close. Changed only under the topology lock.
+    pub(crate) open_owner: AtomicBool,
+    /// The owner's handle (`Inbox` or `Outbox`) has been made. A component's
+    /// box starts without one; its [`Context`](crate::Context) makes it when the
+    /// body takes it, or releases it unmade (with the same effect as dropping
+    /// it) when the context goes.
+    pub(crate) handle_taken: AtomicBool,
+    /// Inbox or outbox (a fact like those in `meta`, kept here where it fills
+    /// the flags' padding).
+    pub(crate) dir: Direction,
 }
 
 impl<T> fmt::Debug for Node<T> {
@@ -107,22 +114,23 @@ impl<T: Send + 'static> Node<T> {
             meta: BoxMeta {
                 id: BoxId::next(),
                 name,
-                dir,
                 owner,
-                type_name: std::any::type_name::<T>(),
             },
             store: BoxLock::new(Store::new(limit)),
             topo: Mutex::new(Topo {
                 target: None,
-                sources: Vec::new(),
-                open_handle: open,
-                open_owner: open && owned,
+                sources: Lazy::new(),
             }),
             gen: AtomicU64::new(0),
             open_upstream: AtomicUsize::new(usize::from(open)),
             ever_fed: AtomicBool::new(open),
             wants_space: AtomicBool::new(false),
             closure_seen: AtomicBool::new(false),
+            open_handle: AtomicBool::new(open),
+            open_owner: AtomicBool::new(open && owned),
+            // A detached box is made with its handle.
+            handle_taken: AtomicBool::new(!owned),
+            dir,
         })
     }
 }
@@ -149,6 +157,10 @@ fn wake_each(wakers: Vec<Waker>) {
 pub(crate) trait AnyNode: Send + Sync + 'static {
     fn meta(&self) -> &BoxMeta;
     fn message_type(&self) -> TypeId;
+    /// Inbox or outbox.
+    fn dir(&self) -> Direction;
+    /// The message type's name.
+    fn type_name(&self) -> &'static str;
     fn len(&self) -> usize;
     fn limit(&self) -> Option<usize>;
     fn set_limit(&self, limit: Option<usize>);
@@ -164,6 +176,11 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
     /// The owning component is gone: stop receiving (inbox) or stop counting as
     /// the owner's sender (outbox).
     fn close(&self);
+    /// Whether the owner's handle has been made (see `Node::handle_taken`).
+    fn handle_taken(&self) -> bool;
+    /// If the owner's handle was never made, do what dropping it does: close
+    /// an inbox, stop counting an outbox as the handle's sender.
+    fn release_handle(&self);
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// Link to `dst`, which must carry the same message type (checked).
     fn link_erased(
@@ -171,6 +188,9 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
         dst: Arc<dyn AnyNode>,
         creator: Option<ComponentId>,
     ) -> Result<crate::Linkage, crate::LinkError>;
+    /// Remove the linkage from this box to `dst` (which carries the same
+    /// message type: both ends of a `Linkage` do).
+    fn unlink_from(self: Arc<Self>, dst: Arc<dyn AnyNode>) -> Result<(), crate::LinkError>;
     /// The typed node, for crate-internal typed operations.
     fn snapshot_target(&self) -> Option<(BoxId, Name, Option<ComponentId>)>;
 }
@@ -182,6 +202,14 @@ impl<T: Send + 'static> AnyNode for Node<T> {
 
     fn message_type(&self) -> TypeId {
         TypeId::of::<T>()
+    }
+
+    fn dir(&self) -> Direction {
+        self.dir
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
     }
 
     fn len(&self) -> usize {
@@ -207,7 +235,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         if !st.queue.is_empty() {
             return true;
         }
-        if self.meta.dir == Direction::In
+        if self.dir == Direction::In
             && self.ever_fed.load(Ordering::SeqCst)
             && self.open_upstream.load(Ordering::SeqCst) == 0
         {
@@ -248,8 +276,22 @@ impl<T: Send + 'static> AnyNode for Node<T> {
     }
 
     fn close(&self) {
-        match self.meta.dir {
+        match self.dir {
             Direction::Out => crate::topology::close_outbox(self, crate::topology::Share::Owner),
+            Direction::In => crate::topology::close_inbox(self),
+        }
+    }
+
+    fn handle_taken(&self) -> bool {
+        self.handle_taken.load(Ordering::Relaxed)
+    }
+
+    fn release_handle(&self) {
+        if self.handle_taken.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        match self.dir {
+            Direction::Out => crate::topology::close_outbox(self, crate::topology::Share::Handle),
             Direction::In => crate::topology::close_inbox(self),
         }
     }
@@ -264,17 +306,25 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         creator: Option<ComponentId>,
     ) -> Result<crate::Linkage, crate::LinkError> {
         let meta = dst.meta();
-        let (label, type_name) = (meta.label(), meta.type_name);
+        let (label, type_name) = (meta.label(), dst.type_name());
         let dst = dst
             .as_any()
             .downcast::<Node<T>>()
             .map_err(|_| crate::LinkError::TypeMismatch {
                 source_box: self.meta.label(),
-                source_type: self.meta.type_name,
+                source_type: std::any::type_name::<T>(),
                 sink: label,
                 sink_type: type_name,
             })?;
         crate::linkage::link_nodes(&self, &dst, creator)
+    }
+
+    fn unlink_from(self: Arc<Self>, dst: Arc<dyn AnyNode>) -> Result<(), crate::LinkError> {
+        let dst = dst
+            .as_any()
+            .downcast::<Node<T>>()
+            .unwrap_or_else(|_| unreachable!("both ends of a linkage carry the same message type"));
+        crate::topology::unlink(&self, &dst)
     }
 
     fn snapshot_target(&self) -> Option<(BoxId, Name, Option<ComponentId>)> {

@@ -21,7 +21,6 @@
 //! waiting or shutting down.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -30,9 +29,9 @@ use futures_task::waker_ref;
 use std::thread::JoinHandle;
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use slab::Slab;
 
 use crate::component::{self, ComponentRef, Outcome};
-use crate::id::ComponentId;
 use crate::idle::Sleepers;
 use crate::park::{Park, ThreadPark};
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
@@ -109,7 +108,7 @@ impl SystemBuilder {
                 keep_alive: AtomicBool::new(false),
                 running: AtomicUsize::new(0),
                 live: AtomicUsize::new(0),
-                registry: Mutex::new(HashMap::new()),
+                registry: Mutex::new(Slab::new()),
                 idle_waiters: Mutex::new(Vec::new()),
                 cat: crate::cat::Cat::new(), // the system's CAT (see cat.rs)
             }),
@@ -136,7 +135,9 @@ pub(crate) struct Shared {
     /// Worker threads currently in their loop.
     running: AtomicUsize,
     live: AtomicUsize,
-    pub(crate) registry: Mutex<HashMap<ComponentId, Registered>>,
+    /// Live components. A component keeps its slot number (see
+    /// `ComponentShared::registry_slot`), so finishing is O(1) without hashing.
+    pub(crate) registry: Mutex<Slab<Registered>>,
     idle_waiters: Mutex<Vec<Waker>>,
     /// The system's CAT (service registry), reached through `System::cat` in cat.rs.
     pub(crate) cat: crate::cat::Cat,
@@ -221,13 +222,21 @@ impl Shared {
     /// A component starts: it counts as live and is listed until it finishes.
     pub(crate) fn register(&self, component: ComponentRef, task: Option<Arc<Task>>) {
         self.live.fetch_add(1, Ordering::SeqCst);
-        self.registry
-            .lock()
-            .insert(component.id(), Registered { component, task });
+        let mut registry = self.registry.lock();
+        let entry = registry.vacant_entry();
+        component.set_registry_slot(entry.key());
+        entry.insert(Registered { component, task });
     }
 
-    pub(crate) fn component_finished(&self, id: ComponentId) {
-        self.registry.lock().remove(&id);
+    pub(crate) fn component_finished(&self, component: &ComponentRef) {
+        if let Some(slot) = component.take_registry_slot() {
+            let mut registry = self.registry.lock();
+            // The slot is ours: it was cleared on our side before anyone else
+            // could be given it.
+            if registry.get(slot).is_some_and(|r| r.component == *component) {
+                registry.remove(slot);
+            }
+        }
         if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
             let waiters = std::mem::take(&mut *self.idle_waiters.lock());
             for w in waiters {
@@ -493,8 +502,8 @@ impl System {
             .shared
             .registry
             .lock()
-            .values()
-            .map(|r| r.component.clone())
+            .iter()
+            .map(|(_, r)| r.component.clone())
             .collect();
         v.sort_by_key(|c| c.id());
         v
@@ -571,8 +580,8 @@ fn shutdown_components(shared: &Arc<Shared>) {
     let entries: Vec<(ComponentRef, Option<Arc<Task>>)> = shared
         .registry
         .lock()
-        .values()
-        .map(|r| (r.component.clone(), r.task.clone()))
+        .iter()
+        .map(|(_, r)| (r.component.clone(), r.task.clone()))
         .collect();
     for (comp, task) in entries {
         match task {

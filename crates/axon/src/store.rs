@@ -64,13 +64,116 @@ pub(crate) struct Store<T> {
     pub(crate) closed: bool,
     /// The receiver parked on this box, if any. Taken by whoever wakes it.
     pub(crate) recv_waker: Option<Waker>,
-    pub(crate) waiters: VecDeque<Waiter>,
+    pub(crate) waiters: Lazy<VecDeque<Waiter>>,
     /// Tickets woken with a reserved slot that have not pushed yet.
-    pub(crate) granted: Vec<u64>,
+    pub(crate) granted: Lazy<Vec<u64>>,
     /// Slots promised to granted tickets.
     pub(crate) reserved: usize,
-    next_ticket: u64,
 }
+
+/// A queue or list that is almost always empty (waiting senders, granted
+/// tickets, the boxes linked into a box): one pointer, allocated on first use and freed when drained, so an
+/// idle box does not carry a `VecDeque`'s or `Vec`'s header for nothing. It
+/// offers the few methods `Store` uses, with their usual meaning.
+#[derive(Debug)]
+pub(crate) struct Lazy<C>(Option<Box<C>>);
+
+impl<C: Default> Lazy<C> {
+    pub(crate) fn new() -> Self {
+        Lazy(None)
+    }
+
+    fn get_mut(&mut self) -> &mut C {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+/// An iterator over a [`Lazy`] (a plain type, so a borrow of it ends where the
+/// borrow checker expects).
+pub(crate) struct LazyIter<I>(Option<I>);
+
+impl<I: Iterator> Iterator for LazyIter<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        self.0.as_mut()?.next()
+    }
+}
+
+impl<T> Lazy<VecDeque<T>> {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|d| d.is_empty())
+    }
+
+    #[allow(dead_code)] // the tests look
+    pub(crate) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |d| d.len())
+    }
+
+    pub(crate) fn push_back(&mut self, item: T) {
+        self.get_mut().push_back(item);
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<T> {
+        self.0.as_mut()?.pop_front()
+    }
+
+    pub(crate) fn remove(&mut self, index: usize) -> Option<T> {
+        self.0.as_mut()?.remove(index)
+    }
+
+    pub(crate) fn iter(&self) -> LazyIter<std::collections::vec_deque::Iter<'_, T>> {
+        LazyIter(self.0.as_ref().map(|d| d.iter()))
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> LazyIter<std::collections::vec_deque::IterMut<'_, T>> {
+        LazyIter(self.0.as_mut().map(|d| d.iter_mut()))
+    }
+
+    /// Take every item out (and free the allocation).
+    pub(crate) fn drain(&mut self, _all: std::ops::RangeFull) -> impl Iterator<Item = T> {
+        self.0.take().into_iter().flat_map(|d| *d)
+    }
+}
+
+impl<T: PartialEq> Lazy<Vec<T>> {
+    pub(crate) fn contains(&self, item: &T) -> bool {
+        self.0.as_ref().is_some_and(|v| v.contains(item))
+    }
+}
+
+impl<T> Lazy<Vec<T>> {
+    #[allow(dead_code)] // the loom models look
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|v| v.is_empty())
+    }
+
+    pub(crate) fn push(&mut self, item: T) {
+        self.get_mut().push(item);
+    }
+
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        if let Some(v) = self.0.as_mut() {
+            v.retain(keep);
+        }
+    }
+
+    pub(crate) fn iter(&self) -> LazyIter<std::slice::Iter<'_, T>> {
+        LazyIter(self.0.as_ref().map(|v| v.iter()))
+    }
+
+    pub(crate) fn swap_remove(&mut self, index: usize) -> T {
+        self.get_mut().swap_remove(index)
+    }
+
+    /// Remove every item (and free the allocation).
+    pub(crate) fn clear(&mut self) {
+        self.0 = None;
+    }
+}
+
+/// Tickets are unique process-wide (so unique per store) without each store
+/// carrying a counter. Not a synchronisation point: only uniqueness matters.
+static NEXT_TICKET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl<T> Store<T> {
     pub(crate) fn new(limit: Option<usize>) -> Self {
@@ -80,10 +183,9 @@ impl<T> Store<T> {
             forwarded: false,
             closed: false,
             recv_waker: None,
-            waiters: VecDeque::new(),
-            granted: Vec::new(),
+            waiters: Lazy::new(),
+            granted: Lazy::new(),
             reserved: 0,
-            next_ticket: 0,
         }
     }
 
@@ -154,8 +256,7 @@ impl<T> Store<T> {
                 return w.ticket;
             }
         }
-        self.next_ticket += 1;
-        let ticket = self.next_ticket;
+        let ticket = NEXT_TICKET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.waiters.push_back(Waiter {
             ticket,
             origin,
@@ -196,7 +297,7 @@ impl<T> Store<T> {
     /// Wake (and forget) every waiting sender whose origin matches `affected`,
     /// releasing reservations they held: their chain now ends elsewhere.
     pub(crate) fn evict(&mut self, affected: impl Fn(BoxId) -> bool, wake: &mut Vec<Waker>) {
-        let mut kept = VecDeque::with_capacity(self.waiters.len());
+        let mut kept = Lazy::new();
         for w in self.waiters.drain(..) {
             if affected(w.origin) {
                 wake.push(w.waker);

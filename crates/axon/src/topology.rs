@@ -23,6 +23,8 @@
 use std::sync::{Arc, Weak};
 use std::task::Waker;
 
+use smallvec::SmallVec;
+
 use crate::error::LinkError;
 use crate::node::{wake_all, Node};
 use crate::sync::Ordering;
@@ -75,8 +77,9 @@ fn final_of<T>(node: &Node<T>) -> Option<Arc<Node<T>>> {
 }
 
 /// `node` and every box upstream of it.
-fn upstream<T>(node: &Arc<Node<T>>) -> Vec<Arc<Node<T>>> {
-    let mut out = vec![node.clone()];
+fn upstream<T>(node: &Arc<Node<T>>) -> SmallVec<[Arc<Node<T>>; 4]> {
+    let mut out: SmallVec<[Arc<Node<T>>; 4]> = SmallVec::new();
+    out.push(node.clone());
     let mut i = 0;
     while i < out.len() {
         let mut topo = out[i].topo.lock();
@@ -133,44 +136,68 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         if Arc::ptr_eq(src, dst) {
             return Err(LinkError::SelfLink(src.meta.label()));
         }
-        if let Some(cur) = &src.topo.lock().target {
+        // Held until src's target is set: only this function (under the
+        // topology lock) takes a second topo lock while holding one, and the
+        // walk below never locks src's (it stops at src first).
+        let mut src_topo = src.topo.lock();
+        if let Some(cur) = &src_topo.target {
             return Err(LinkError::AlreadyLinked {
                 source_box: src.meta.label(),
                 current: cur.meta.label(),
                 attempted: dst.meta.label(),
             });
         }
-        // The chain from dst must not come back to src.
-        let sink = {
-            let mut cur = dst.clone();
-            loop {
+        // Nothing links into src (the usual case: a component's outbox): src is
+        // all there is upstream of the change.
+        let src_alone = src_topo.sources.is_empty();
+        // The chain from dst must not come back to src (dst itself is not src,
+        // checked above). `beyond` is the chain's final box past dst, `None`
+        // when dst is its own sink.
+        let beyond: Option<Arc<Node<T>>> = {
+            let mut next = dst.topo.lock().target.clone();
+            let mut last = None;
+            while let Some(cur) = next {
                 if Arc::ptr_eq(&cur, src) {
                     return Err(LinkError::Cycle {
                         source_box: src.meta.label(),
                         sink: dst.meta.label(),
                     });
                 }
-                let next = cur.topo.lock().target.clone();
-                match next {
-                    Some(n) => cur = n,
-                    None => break cur,
-                }
+                next = cur.topo.lock().target.clone();
+                last = Some(cur);
             }
+            last
         };
+        let dst_is_sink = beyond.is_none();
+        let sink: &Node<T> = beyond.as_deref().unwrap_or(dst);
         if sink.store.lock().closed {
             return Err(LinkError::Closed {
                 source_box: src.meta.label(),
                 sink: dst.meta.label(),
             });
         }
-        src.topo.lock().target = Some(dst.clone());
+        src_topo.target = Some(dst.clone());
+        drop(src_topo);
         dst.topo.lock().sources.push(Arc::downgrade(src));
-        for n in upstream(src) {
-            n.gen.fetch_add(1, Ordering::Release);
+        if src_alone {
+            src.gen.fetch_add(1, Ordering::Release);
+        } else {
+            for n in upstream(src) {
+                n.gen.fetch_add(1, Ordering::Release);
+            }
         }
-        let open = src.open_upstream.load(Ordering::SeqCst) as isize;
+        let open = src.open_upstream.load(Ordering::SeqCst);
         let fed = src.ever_fed.load(Ordering::SeqCst);
-        add_open(dst, open);
+        // dst is its own sink (the usual case): the chain is dst alone.
+        if dst_is_sink {
+            // What `add_open(dst, open)` does for a chain of one.
+            if open > 0 {
+                dst.open_upstream.fetch_add(open, Ordering::SeqCst);
+                dst.ever_fed.store(true, Ordering::SeqCst);
+            }
+        } else {
+            add_open(dst, open as isize);
+        }
         // src stops being a sink: its waiting messages move on, in order, and
         // its waiting senders resolve again.
         let moved: Vec<T> = {
@@ -188,16 +215,16 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         // wake a receiver already waiting: otherwise a receiver running on
         // another thread could see the end before the messages (losing them), or
         // never hear of the end at all.
-        let chain: Vec<Arc<Node<T>>> = if fed {
-            let mut v = Vec::new();
-            downstream(dst, |n| v.push(n.clone()));
-            v
-        } else {
-            Vec::new()
-        };
+        let mut chain: SmallVec<[Arc<Node<T>>; 4]> = SmallVec::new();
+        if fed && !dst_is_sink {
+            downstream(dst, |n| chain.push(n.clone()));
+        }
         if fed || !moved.is_empty() {
             let mut st = sink.store.lock();
             st.queue.extend(moved);
+            if fed && dst_is_sink {
+                dst.ever_fed.store(true, Ordering::SeqCst);
+            }
             for n in &chain {
                 n.ever_fed.store(true, Ordering::SeqCst);
             }
@@ -257,17 +284,17 @@ pub(crate) fn close_outbox<T: Send + 'static>(node: &Node<T>, share: Share) {
     let mut wake = Vec::new();
     {
         let _g = TOPOLOGY.lock();
-        let mut topo = node.topo.lock();
-        let was_open = topo.open_handle || topo.open_owner;
+        // The two shares change only here, under the topology lock.
+        let (handle, owner) = (&node.open_handle, &node.open_owner);
+        let was_open = handle.load(Ordering::Relaxed) || owner.load(Ordering::Relaxed);
         match share {
-            Share::Handle => topo.open_handle = false,
-            Share::Owner => topo.open_owner = false,
+            Share::Handle => handle.store(false, Ordering::Relaxed),
+            Share::Owner => owner.store(false, Ordering::Relaxed),
         }
-        if !was_open || topo.open_handle || topo.open_owner {
+        if !was_open || handle.load(Ordering::Relaxed) || owner.load(Ordering::Relaxed) {
             return;
         }
-        let target = topo.target.clone();
-        drop(topo);
+        let target = node.topo.lock().target.clone();
         node.open_upstream.fetch_sub(1, Ordering::SeqCst);
         if let Some(t) = target {
             let sink = add_open(&t, -1);
