@@ -4,8 +4,10 @@
 //! so the concurrency models (`loom_tests` modules in `task.rs`, `idle.rs` and
 //! `store.rs`) explore every interleaving of the real kernel code: the task wake
 //! flag, the idle-worker hand-off and the waiting-sender queue. Otherwise they are
-//! `std` atomics and a `parking_lot` mutex and condition variable. Run the models
-//! with `RUSTFLAGS="--cfg loom" cargo test -p axon --release --lib loom`.
+//! `std` atomics and a `parking_lot` mutex and condition variable. Each box's store
+//! is guarded by [`BoxLock`]: the kernel's spin lock (`spin.rs`, which has its own
+//! loom model) in normal builds, loom's mutex under loom. Run the models with
+//! `RUSTFLAGS="--cfg loom" cargo test -p axon --release --lib loom`.
 //!
 //! Not swapped (the models never reach them, and the crate still builds under
 //! loom): the global topology lock (`topology::TOPOLOGY`, a `parking_lot` const
