@@ -56,7 +56,7 @@ use crate::outbox::Outbox;
 use crate::scheduler::{Shared, System};
 use crate::signal::{Failure, Signal};
 use crate::sync::{Mutex, Ordering};
-use crate::task::Task;
+use crate::task::{Runnable, Task};
 
 /// How a component ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1032,11 +1032,9 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
             tracing::warn!(box_ = %node.meta.label(), "failure signal not delivered: destination closed");
             return;
         }
-        let w = st.push(msg);
+        let wakeup = st.push(msg);
         drop(st);
-        if let Some(w) = w {
-            w.wake();
-        }
+        wakeup.wake();
         return;
     }
 }
@@ -1110,9 +1108,9 @@ where
     Fut::Output: Termination,
 {
     let body = async move { main(cx).await.into_outcome() };
-    let task = Arc::new(Task::new(Box::pin(body), shared.clone(), comp.clone()));
+    let task = Task::new(Box::pin(body), shared.clone(), comp.clone());
     shared.register(comp, Some(task.clone()));
-    shared.schedule(task);
+    shared.schedule(Runnable::counted(task));
 }
 
 impl System {

@@ -117,10 +117,7 @@ impl<T: Send + 'static> Inbox<T> {
         if st.closed || self.senders_gone() {
             return Poll::Ready(Err(RecvError::Closed));
         }
-        match &st.recv_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => st.recv_waker = Some(cx.waker().clone()),
-        }
+        st.recv.park(cx.waker());
         Poll::Pending
     }
 

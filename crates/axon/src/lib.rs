@@ -98,6 +98,7 @@ pub mod task;
 pub mod threaded;
 pub mod time;
 pub mod topology;
+mod wakeup;
 
 pub use cat::{Cat, CatError};
 pub use component::{

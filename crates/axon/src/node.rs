@@ -247,10 +247,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         } else {
             self.closure_seen.store(false, Ordering::SeqCst);
         }
-        match &st.recv_waker {
-            Some(w) if w.will_wake(waker) => {}
-            _ => st.recv_waker = Some(waker.clone()),
-        }
+        st.recv.park(waker);
         false
     }
 

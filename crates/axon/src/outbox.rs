@@ -122,11 +122,9 @@ impl<T: Send + 'static> Outbox<T> {
         if !st.has_space() {
             return Attempt::Full(msg);
         }
-        let waker = st.push(msg);
+        let wakeup = st.push(msg);
         drop(st);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wakeup.wake();
         Attempt::Done
     }
 
@@ -293,11 +291,9 @@ impl<T: Send + 'static> SendFuture<'_, T> {
                 match st.ticket_state(t, cx.waker()) {
                     TicketState::Granted => {
                         this.ticket = None;
-                        let w = st.push_granted(t, msg);
+                        let wakeup = st.push_granted(t, msg);
                         drop(st);
-                        if let Some(w) = w {
-                            w.wake();
-                        }
+                        wakeup.wake();
                         return Poll::Ready(Ok(()));
                     }
                     TicketState::Waiting => {
@@ -308,11 +304,9 @@ impl<T: Send + 'static> SendFuture<'_, T> {
                 }
             }
             if st.has_space() {
-                let w = st.push(msg);
+                let wakeup = st.push(msg);
                 drop(st);
-                if let Some(w) = w {
-                    w.wake();
-                }
+                wakeup.wake();
                 return Poll::Ready(Ok(()));
             }
             let t = st.enqueue(this.outbox.node.meta.id, WaitKind::Reserve, cx.waker().clone());

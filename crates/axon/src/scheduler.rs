@@ -25,7 +25,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use futures_task::waker_ref;
 use std::thread::JoinHandle;
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
@@ -35,7 +34,7 @@ use crate::component::{self, ComponentRef, Outcome};
 use crate::idle::Sleepers;
 use crate::park::{Park, ThreadPark};
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
-use crate::task::Task;
+use crate::task::{Runnable, Task};
 
 /// Makes the [`Park`] of worker `i`.
 type MakePark = Box<dyn Fn(usize) -> Arc<dyn Park> + Send + Sync>;
@@ -89,7 +88,7 @@ impl SystemBuilder {
     /// Build the system. Nothing runs until [`System::run`] or [`System::start`].
     pub fn build(self) -> System {
         let n = self.threads;
-        let workers: Vec<Worker<Arc<Task>>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        let workers: Vec<Worker<Runnable>> = (0..n).map(|_| Worker::new_fifo()).collect();
         let stealers = workers.iter().map(Worker::stealer).collect();
         let parkers = (0..n)
             .map(|i| match &self.park {
@@ -125,9 +124,9 @@ pub(crate) struct Registered {
 /// State shared by the system handle, its workers and its tasks.
 pub(crate) struct Shared {
     name: String,
-    injector: Injector<Arc<Task>>,
-    stealers: Vec<Stealer<Arc<Task>>>,
-    workers: Mutex<Vec<Option<Worker<Arc<Task>>>>>,
+    injector: Injector<Runnable>,
+    stealers: Vec<Stealer<Runnable>>,
+    workers: Mutex<Vec<Option<Worker<Runnable>>>>,
     /// The workers' parkers and which workers sleep.
     idle: Sleepers,
     stop: AtomicBool,
@@ -145,13 +144,13 @@ pub(crate) struct Shared {
 
 struct Local {
     shared: Arc<Shared>,
-    queue: Worker<Arc<Task>>,
+    queue: Worker<Runnable>,
     /// The task woken last by the task running on this worker: it runs next,
     /// while its messages are still in cache (a ping-pong or a ring never
     /// touches the run queue). Not visible to thieves; a task that keeps
     /// taking the slot gives it up after `LIFO_STREAK` turns, so tasks in the
     /// queue are not starved.
-    lifo: Cell<Option<Arc<Task>>>,
+    lifo: Cell<Option<Runnable>>,
     streak: Cell<u8>,
 }
 
@@ -160,32 +159,67 @@ const LIFO_STREAK: u8 = 3;
 
 thread_local! {
     static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+    /// The system whose worker loop runs on this thread (null if none): lets a
+    /// wake decide, without borrowing `LOCAL`, whether it may queue a task
+    /// without a reference count (see [`Runnable`]).
+    static WORKER_OF: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Queue an entry made by [`Shared::claim`] (the task's flag already says
+/// `SCHEDULED`) on the task's system.
+pub(crate) fn schedule_claimed(r: Runnable) {
+    if r.is_counted() {
+        // From outside the system: once queued, the task may run and finish
+        // before `enqueue` returns, so hold the system ourselves.
+        let shared = r.task().shared.clone();
+        shared.enqueue(r, true);
+    } else {
+        let shared: *const Shared = &*r.task().shared;
+        // SAFETY: an uncounted entry is made on a worker of the task's system,
+        // which keeps that system alive (`Local::shared`) for as long as this
+        // thread runs its loop; we are inside it.
+        unsafe { &*shared }.enqueue(r, true);
+    }
 }
 
 impl Shared {
     /// Put a woken task on a run queue: this worker's own if we are one of this
     /// system's workers, the injector otherwise.
-    pub(crate) fn schedule(self: &Arc<Self>, task: Arc<Task>) {
-        self.enqueue(task, true);
+    pub(crate) fn schedule(&self, r: Runnable) {
+        self.enqueue(r, true);
     }
 
-    /// Requeue a task that was woken while it ran: to the back of the queue
-    /// (never the LIFO slot), so it yields to the others.
-    pub(crate) fn schedule_yield(self: &Arc<Self>, task: Arc<Task>) {
-        self.enqueue(task, false);
+    /// Queue `task`, whose flag the caller has just moved to `SCHEDULED`.
+    pub(crate) fn schedule_woken(&self, task: &Task) {
+        self.enqueue(self.claim(task), true);
     }
 
-    fn enqueue(self: &Arc<Self>, task: Arc<Task>, lifo: bool) {
+    /// The run-queue entry for `task`, whose flag the caller has just moved to
+    /// `SCHEDULED`: without a reference count when this thread is one of this
+    /// system's workers, counted otherwise. Queue it (on this thread) at once.
+    pub(crate) fn claim(&self, task: &Task) -> Runnable {
+        if std::ptr::eq(WORKER_OF.with(Cell::get), self) {
+            // SAFETY: this thread is a worker of the task's system (`task.shared`
+            // is `self`: callers pass a task of this system), the caller moved
+            // the flag to SCHEDULED, and the entry is queued from this thread
+            // before its worker loop can end.
+            unsafe { Runnable::uncounted(task) }
+        } else {
+            Runnable::counted(task.to_arc())
+        }
+    }
+
+    fn enqueue(&self, r: Runnable, lifo: bool) {
         enum Placed {
             Slot,
             Queue,
-            Elsewhere(Arc<Task>),
+            Elsewhere(Runnable),
         }
         let placed = LOCAL.with(|l| match l.try_borrow() {
             Ok(b) => match &*b {
-                Some(local) if Arc::ptr_eq(&local.shared, self) => {
+                Some(local) if std::ptr::eq(Arc::as_ptr(&local.shared), self) => {
                     if lifo {
-                        match local.lifo.replace(Some(task)) {
+                        match local.lifo.replace(Some(r)) {
                             Some(prev) => {
                                 local.queue.push(prev);
                                 Placed::Queue
@@ -193,19 +227,22 @@ impl Shared {
                             None => Placed::Slot,
                         }
                     } else {
-                        local.queue.push(task);
+                        local.queue.push(r);
                         Placed::Queue
                     }
                 }
-                _ => Placed::Elsewhere(task),
+                _ => Placed::Elsewhere(r),
             },
-            Err(_) => Placed::Elsewhere(task),
+            Err(_) => Placed::Elsewhere(r),
         });
         match placed {
             Placed::Slot => {}
             Placed::Queue => self.idle.notify_for_local_work(),
-            Placed::Elsewhere(task) => {
-                self.injector.push(task);
+            Placed::Elsewhere(r) => {
+                // An uncounted entry lands here only from a worker of this
+                // system whose `LOCAL` is busy; the injector is one of the
+                // system's queues, which shutdown drains (see `Runnable`).
+                self.injector.push(r);
                 self.idle.notify_one();
             }
         }
@@ -253,7 +290,7 @@ impl Shared {
         self.live.load(Ordering::SeqCst)
     }
 
-    fn find_task(&self, queue: &Worker<Arc<Task>>, tick: u32) -> Option<Arc<Task>> {
+    fn find_task(&self, queue: &Worker<Runnable>, tick: u32) -> Option<Runnable> {
         if tick.is_multiple_of(61) {
             if let Some(t) = steal_from(|| self.injector.steal_batch_and_pop(queue)) {
                 return Some(t);
@@ -280,6 +317,7 @@ impl Shared {
         let queue = self.workers.lock()[index]
             .take()
             .expect("scheduler worker started twice");
+        WORKER_OF.with(|w| w.set(Arc::as_ptr(self)));
         LOCAL.with(|l| {
             *l.borrow_mut() = Some(Local {
                 shared: self.clone(),
@@ -327,6 +365,7 @@ impl Shared {
             }
         }
         crate::coop::clear();
+        WORKER_OF.with(|w| w.set(std::ptr::null()));
         let local = LOCAL.with(|l| l.borrow_mut().take()).expect("worker state");
         if let Some(t) = local.lifo.take() {
             self.injector.push(t);
@@ -358,41 +397,60 @@ fn steal_from<T>(mut f: impl FnMut() -> Steal<T>) -> Option<T> {
 }
 
 /// Poll one task once, isolating panics.
-fn run_task(task: Arc<Task>) {
-    task.flag.start_run();
-    // A waker that borrows our reference: no count change per poll. Whoever keeps
-    // it (an inbox parking its receiver) clones it, which takes a reference.
-    let waker = waker_ref(&task);
-    let mut cx = Context::from_waker(&waker);
-    crate::coop::reset();
-    // SAFETY: `start_run` above gave this worker the run right (the task came
-    // off a run queue, where the flag puts it at most once); it ends at
-    // `end_run`/`finish` below, after the last use of `slot`.
-    let slot = unsafe { task.future_mut() };
-    let Some(fut) = slot.as_mut() else {
-        return;
-    };
-    let polled = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
-    let outcome = match polled {
-        Ok(Poll::Pending) => {
-            if task.flag.end_run() {
-                task.shared.schedule_yield(task.clone());
-            }
+fn run_task(r: Runnable) {
+    enum After {
+        /// Back to idle: the task may run (and finish) elsewhere from now on.
+        Idle,
+        /// Woken while it ran: back of this worker's queue.
+        Requeue,
+        Finished(Outcome),
+    }
+    let after = {
+        let task = r.task();
+        task.flag.start_run();
+        let waker = task.borrowed_waker();
+        let mut cx = Context::from_waker(&waker);
+        crate::coop::reset();
+        // SAFETY: `start_run` above gave this worker the run right (the task came
+        // off a run queue, where the flag puts it at most once); it ends at
+        // `end_run`/`finish`, after the last use of `slot`.
+        let slot = unsafe { task.future_mut() };
+        let Some(fut) = slot.as_mut() else {
             return;
-        }
-        Ok(Poll::Ready(outcome)) => {
-            *slot = None;
-            outcome
-        }
-        Err(panic) => {
-            let fut = slot.take();
-            // Dropping a future that just panicked may panic again; contain it.
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(fut)));
-            Outcome::Panicked(component::panic_message(&*panic))
+        };
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
+            Ok(Poll::Pending) if task.flag.end_run() => After::Requeue,
+            Ok(Poll::Pending) => After::Idle,
+            Ok(Poll::Ready(outcome)) => {
+                *slot = None;
+                After::Finished(outcome)
+            }
+            Err(panic) => {
+                let fut = slot.take();
+                // Dropping a future that just panicked may panic again; contain it.
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(fut)));
+                After::Finished(Outcome::Panicked(component::panic_message(&*panic)))
+            }
         }
     };
-    task.flag.finish();
-    component::finish(&task.component, outcome);
+    match after {
+        // `end_run` let go of the task: drop the entry without looking at it.
+        After::Idle => drop(r),
+        After::Requeue => {
+            let shared: *const Shared = &*r.task().shared;
+            // SAFETY: this worker's `Local::shared` keeps the system alive while
+            // its loop runs (we are inside it), and the task came off this
+            // system's queues.
+            unsafe { &*shared }.enqueue(r, false);
+        }
+        After::Finished(outcome) => {
+            // Finishing removes the task from the registry, whose reference an
+            // uncounted entry relies on: hold a counted one from here.
+            let task = r.into_arc();
+            task.flag.finish();
+            component::finish(&task.component, outcome);
+        }
+    }
 }
 
 /// A set of components and the scheduler threads that run them.

@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 use std::task::Waker;
 
 use crate::id::BoxId;
+use crate::wakeup::{RecvSlot, Wakeup};
 
 /// How a waiting sender wants to be treated when space appears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,8 +63,8 @@ pub(crate) struct Store<T> {
     pub(crate) forwarded: bool,
     /// The receiving side is gone (its owner finished or the handle was dropped).
     pub(crate) closed: bool,
-    /// The receiver parked on this box, if any. Taken by whoever wakes it.
-    pub(crate) recv_waker: Option<Waker>,
+    /// The receiver's waker, and whether it is parked waiting for a delivery.
+    pub(crate) recv: RecvSlot,
     pub(crate) waiters: Lazy<VecDeque<Waiter>>,
     /// Tickets woken with a reserved slot that have not pushed yet.
     pub(crate) granted: Lazy<Vec<u64>>,
@@ -182,7 +183,7 @@ impl<T> Store<T> {
             limit,
             forwarded: false,
             closed: false,
-            recv_waker: None,
+            recv: RecvSlot::new(),
             waiters: Lazy::new(),
             granted: Lazy::new(),
             reserved: 0,
@@ -197,16 +198,16 @@ impl<T> Store<T> {
         }
     }
 
-    /// Push a message and hand back the receiver's waker if it was parked.
-    #[must_use]
-    pub(crate) fn push(&mut self, msg: T) -> Option<Waker> {
+    /// Push a message; the returned wakeup (the parked receiver, if any) is to
+    /// be carried out after the lock is released.
+    #[inline]
+    pub(crate) fn push(&mut self, msg: T) -> Wakeup {
         self.queue.push_back(msg);
-        self.recv_waker.take()
+        self.recv.delivered()
     }
 
     /// Push a message using the reservation held by `ticket`.
-    #[must_use]
-    pub(crate) fn push_granted(&mut self, ticket: u64, msg: T) -> Option<Waker> {
+    pub(crate) fn push_granted(&mut self, ticket: u64, msg: T) -> Wakeup {
         if let Some(pos) = self.granted.iter().position(|&t| t == ticket) {
             self.granted.swap_remove(pos);
             self.reserved -= 1;
@@ -347,8 +348,8 @@ mod tests {
     fn fifo_grants_reserve_space_for_the_front_waiter() {
         let mut s = Store::new(Some(2));
         let mut wake = Vec::new();
-        assert!(s.push(1).is_none());
-        assert!(s.push(2).is_none());
+        assert!(matches!(s.push(1), Wakeup::Nothing));
+        assert!(matches!(s.push(2), Wakeup::Nothing));
         assert!(!s.has_space());
         let (ca, wa) = waker();
         let (cb, wb) = waker();
@@ -488,7 +489,7 @@ mod loom_tests {
     /// A full box of size 1 holding message 0.
     fn full_box() -> Shared {
         let mut s = Store::new(Some(1));
-        assert!(s.push(0).is_none());
+        assert!(matches!(s.push(0), Wakeup::Nothing));
         Arc::new(Mutex::new(s))
     }
 
@@ -521,7 +522,7 @@ mod loom_tests {
                         self.ticket = None;
                         let w = st.push_granted(t, self.msg.take().unwrap());
                         drop(st);
-                        wake_all(w.into_iter().collect());
+                        w.wake();
                         return Poll::Ready(());
                     }
                     TicketState::Waiting => return Poll::Pending,
@@ -531,7 +532,7 @@ mod loom_tests {
             if st.has_space() {
                 let w = st.push(self.msg.take().unwrap());
                 drop(st);
-                wake_all(w.into_iter().collect());
+                w.wake();
                 return Poll::Ready(());
             }
             let t = st.enqueue(self.origin, WaitKind::Reserve, cx.waker().clone());
@@ -567,7 +568,7 @@ mod loom_tests {
                 if st.has_space() {
                     let w = st.push(msg);
                     drop(st);
-                    wake_all(w.into_iter().collect());
+                    w.wake();
                     return Poll::Ready(());
                 }
             }
@@ -593,10 +594,7 @@ mod loom_tests {
                 wake_all(wake);
                 return Poll::Ready(m);
             }
-            match &st.recv_waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => st.recv_waker = Some(cx.waker().clone()),
-            }
+            st.recv.park(cx.waker());
             Poll::Pending
         }))
     }

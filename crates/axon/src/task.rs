@@ -20,10 +20,11 @@
 
 use std::cell::UnsafeCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::Arc;
-
-use futures_task::ArcWake;
+use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use crate::component::{ComponentRef, Outcome};
 use crate::scheduler::Shared;
@@ -116,6 +117,10 @@ impl WakeFlag {
 pub(crate) type BoxedMain = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
 
 /// An async component as the scheduler sees it.
+///
+/// Always lives in an `Arc` ([`Task::new`] makes it so): the system's registry
+/// holds one reference from spawn until the task is `DONE`, and every [`Waker`]
+/// of the task holds one. Run queues need not: see [`Runnable`].
 pub(crate) struct Task {
     pub(crate) flag: WakeFlag,
     /// The component's body. Not behind a lock: only the holder of the *run
@@ -141,13 +146,13 @@ pub(crate) struct Task {
 unsafe impl Sync for Task {}
 
 impl Task {
-    pub(crate) fn new(body: BoxedMain, shared: Arc<Shared>, component: ComponentRef) -> Self {
-        Task {
+    pub(crate) fn new(body: BoxedMain, shared: Arc<Shared>, component: ComponentRef) -> Arc<Self> {
+        Arc::new(Task {
             flag: WakeFlag::new_scheduled(),
             future: UnsafeCell::new(Some(body)),
             shared,
             component,
-        }
+        })
     }
 
     /// The body, for polling or dropping it.
@@ -162,19 +167,174 @@ impl Task {
         // SAFETY: exclusivity is the caller's contract (above).
         unsafe { &mut *self.future.get() }
     }
-}
 
-impl ArcWake for Task {
-    fn wake_by_ref(arc_self: &Arc<Self>) {
-        if arc_self.flag.wake() {
-            arc_self.shared.schedule(arc_self.clone());
+    /// A new counted reference to this task.
+    pub(crate) fn to_arc(&self) -> Arc<Task> {
+        let p: *const Task = self;
+        // SAFETY: every `Task` lives in an `Arc` (`Task::new` is the only way to
+        // make one) and the caller's `&self` proves that `Arc` is alive, so taking
+        // one more strong reference and rebuilding an `Arc` for it is sound.
+        unsafe {
+            Arc::increment_strong_count(p);
+            Arc::from_raw(p)
         }
     }
 
-    fn wake(self: Arc<Self>) {
+    /// Wake through a reference: queue the task if the flag says so.
+    pub(crate) fn wake_by_ref(&self) {
         if self.flag.wake() {
-            let shared = self.shared.clone();
-            shared.schedule(self);
+            self.shared.schedule_woken(self);
+        }
+    }
+
+    /// A waker that borrows this task's reference for as long as `self` is
+    /// borrowed (no reference-count traffic), for the worker polling it. Whoever
+    /// keeps it (an inbox parking its receiver) clones it, which takes a reference.
+    pub(crate) fn borrowed_waker(&self) -> ManuallyDrop<Waker> {
+        let raw = RawWaker::new((self as *const Task).cast(), &TASK_WAKER);
+        // SAFETY: `TASK_WAKER`'s functions uphold the `RawWaker` contract for a
+        // pointer to an `Arc`-held `Task` (see each below). The waker is never
+        // dropped (`ManuallyDrop`), so it does not give back a reference it never
+        // took; the borrow of `self` keeps the task alive while it is used.
+        ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
+    }
+
+    /// If `waker` wakes a task of this kernel, that task.
+    pub(crate) fn of_waker(waker: &Waker) -> Option<&Task> {
+        if std::ptr::eq(waker.vtable(), &TASK_WAKER) {
+            // SAFETY: only `borrowed_waker` and `waker_clone` build wakers with
+            // `TASK_WAKER`, and their data pointer is an `Arc`-held `Task` the
+            // waker keeps alive (or, for a borrowed waker, its lender does) for
+            // as long as the waker is borrowed here.
+            Some(unsafe { &*waker.data().cast::<Task>() })
+        } else {
+            None
+        }
+    }
+}
+
+/// The waker functions of a task: the data pointer is `Arc::into_raw` of the
+/// task (a counted reference), except in a borrowed waker, which never drops.
+static TASK_WAKER: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+unsafe fn waker_clone(p: *const ()) -> RawWaker {
+    // SAFETY: `p` is an `Arc<Task>` pointer kept alive by the waker being cloned.
+    unsafe { Arc::increment_strong_count(p.cast::<Task>()) };
+    RawWaker::new(p, &TASK_WAKER)
+}
+
+unsafe fn waker_wake(p: *const ()) {
+    // SAFETY: a waker consumed by `wake` owns one reference (borrowed wakers are
+    // never consumed: they sit in a `ManuallyDrop`).
+    let task = unsafe { Arc::from_raw(p.cast::<Task>()) };
+    if task.flag.wake() {
+        let shared = task.shared.clone();
+        shared.schedule(Runnable::counted(task));
+    }
+}
+
+unsafe fn waker_wake_by_ref(p: *const ()) {
+    // SAFETY: the waker we are called through keeps the task alive.
+    unsafe { &*p.cast::<Task>() }.wake_by_ref();
+}
+
+unsafe fn waker_drop(p: *const ()) {
+    // SAFETY: a dropped waker owns one reference.
+    drop(unsafe { Arc::from_raw(p.cast::<Task>()) });
+}
+
+/// A task on a run queue or in a worker's LIFO slot.
+///
+/// A wake from one of the system's own workers queues the task *without* a
+/// reference count (`counted == false`), which saves two atomic
+/// read-modify-writes per message hop (the increment when queued, the decrement
+/// after the poll). That is sound because of who keeps the task alive meanwhile:
+///
+/// * An entry exists only while the flag is `SCHEDULED` (one entry at most, and
+///   the worker that takes it moves the flag to `RUNNING`).
+/// * A task leaves the system's registry (which holds a reference) only after
+///   its flag is `DONE`, and only the holder of the run right, or the system's
+///   shutdown after every worker has been joined, can make it `DONE`.
+/// * Uncounted entries are made only on worker threads of the task's system,
+///   and go straight onto that worker's own queue or slot; a worker that stops
+///   moves them to the injector, which shutdown drains without looking at them.
+///
+/// So while a worker holds or can steal an uncounted entry, the registry's
+/// reference keeps the task alive. Wakes from other threads (threaded
+/// components, timers, plain code) queue a counted entry as before.
+pub(crate) struct Runnable {
+    task: NonNull<Task>,
+    counted: bool,
+}
+
+// SAFETY: a `Runnable` is a pointer to a `Sync` task plus, when `counted`, an
+// owned `Arc` reference, which may move between threads; an uncounted one is
+// only ever dereferenced by workers of the task's system (see above).
+unsafe impl Send for Runnable {}
+
+impl Runnable {
+    /// An entry that owns a reference (any thread may queue it).
+    pub(crate) fn counted(task: Arc<Task>) -> Self {
+        Runnable {
+            // SAFETY: `Arc::into_raw` is never null.
+            task: unsafe { NonNull::new_unchecked(Arc::into_raw(task).cast_mut()) },
+            counted: true,
+        }
+    }
+
+    /// An entry without a reference.
+    ///
+    /// # Safety
+    /// The caller runs on a worker thread of `task`'s system, has just moved the
+    /// task's flag to `SCHEDULED` (or was told to requeue it by `end_run`), and
+    /// puts the entry on this worker's own queue or LIFO slot.
+    pub(crate) unsafe fn uncounted(task: &Task) -> Self {
+        Runnable {
+            task: NonNull::from(task),
+            counted: false,
+        }
+    }
+
+    /// Whether this entry owns a reference to its task.
+    pub(crate) fn is_counted(&self) -> bool {
+        self.counted
+    }
+
+    /// The task. Valid while this entry exists and its holder has not let the
+    /// flag leave `SCHEDULED`/`RUNNING` (after `end_run` returns false, or after
+    /// `finish`, the task may be freed by someone else: use [`into_arc`] first).
+    ///
+    /// [`into_arc`]: Runnable::into_arc
+    pub(crate) fn task(&self) -> &Task {
+        // SAFETY: see the type's documentation: a counted entry owns a
+        // reference; an uncounted one is kept alive by the registry while the
+        // flag is SCHEDULED or RUNNING, which the holder's contract guarantees.
+        unsafe { self.task.as_ref() }
+    }
+
+    /// A counted reference to the task (for a task about to finish, which
+    /// leaves the registry and so loses the reference an uncounted entry
+    /// relies on).
+    pub(crate) fn into_arc(self) -> Arc<Task> {
+        let this = ManuallyDrop::new(self);
+        if this.counted {
+            // SAFETY: a counted entry owns one reference; `ManuallyDrop` stops
+            // `Drop` from giving it back as well.
+            unsafe { Arc::from_raw(this.task.as_ptr()) }
+        } else {
+            this.task().to_arc()
+        }
+    }
+}
+
+impl Drop for Runnable {
+    fn drop(&mut self) {
+        if self.counted {
+            // SAFETY: a counted entry owns one reference. (An uncounted entry is
+            // never dereferenced here: shutdown drops entries of tasks it has
+            // already freed.)
+            drop(unsafe { Arc::from_raw(self.task.as_ptr()) });
         }
     }
 }
