@@ -1032,7 +1032,7 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
             tracing::warn!(box_ = %node.meta.label(), "failure signal not delivered: destination closed");
             return;
         }
-        let wakeup = st.push(msg);
+        let wakeup = st.push(msg, &sink.armed);
         drop(st);
         wakeup.wake();
         return;

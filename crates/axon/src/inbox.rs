@@ -99,6 +99,11 @@ impl<T: Send + 'static> Inbox<T> {
 
     /// Poll for a message (the building block of [`recv`](Self::recv)).
     pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        // Parked on this (empty) box earlier in this very poll: no need for the
+        // lock to park again (see `crate::wakeup`, "Arming").
+        if self.node.armed.armed_for(cx.waker()) {
+            return Poll::Pending;
+        }
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
@@ -106,6 +111,9 @@ impl<T: Send + 'static> Inbox<T> {
         // `Store::pop` inlined by hand: building the waker list only when senders
         // wait saves 10% of the instructions of a pipeline run (callgrind).
         if let Some(m) = st.queue.pop_front() {
+            if st.queue.is_empty() && !st.closed && !self.senders_gone() {
+                st.recv.emptied(cx.waker(), &self.node.armed);
+            }
             if !st.waiters.is_empty() {
                 let mut wake = Vec::new();
                 st.grant(&mut wake);
@@ -117,7 +125,7 @@ impl<T: Send + 'static> Inbox<T> {
         if st.closed || self.senders_gone() {
             return Poll::Ready(Err(RecvError::Closed));
         }
-        st.recv.park(cx.waker());
+        st.recv.park_armed(cx.waker(), &self.node.armed);
         Poll::Pending
     }
 

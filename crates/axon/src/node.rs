@@ -17,6 +17,7 @@ use crate::id::{BoxId, ComponentId};
 use crate::name::Name;
 use crate::store::{Lazy, Store, WaitKind};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, BoxLock, Mutex, Ordering};
+use crate::wakeup::Armed;
 
 /// Whether a box receives (inbox) or sends (outbox).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -69,6 +70,8 @@ pub(crate) struct Topo<T> {
 pub(crate) struct Node<T> {
     pub(crate) meta: BoxMeta,
     pub(crate) store: BoxLock<Store<T>>,
+    /// Lets the receiver park again without the lock (see [`crate::wakeup`]).
+    pub(crate) armed: Armed,
     pub(crate) topo: Mutex<Topo<T>>,
     /// Bumped whenever the final sink this box resolves to may have changed;
     /// outboxes cache their resolved sink against it.
@@ -117,6 +120,7 @@ impl<T: Send + 'static> Node<T> {
                 owner,
             },
             store: BoxLock::new(Store::new(limit)),
+            armed: Armed::new(),
             topo: Mutex::new(Topo {
                 target: None,
                 sources: Lazy::new(),
@@ -247,6 +251,8 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         } else {
             self.closure_seen.store(false, Ordering::SeqCst);
         }
+        // Not armed: a paused component may find this inbox closed later and
+        // must then see it (`recv` after `pause` takes the lock).
         st.recv.park(waker);
         false
     }

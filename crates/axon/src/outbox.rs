@@ -122,7 +122,7 @@ impl<T: Send + 'static> Outbox<T> {
         if !st.has_space() {
             return Attempt::Full(msg);
         }
-        let wakeup = st.push(msg);
+        let wakeup = st.push(msg, &sink.armed);
         drop(st);
         wakeup.wake();
         Attempt::Done
@@ -291,7 +291,7 @@ impl<T: Send + 'static> SendFuture<'_, T> {
                 match st.ticket_state(t, cx.waker()) {
                     TicketState::Granted => {
                         this.ticket = None;
-                        let wakeup = st.push_granted(t, msg);
+                        let wakeup = st.push_granted(t, msg, &sink.armed);
                         drop(st);
                         wakeup.wake();
                         return Poll::Ready(Ok(()));
@@ -304,7 +304,7 @@ impl<T: Send + 'static> SendFuture<'_, T> {
                 }
             }
             if st.has_space() {
-                let wakeup = st.push(msg);
+                let wakeup = st.push(msg, &sink.armed);
                 drop(st);
                 wakeup.wake();
                 return Poll::Ready(Ok(()));

@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use std::task::Waker;
 
 use crate::id::BoxId;
-use crate::wakeup::{RecvSlot, Wakeup};
+use crate::wakeup::{Armed, RecvSlot, Wakeup};
 
 /// How a waiting sender wants to be treated when space appears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,20 +199,21 @@ impl<T> Store<T> {
     }
 
     /// Push a message; the returned wakeup (the parked receiver, if any) is to
-    /// be carried out after the lock is released.
+    /// be carried out after the lock is released. `armed` is the box's (see
+    /// [`crate::wakeup`]).
     #[inline]
-    pub(crate) fn push(&mut self, msg: T) -> Wakeup {
+    pub(crate) fn push(&mut self, msg: T, armed: &Armed) -> Wakeup {
         self.queue.push_back(msg);
-        self.recv.delivered()
+        self.recv.delivered(armed)
     }
 
     /// Push a message using the reservation held by `ticket`.
-    pub(crate) fn push_granted(&mut self, ticket: u64, msg: T) -> Wakeup {
+    pub(crate) fn push_granted(&mut self, ticket: u64, msg: T, armed: &Armed) -> Wakeup {
         if let Some(pos) = self.granted.iter().position(|&t| t == ticket) {
             self.granted.swap_remove(pos);
             self.reserved -= 1;
         }
-        self.push(msg)
+        self.push(msg, armed)
     }
 
     /// Pop the front message; wakers of senders that may now send are appended
@@ -348,8 +349,8 @@ mod tests {
     fn fifo_grants_reserve_space_for_the_front_waiter() {
         let mut s = Store::new(Some(2));
         let mut wake = Vec::new();
-        assert!(matches!(s.push(1), Wakeup::Nothing));
-        assert!(matches!(s.push(2), Wakeup::Nothing));
+        assert!(matches!(s.push(1, &Armed::new()), Wakeup::Nothing));
+        assert!(matches!(s.push(2, &Armed::new()), Wakeup::Nothing));
         assert!(!s.has_space());
         let (ca, wa) = waker();
         let (cb, wb) = waker();
@@ -364,7 +365,7 @@ mod tests {
         assert!(!s.has_space());
         assert_eq!(s.ticket_state(a, &wb), TicketState::Granted);
         assert_eq!(s.ticket_state(b, &wb), TicketState::Waiting);
-        let _ = s.push_granted(a, 3);
+        let _ = s.push_granted(a, 3, &Armed::new());
         assert_eq!(s.reserved, 0);
         assert_eq!(s.queue.len(), 2);
     }
@@ -373,7 +374,7 @@ mod tests {
     fn cancelling_a_grant_passes_it_on() {
         let mut s = Store::new(Some(1));
         let mut wake = Vec::new();
-        let _ = s.push(0);
+        let _ = s.push(0, &Armed::new());
         let (_ca, wa) = waker();
         let (cb, wb) = waker();
         let a = s.enqueue(BoxId::next(), WaitKind::Reserve, wa);
@@ -391,7 +392,7 @@ mod tests {
     fn notify_waiters_are_deduplicated_and_woken_without_reservation() {
         let mut s = Store::new(Some(1));
         let mut wake = Vec::new();
-        let _ = s.push(0);
+        let _ = s.push(0, &Armed::new());
         let origin = BoxId::next();
         let (_c, w) = waker();
         let t1 = s.enqueue(origin, WaitKind::Notify, w.clone());
@@ -408,7 +409,7 @@ mod tests {
     fn raising_the_limit_grants_waiters() {
         let mut s = Store::new(Some(1));
         let mut wake = Vec::new();
-        let _ = s.push(0);
+        let _ = s.push(0, &Armed::new());
         let (_c, w) = waker();
         s.enqueue(BoxId::next(), WaitKind::Reserve, w.clone());
         s.enqueue(BoxId::next(), WaitKind::Reserve, w);
@@ -489,7 +490,7 @@ mod loom_tests {
     /// A full box of size 1 holding message 0.
     fn full_box() -> Shared {
         let mut s = Store::new(Some(1));
-        assert!(matches!(s.push(0), Wakeup::Nothing));
+        assert!(matches!(s.push(0, &Armed::new()), Wakeup::Nothing));
         Arc::new(Mutex::new(s))
     }
 
@@ -520,7 +521,7 @@ mod loom_tests {
                 match st.ticket_state(t, cx.waker()) {
                     TicketState::Granted => {
                         self.ticket = None;
-                        let w = st.push_granted(t, self.msg.take().unwrap());
+                        let w = st.push_granted(t, self.msg.take().unwrap(), &Armed::new());
                         drop(st);
                         w.wake();
                         return Poll::Ready(());
@@ -530,7 +531,7 @@ mod loom_tests {
                 }
             }
             if st.has_space() {
-                let w = st.push(self.msg.take().unwrap());
+                let w = st.push(self.msg.take().unwrap(), &Armed::new());
                 drop(st);
                 w.wake();
                 return Poll::Ready(());
@@ -566,7 +567,7 @@ mod loom_tests {
             {
                 let mut st = store.lock();
                 if st.has_space() {
-                    let w = st.push(msg);
+                    let w = st.push(msg, &Armed::new());
                     drop(st);
                     w.wake();
                     return Poll::Ready(());

@@ -28,7 +28,7 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use crate::component::{ComponentRef, Outcome};
 use crate::scheduler::Shared;
-use crate::sync::{AtomicU8, Ordering};
+use crate::sync::{AtomicU64, AtomicU8, Ordering};
 
 const IDLE: u8 = 0;
 const SCHEDULED: u8 = 1;
@@ -123,6 +123,10 @@ pub(crate) type BoxedMain = Pin<Box<dyn Future<Output = Outcome> + Send + 'stati
 /// of the task holds one. Run queues need not: see [`Runnable`].
 pub(crate) struct Task {
     pub(crate) flag: WakeFlag,
+    /// Counts this task's polls (written only by the holder of the run right,
+    /// with a plain load and store): lets an inbox tell an arming made during
+    /// the current poll from an older one (see `wakeup::Armed`).
+    poll_gen: AtomicU64,
     /// The component's body. Not behind a lock: only the holder of the *run
     /// right* touches it (see [`Task::future_mut`]), and the wake flag hands that
     /// right to one worker at a time. A lock here cost two atomic
@@ -149,6 +153,7 @@ impl Task {
     pub(crate) fn new(body: BoxedMain, shared: Arc<Shared>, component: ComponentRef) -> Arc<Self> {
         Arc::new(Task {
             flag: WakeFlag::new_scheduled(),
+            poll_gen: AtomicU64::new(0),
             future: UnsafeCell::new(Some(body)),
             shared,
             component,
@@ -166,6 +171,18 @@ impl Task {
     pub(crate) unsafe fn future_mut(&self) -> &mut Option<BoxedMain> {
         // SAFETY: exclusivity is the caller's contract (above).
         unsafe { &mut *self.future.get() }
+    }
+
+    /// A poll begins (called by the holder of the run right, after `start_run`).
+    pub(crate) fn begin_poll(&self) {
+        // Not a read-modify-write: only the run-right holder writes it.
+        let g = self.poll_gen.load(Ordering::Relaxed);
+        self.poll_gen.store(g.wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Which poll of this task is current (or was the last).
+    pub(crate) fn poll_gen(&self) -> u64 {
+        self.poll_gen.load(Ordering::Relaxed)
     }
 
     /// A new counted reference to this task.

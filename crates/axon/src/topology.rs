@@ -122,7 +122,7 @@ fn add_open<T>(node: &Arc<Node<T>>, delta: isize) -> Arc<Node<T>> {
 /// Wake the receiver of `sink` if its senders are all gone.
 fn wake_if_closed<T>(sink: &Node<T>, wake: &mut Vec<Waker>) {
     if sink.open_upstream.load(Ordering::SeqCst) == 0 {
-        if let Some(w) = sink.store.lock().recv.take() {
+        if let Some(w) = sink.store.lock().recv.take(&sink.armed) {
             wake.push(w);
         }
     }
@@ -228,7 +228,7 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
             for n in &chain {
                 n.ever_fed.store(true, Ordering::SeqCst);
             }
-            if let Some(w) = st.recv.take() {
+            if let Some(w) = st.recv.take(&sink.armed) {
                 wake.push(w);
             }
         }
@@ -322,7 +322,7 @@ pub(crate) fn close_inbox<T: Send + 'static>(node: &Node<T>) {
             );
         }
         st.evict_all(&mut wake);
-        if let Some(w) = st.recv.take() {
+        if let Some(w) = st.recv.take(&node.armed) {
             wake.push(w);
         }
         st.granted.clear();

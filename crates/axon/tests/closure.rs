@@ -248,3 +248,40 @@ fn an_inbox_fed_only_by_a_finished_sender_closes_once_drained() {
     assert_eq!(inbox.try_recv(), Ok(2));
     assert_eq!(inbox.try_recv(), Err(TryRecvError::Closed));
 }
+
+/// No reference test (a regression test for our lock-free re-park, see
+/// `wakeup.rs`, "Arming"): a component that takes the last message out of an
+/// inbox whose senders are already gone, and receives again in the same poll,
+/// is told `Closed` instead of waiting forever. Also with the component
+/// receiving several messages per poll, on one and two worker threads.
+#[test]
+fn a_receiver_that_drains_a_box_whose_senders_are_gone_sees_closed_in_the_same_poll() {
+    for (threads, messages) in [(1, 1u32), (1, 5), (2, 1), (2, 5)] {
+        let sys = System::builder().threads(threads).build();
+        let mut feeder = Outbox::<u32>::detached("feeder");
+        let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let g = got.clone();
+        let consumer = sys.spawn(
+            Component::new("consumer").std::<u32, u32>(),
+            move |mut cx| async move {
+                let inbox = cx.inbox::<u32>("inbox")?;
+                loop {
+                    match inbox.recv().await {
+                        Ok(x) => g.lock().unwrap().push(x),
+                        Err(RecvError::Closed) => return Ok::<_, axon::Error>(()),
+                    }
+                }
+            },
+        );
+        link(&feeder.endpoint(), &consumer.inbox::<u32>("inbox").unwrap()).unwrap();
+        for i in 0..messages {
+            feeder.try_send(i).unwrap();
+        }
+        // Every sender is gone before the consumer first runs.
+        drop(feeder);
+        let running = sys.start();
+        assert_finished(&consumer);
+        running.wait();
+        assert_eq!(*got.lock().unwrap(), (0..messages).collect::<Vec<_>>());
+    }
+}
