@@ -485,12 +485,12 @@ impl ComponentRef {
 
     /// Its inbox `name`, typed, for linking.
     pub fn inbox<T: Send + 'static>(&self, name: &str) -> Result<BoxRef<T>, BoxError> {
-        self.any_inbox(name)?.downcast()
+        self.any_inbox(name)?.into_typed()
     }
 
     /// Its outbox `name`, typed, for linking.
     pub fn outbox<T: Send + 'static>(&self, name: &str) -> Result<BoxRef<T>, BoxError> {
-        self.any_outbox(name)?.downcast()
+        self.any_outbox(name)?.into_typed()
     }
 
     /// Its inbox `name`, type checked when linked.
@@ -670,19 +670,20 @@ impl Context {
                 name: name.to_string(),
             });
         }
-        let actual = node.type_name();
-        match node.as_any().downcast::<Node<T>>() {
-            Ok(node) => {
-                node.handle_taken.store(true, Ordering::Relaxed);
-                Ok(node)
-            }
-            Err(_) => Err(BoxError::WrongType {
+        if node.message_type() != std::any::TypeId::of::<T>() {
+            return Err(BoxError::WrongType {
                 component: self.me.name().to_string(),
                 name: name.to_string(),
                 requested: std::any::type_name::<T>(),
-                actual,
-            }),
+                actual: node.type_name(),
+            });
         }
+        let node = node
+            .as_any()
+            .downcast::<Node<T>>()
+            .unwrap_or_else(|_| unreachable!("the message type was checked"));
+        node.handle_taken.store(true, Ordering::Relaxed);
+        Ok(node)
     }
 
     /// Take the receiving handle of inbox `name`.

@@ -136,9 +136,10 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         if Arc::ptr_eq(src, dst) {
             return Err(LinkError::SelfLink(src.meta.label()));
         }
-        // Held until src's target is set: only this function (under the
-        // topology lock) takes a second topo lock while holding one, and the
-        // walk below never locks src's (it stops at src first).
+        // Held until src's target is set (and dst's, below, until src is in
+        // its sources): only this function (under the topology lock) takes a
+        // second topo lock while holding one, and the walk below never locks
+        // src's (it stops at src first) nor dst's (the graph has no cycle).
         let mut src_topo = src.topo.lock();
         if let Some(cur) = &src_topo.target {
             return Err(LinkError::AlreadyLinked {
@@ -153,8 +154,9 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         // The chain from dst must not come back to src (dst itself is not src,
         // checked above). `beyond` is the chain's final box past dst, `None`
         // when dst is its own sink.
+        let mut dst_topo = dst.topo.lock();
         let beyond: Option<Arc<Node<T>>> = {
-            let mut next = dst.topo.lock().target.clone();
+            let mut next = dst_topo.target.clone();
             let mut last = None;
             while let Some(cur) = next {
                 if Arc::ptr_eq(&cur, src) {
@@ -178,7 +180,10 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         }
         src_topo.target = Some(dst.clone());
         drop(src_topo);
-        dst.topo.lock().sources.push(Arc::downgrade(src));
+        // One lock of dst's topology for the walk and this (was two: a lock
+        // round trip fewer per link, which every spawn-and-wire pays).
+        dst_topo.sources.push(Arc::downgrade(src));
+        drop(dst_topo);
         if src_alone {
             src.gen.fetch_add(1, Ordering::Release);
         } else {
