@@ -473,7 +473,7 @@ impl ComponentRef {
         inner
             .boxes
             .iter()
-            .find(|b| b.dir() == dir && &*b.meta().name == name)
+            .find(|b| b.is(dir, name))
             .cloned()
             .ok_or_else(|| BoxError::NotFound {
                 component: self.0.name.to_string(),
