@@ -195,16 +195,28 @@ impl AnyBoxRef {
 
     /// Recover the typed reference.
     pub fn downcast<T: Send + 'static>(&self) -> Result<BoxRef<T>, BoxError> {
-        let meta = self.node.meta();
-        match self.node.clone().as_any().downcast::<Node<T>>() {
-            Ok(node) => Ok(BoxRef { node }),
-            Err(_) => Err(BoxError::WrongType {
+        self.clone().into_typed()
+    }
+
+    /// [`downcast`](Self::downcast) by value: no reference-count round trip
+    /// (what [`ComponentRef::inbox`](crate::ComponentRef::inbox) and
+    /// [`outbox`](crate::ComponentRef::outbox) use).
+    pub(crate) fn into_typed<T: Send + 'static>(self) -> Result<BoxRef<T>, BoxError> {
+        if self.node.message_type() != std::any::TypeId::of::<T>() {
+            let meta = self.node.meta();
+            return Err(BoxError::WrongType {
                 component: meta.owner.name.to_string(),
                 name: meta.name.to_string(),
                 requested: std::any::type_name::<T>(),
                 actual: self.node.type_name(),
-            }),
+            });
         }
+        let node = self
+            .node
+            .as_any()
+            .downcast::<Node<T>>()
+            .unwrap_or_else(|_| unreachable!("the message type was checked"));
+        Ok(BoxRef { node })
     }
 }
 

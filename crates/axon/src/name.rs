@@ -64,16 +64,24 @@ impl From<Arc<str>> for Name {
     }
 }
 
+/// String equality, answering at once when both are the same bytes in memory
+/// (a literal looked up by the same literal: `cx.inbox::<T>("inbox")` finding the
+/// box declared as `"inbox"`), which skips a `memcmp` call on the spawn path.
+#[inline]
+fn same_str(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+}
+
 impl PartialEq for Name {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        same_str(self.as_str(), other.as_str())
     }
 }
 impl Eq for Name {}
 
 impl PartialEq<str> for Name {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        same_str(self.as_str(), other)
     }
 }
 

@@ -163,6 +163,10 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
     fn message_type(&self) -> TypeId;
     /// Inbox or outbox.
     fn dir(&self) -> Direction;
+    /// Whether this is the box `name` of direction `dir` (one dynamic call
+    /// where `dir()` and `meta()` would be two: looking a box up by name is on
+    /// the spawn path).
+    fn is(&self, dir: Direction, name: &str) -> bool;
     /// The message type's name.
     fn type_name(&self) -> &'static str;
     fn len(&self) -> usize;
@@ -210,6 +214,10 @@ impl<T: Send + 'static> AnyNode for Node<T> {
 
     fn dir(&self) -> Direction {
         self.dir
+    }
+
+    fn is(&self, dir: Direction, name: &str) -> bool {
+        self.dir == dir && self.meta.name == *name
     }
 
     fn type_name(&self) -> &'static str {

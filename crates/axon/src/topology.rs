@@ -6,7 +6,8 @@
 //! cache honest:
 //!
 //! * every change runs under one process-wide topology lock (changes are rare;
-//!   sends and receives never take it);
+//!   sends and receives never take it, and neither does making an outbox
+//!   handle unless a change overlaps it: see `EPOCH`);
 //! * every box upstream of a change gets its generation bumped, which invalidates
 //!   cached sinks;
 //! * a box that gains a target is marked `forwarded` under its store lock, so a
@@ -32,12 +33,76 @@ use crate::sync::Ordering;
 /// Serialises every change to the box graph.
 static TOPOLOGY: parking_lot::Mutex<()> = parking_lot::const_mutex(());
 
+/// A sequence count over changes to targets and generations: odd while
+/// [`link`] or [`unlink`] (holding [`TOPOLOGY`]) is changing them, bumped again
+/// when done. [`resolve_with_gen`] reads a chain without the topology lock and
+/// keeps what it read only if the count was even and unchanged throughout (a
+/// sequence lock; the reads themselves go through each box's own `topo` lock).
+/// Making an outbox handle thus takes no process-wide lock.
+static EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Marks a change to targets or generations in progress (see [`EPOCH`]) from
+/// its creation until it is dropped. Create it with [`TOPOLOGY`] held and drop
+/// it before releasing that.
+struct Change;
+
+impl Change {
+    fn begin() -> Change {
+        // Only the holder of TOPOLOGY writes EPOCH: no read-modify-write needed.
+        let e = EPOCH.load(Ordering::Relaxed);
+        EPOCH.store(e + 1, Ordering::Relaxed);
+        // Orders the odd count before the change's writes (the writer side of
+        // a sequence lock).
+        std::sync::atomic::fence(Ordering::Release);
+        Change
+    }
+}
+
+impl Drop for Change {
+    fn drop(&mut self) {
+        let e = EPOCH.load(Ordering::Relaxed);
+        EPOCH.store(e + 1, Ordering::Release);
+    }
+}
+
 /// The final box of `node`'s chain, or `None` if `node` is final itself, with
 /// `node`'s generation read at the same instant.
 pub(crate) fn resolve_with_gen<T>(node: &Node<T>) -> (u64, Option<Arc<Node<T>>>) {
+    // Without the topology lock when no change overlaps the reads (the usual
+    // case); the locked path otherwise.
+    let e = EPOCH.load(Ordering::Acquire);
+    if e & 1 == 0 {
+        let gen = node.gen.load(Ordering::Acquire);
+        if let Some(sink) = final_of_unless_changed(node, e) {
+            // Orders the reads above before the second look at the count.
+            std::sync::atomic::fence(Ordering::Acquire);
+            if EPOCH.load(Ordering::Relaxed) == e {
+                return (gen, sink);
+            }
+        }
+    }
     let _g = TOPOLOGY.lock();
     let gen = node.gen.load(Ordering::Acquire);
     (gen, final_of(node))
+}
+
+/// [`final_of`] without the topology lock: `None` (give up) as soon as a change
+/// has started since `EPOCH` read `epoch`, so the walk cannot chase a graph
+/// that keeps changing under it.
+fn final_of_unless_changed<T>(node: &Node<T>, epoch: u64) -> Option<Option<Arc<Node<T>>>> {
+    let Some(mut cur) = node.topo.lock().target.clone() else {
+        return Some(None);
+    };
+    loop {
+        if EPOCH.load(Ordering::Relaxed) != epoch {
+            return None;
+        }
+        let next = cur.topo.lock().target.clone();
+        match next {
+            Some(n) => cur = n,
+            None => return Some(Some(cur)),
+        }
+    }
 }
 
 /// The final box of `node`'s chain (`node` itself when it has no target).
@@ -133,12 +198,14 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
     let mut wake = Vec::new();
     {
         let _g = TOPOLOGY.lock();
+        let _change = Change::begin();
         if Arc::ptr_eq(src, dst) {
             return Err(LinkError::SelfLink(src.meta.label()));
         }
-        // Held until src's target is set: only this function (under the
-        // topology lock) takes a second topo lock while holding one, and the
-        // walk below never locks src's (it stops at src first).
+        // Held until src's target is set (and dst's, below, until src is in
+        // its sources): only this function (under the topology lock) takes a
+        // second topo lock while holding one, and the walk below never locks
+        // src's (it stops at src first) nor dst's (the graph has no cycle).
         let mut src_topo = src.topo.lock();
         if let Some(cur) = &src_topo.target {
             return Err(LinkError::AlreadyLinked {
@@ -153,8 +220,9 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         // The chain from dst must not come back to src (dst itself is not src,
         // checked above). `beyond` is the chain's final box past dst, `None`
         // when dst is its own sink.
+        let mut dst_topo = dst.topo.lock();
         let beyond: Option<Arc<Node<T>>> = {
-            let mut next = dst.topo.lock().target.clone();
+            let mut next = dst_topo.target.clone();
             let mut last = None;
             while let Some(cur) = next {
                 if Arc::ptr_eq(&cur, src) {
@@ -178,7 +246,10 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         }
         src_topo.target = Some(dst.clone());
         drop(src_topo);
-        dst.topo.lock().sources.push(Arc::downgrade(src));
+        // One lock of dst's topology for the walk and this (was two: a lock
+        // round trip fewer per link, which every spawn-and-wire pays).
+        dst_topo.sources.push(Arc::downgrade(src));
+        drop(dst_topo);
         if src_alone {
             src.gen.fetch_add(1, Ordering::Release);
         } else {
@@ -242,6 +313,7 @@ pub(crate) fn unlink<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) 
     let mut wake = Vec::new();
     {
         let _g = TOPOLOGY.lock();
+        let _change = Change::begin();
         let linked = matches!(&src.topo.lock().target, Some(t) if Arc::ptr_eq(t, dst));
         if !linked {
             return Err(LinkError::NotLinked {
