@@ -20,7 +20,7 @@ use crate::coop;
 use crate::error::{RecvError, TryRecvError};
 use crate::linkage::BoxRef;
 use crate::name::Name;
-use crate::node::{wake_all, Direction, Node, Owner};
+use crate::node::{wake_all, Direction, Node, Owner, WakeList};
 use crate::sync::Ordering;
 
 /// The receiving end of a typed box.
@@ -84,7 +84,7 @@ impl<T: Send + 'static> Inbox<T> {
 
     /// Take a message if one is waiting.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        let mut wake = Vec::new();
+        let mut wake = WakeList::new();
         let mut st = self.node.store.lock();
         if let Some(m) = st.pop(&mut wake) {
             drop(st);
@@ -115,7 +115,7 @@ impl<T: Send + 'static> Inbox<T> {
                 st.recv.emptied(cx.waker(), &self.node.armed);
             }
             if !st.waiters.is_empty() {
-                let mut wake = Vec::new();
+                let mut wake = WakeList::new();
                 st.grant(&mut wake);
                 drop(st);
                 wake_all(wake);

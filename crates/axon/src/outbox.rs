@@ -23,7 +23,7 @@ use crate::coop;
 use crate::error::{SendError, TrySendError};
 use crate::linkage::BoxRef;
 use crate::name::Name;
-use crate::node::{wake_all, Direction, Node, Owner};
+use crate::node::{wake_all, Direction, Node, Owner, WakeList};
 use crate::store::{TicketState, WaitKind};
 use crate::sync::Ordering;
 
@@ -229,7 +229,7 @@ impl<T: Send + 'static> SendFuture<'_, T> {
     #[cold]
     fn cancel_ticket_slow(&mut self) {
         if let Some((node, ticket)) = self.ticket.take() {
-            let mut wake = Vec::new();
+            let mut wake = WakeList::new();
             node.store.lock().cancel(ticket, &mut wake);
             wake_all(wake);
         }
@@ -280,7 +280,7 @@ impl<T: Send + 'static> SendFuture<'_, T> {
             let msg = this.msg.take().expect("Send polled after completion");
             if st.closed {
                 if let Some((_, t)) = this.ticket.take() {
-                    let mut wake = Vec::new();
+                    let mut wake = WakeList::new();
                     st.cancel(t, &mut wake);
                     drop(st);
                     wake_all(wake);

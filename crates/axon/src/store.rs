@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 use std::task::Waker;
 
 use crate::id::BoxId;
+use crate::node::WakeList;
 use crate::wakeup::{Armed, RecvSlot, Wakeup};
 
 /// How a waiting sender wants to be treated when space appears.
@@ -219,7 +220,7 @@ impl<T> Store<T> {
     /// Pop the front message; wakers of senders that may now send are appended
     /// to `wake` (call them after releasing the lock).
     #[inline]
-    pub(crate) fn pop(&mut self, wake: &mut Vec<Waker>) -> Option<T> {
+    pub(crate) fn pop(&mut self, wake: &mut WakeList) -> Option<T> {
         let msg = self.queue.pop_front()?;
         if !self.waiters.is_empty() {
             self.grant(wake);
@@ -230,7 +231,7 @@ impl<T> Store<T> {
     /// Hand free space to waiting senders, front first: `Notify` waiters ahead of
     /// the first `Reserve` waiter are all woken (they retry on their own), then
     /// each `Reserve` waiter gets one reserved slot while space lasts.
-    pub(crate) fn grant(&mut self, wake: &mut Vec<Waker>) {
+    pub(crate) fn grant(&mut self, wake: &mut WakeList) {
         while self.has_space() {
             let Some(w) = self.waiters.pop_front() else {
                 break;
@@ -286,7 +287,7 @@ impl<T> Store<T> {
 
     /// A waiting sender gave up (its future was dropped or it found the box
     /// closed): forget its ticket and pass any reservation on.
-    pub(crate) fn cancel(&mut self, ticket: u64, wake: &mut Vec<Waker>) {
+    pub(crate) fn cancel(&mut self, ticket: u64, wake: &mut WakeList) {
         if let Some(pos) = self.granted.iter().position(|&t| t == ticket) {
             self.granted.swap_remove(pos);
             self.reserved -= 1;
@@ -298,7 +299,7 @@ impl<T> Store<T> {
 
     /// Wake (and forget) every waiting sender whose origin matches `affected`,
     /// releasing reservations they held: their chain now ends elsewhere.
-    pub(crate) fn evict(&mut self, affected: impl Fn(BoxId) -> bool, wake: &mut Vec<Waker>) {
+    pub(crate) fn evict(&mut self, affected: impl Fn(BoxId) -> bool, wake: &mut WakeList) {
         let mut kept = Lazy::new();
         for w in self.waiters.drain(..) {
             if affected(w.origin) {
@@ -315,12 +316,12 @@ impl<T> Store<T> {
     }
 
     /// Wake every waiting sender (the box stopped being a sink or was closed).
-    pub(crate) fn evict_all(&mut self, wake: &mut Vec<Waker>) {
+    pub(crate) fn evict_all(&mut self, wake: &mut WakeList) {
         wake.extend(self.waiters.drain(..).map(|w| w.waker));
     }
 
     /// Change the size limit; a larger limit grants space to waiters at once.
-    pub(crate) fn set_limit(&mut self, limit: Option<usize>, wake: &mut Vec<Waker>) {
+    pub(crate) fn set_limit(&mut self, limit: Option<usize>, wake: &mut WakeList) {
         self.limit = limit;
         self.grant(wake);
     }
@@ -348,7 +349,7 @@ mod tests {
     #[test]
     fn fifo_grants_reserve_space_for_the_front_waiter() {
         let mut s = Store::new(Some(2));
-        let mut wake = Vec::new();
+        let mut wake = WakeList::new();
         assert!(matches!(s.push(1, &Armed::new()), Wakeup::Nothing));
         assert!(matches!(s.push(2, &Armed::new()), Wakeup::Nothing));
         assert!(!s.has_space());
@@ -373,7 +374,7 @@ mod tests {
     #[test]
     fn cancelling_a_grant_passes_it_on() {
         let mut s = Store::new(Some(1));
-        let mut wake = Vec::new();
+        let mut wake = WakeList::new();
         let _ = s.push(0, &Armed::new());
         let (_ca, wa) = waker();
         let (cb, wb) = waker();
@@ -391,7 +392,7 @@ mod tests {
     #[test]
     fn notify_waiters_are_deduplicated_and_woken_without_reservation() {
         let mut s = Store::new(Some(1));
-        let mut wake = Vec::new();
+        let mut wake = WakeList::new();
         let _ = s.push(0, &Armed::new());
         let origin = BoxId::next();
         let (_c, w) = waker();
@@ -408,7 +409,7 @@ mod tests {
     #[test]
     fn raising_the_limit_grants_waiters() {
         let mut s = Store::new(Some(1));
-        let mut wake = Vec::new();
+        let mut wake = WakeList::new();
         let _ = s.push(0, &Armed::new());
         let (_c, w) = waker();
         s.enqueue(BoxId::next(), WaitKind::Reserve, w.clone());
@@ -545,7 +546,7 @@ mod loom_tests {
         /// The send future is dropped (`SendFuture::cancel_ticket`).
         fn cancel(&mut self) {
             if let Some(t) = self.ticket.take() {
-                let mut wake = Vec::new();
+                let mut wake = WakeList::new();
                 self.store.lock().cancel(t, &mut wake);
                 wake_all(wake);
             }
@@ -588,7 +589,7 @@ mod loom_tests {
     /// `inbox.recv().await` (`Inbox::poll_recv` on an open box).
     fn recv(store: &Shared) -> u32 {
         block_on(poll_fn(|cx| {
-            let mut wake = Vec::new();
+            let mut wake = WakeList::new();
             let mut st = store.lock();
             if let Some(m) = st.pop(&mut wake) {
                 drop(st);
@@ -666,7 +667,7 @@ mod loom_tests {
             }
             let a_sent = a.join().unwrap();
             b.join().unwrap();
-            let mut wake = Vec::new();
+            let mut wake = WakeList::new();
             while let Some(m) = store.lock().pop(&mut wake) {
                 got.push(m);
             }

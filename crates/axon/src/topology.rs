@@ -22,12 +22,11 @@
 //! Cost: a change is O(size of the affected chain), like Axon's `_retarget`.
 
 use std::sync::{Arc, Weak};
-use std::task::Waker;
 
 use smallvec::SmallVec;
 
 use crate::error::LinkError;
-use crate::node::{wake_all, Node};
+use crate::node::{wake_all, Node, WakeList};
 use crate::sync::Ordering;
 
 /// Serialises every change to the box graph.
@@ -185,7 +184,7 @@ fn add_open<T>(node: &Arc<Node<T>>, delta: isize) -> Arc<Node<T>> {
 }
 
 /// Wake the receiver of `sink` if its senders are all gone.
-fn wake_if_closed<T>(sink: &Node<T>, wake: &mut Vec<Waker>) {
+fn wake_if_closed<T>(sink: &Node<T>, wake: &mut WakeList) {
     if sink.open_upstream.load(Ordering::SeqCst) == 0 {
         if let Some(w) = sink.store.lock().recv.take(&sink.armed) {
             wake.push(w);
@@ -195,7 +194,7 @@ fn wake_if_closed<T>(sink: &Node<T>, wake: &mut Vec<Waker>) {
 
 /// Link `src` to `dst`: `src`'s chain now ends where `dst`'s does.
 pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) -> Result<(), LinkError> {
-    let mut wake = Vec::new();
+    let mut wake = WakeList::new();
     {
         let _g = TOPOLOGY.lock();
         let _change = Change::begin();
@@ -310,7 +309,7 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
 
 /// Remove the linkage `src -> dst`.
 pub(crate) fn unlink<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) -> Result<(), LinkError> {
-    let mut wake = Vec::new();
+    let mut wake = WakeList::new();
     {
         let _g = TOPOLOGY.lock();
         let _change = Change::begin();
@@ -353,7 +352,7 @@ pub(crate) enum Share {
 /// A holder of outbox `node` lets go; when neither the handle nor the owning
 /// component holds it any more, it no longer counts as a sender.
 pub(crate) fn close_outbox<T: Send + 'static>(node: &Node<T>, share: Share) {
-    let mut wake = Vec::new();
+    let mut wake = WakeList::new();
     {
         let _g = TOPOLOGY.lock();
         // The two shares change only here, under the topology lock.
@@ -379,7 +378,7 @@ pub(crate) fn close_outbox<T: Send + 'static>(node: &Node<T>, share: Share) {
 /// The owner of inbox `node` is gone: senders whose chain ends here get their
 /// message back as `Closed`.
 pub(crate) fn close_inbox<T: Send + 'static>(node: &Node<T>) {
-    let mut wake = Vec::new();
+    let mut wake = WakeList::new();
     {
         let mut st = node.store.lock();
         if st.closed {
