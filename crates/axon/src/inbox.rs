@@ -158,7 +158,7 @@ impl<T: Send + 'static> Inbox<T> {
 
     /// The current size limit.
     pub fn size(&self) -> Option<usize> {
-        self.node.store.lock().limit
+        self.node.store.lock().limit()
     }
 
     /// This box's name.

@@ -235,7 +235,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
     }
 
     fn limit(&self) -> Option<usize> {
-        self.store.lock().limit
+        self.store.lock().limit()
     }
 
     fn set_limit(&self, limit: Option<usize>) {
@@ -267,7 +267,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         }
         // Not armed: a paused component may find this inbox closed later and
         // must then see it (`recv` after `pause` takes the lock).
-        st.recv.park(waker);
+        st.recv.park(waker, &self.armed);
         false
     }
 

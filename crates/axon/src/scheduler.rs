@@ -11,6 +11,11 @@
 //! * **Fairness.** Each poll gets a budget of ready box operations
 //!   (`coop.rs`); a component woken while running goes to the back of the
 //!   queue; every 61st pick looks at the injector first.
+//! * **No reference counting per message.** A wake from one of the system's own
+//!   workers queues the task without touching its reference count, and a
+//!   component is polled with a waker that borrows the worker's reference
+//!   (`Runnable` in `task.rs` says why that is sound); boxes keep their
+//!   receiver's waker between wakes (`wakeup.rs`).
 //! * **Sleeping.** A worker with nothing to do announces itself as a sleeper,
 //!   checks the queues once more, and parks in its [`Park`] with no timeout.
 //!   Whoever queues work unparks one sleeper. The hand-off lives in

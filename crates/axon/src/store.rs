@@ -57,8 +57,9 @@ pub(crate) enum TicketState {
 #[derive(Debug)]
 pub(crate) struct Store<T> {
     pub(crate) queue: VecDeque<T>,
-    /// Size limit; `None` is unbounded (the default).
-    pub(crate) limit: Option<usize>,
+    /// Size limit; `usize::MAX` is unbounded (the default; see [`Store::limit`]).
+    /// A plain word rather than an `Option` keeps the box small.
+    limit: usize,
     /// This box has a target: it is no longer a final sink and pushes must
     /// resolve the chain again.
     pub(crate) forwarded: bool,
@@ -70,7 +71,7 @@ pub(crate) struct Store<T> {
     /// Tickets woken with a reserved slot that have not pushed yet.
     pub(crate) granted: Lazy<Vec<u64>>,
     /// Slots promised to granted tickets.
-    pub(crate) reserved: usize,
+    pub(crate) reserved: u32,
 }
 
 /// A queue or list that is almost always empty (waiting senders, granted
@@ -181,7 +182,7 @@ impl<T> Store<T> {
     pub(crate) fn new(limit: Option<usize>) -> Self {
         Store {
             queue: VecDeque::new(),
-            limit,
+            limit: limit.unwrap_or(usize::MAX),
             forwarded: false,
             closed: false,
             recv: RecvSlot::new(),
@@ -193,10 +194,8 @@ impl<T> Store<T> {
 
     /// Whether a sender without a reservation may push now.
     pub(crate) fn has_space(&self) -> bool {
-        match self.limit {
-            None => true,
-            Some(limit) => self.queue.len() + self.reserved < limit,
-        }
+        // Unbounded is `usize::MAX`, which no queue reaches.
+        self.queue.len() + (self.reserved as usize) < self.limit
     }
 
     /// Push a message; the returned wakeup (the parked receiver, if any) is to
@@ -320,9 +319,14 @@ impl<T> Store<T> {
         wake.extend(self.waiters.drain(..).map(|w| w.waker));
     }
 
+    /// The size limit (`None`: unbounded).
+    pub(crate) fn limit(&self) -> Option<usize> {
+        (self.limit != usize::MAX).then_some(self.limit)
+    }
+
     /// Change the size limit; a larger limit grants space to waiters at once.
     pub(crate) fn set_limit(&mut self, limit: Option<usize>, wake: &mut WakeList) {
-        self.limit = limit;
+        self.limit = limit.unwrap_or(usize::MAX);
         self.grant(wake);
     }
 }
@@ -478,7 +482,20 @@ mod loom_tests {
         }
     }
 
-    type Shared = Arc<Mutex<Store<u32>>>;
+    /// A box: its store under the mutex, and beside it the `Armed` word that
+    /// says whether the receiver is parked (as in `Node`).
+    struct BoxSim {
+        store: Mutex<Store<u32>>,
+        armed: Armed,
+    }
+
+    impl BoxSim {
+        fn lock(&self) -> crate::sync::MutexGuard<'_, Store<u32>> {
+            self.store.lock()
+        }
+    }
+
+    type Shared = Arc<BoxSim>;
 
     fn model(f: impl Fn() + Sync + Send + 'static) {
         let mut b = loom::model::Builder::new();
@@ -492,7 +509,10 @@ mod loom_tests {
     fn full_box() -> Shared {
         let mut s = Store::new(Some(1));
         assert!(matches!(s.push(0, &Armed::new()), Wakeup::Nothing));
-        Arc::new(Mutex::new(s))
+        Arc::new(BoxSim {
+            store: Mutex::new(s),
+            armed: Armed::new(),
+        })
     }
 
     /// One `send(msg)` on a final box: the ticket logic of `SendFuture::poll`.
@@ -522,7 +542,7 @@ mod loom_tests {
                 match st.ticket_state(t, cx.waker()) {
                     TicketState::Granted => {
                         self.ticket = None;
-                        let w = st.push_granted(t, self.msg.take().unwrap(), &Armed::new());
+                        let w = st.push_granted(t, self.msg.take().unwrap(), &self.store.armed);
                         drop(st);
                         w.wake();
                         return Poll::Ready(());
@@ -532,7 +552,7 @@ mod loom_tests {
                 }
             }
             if st.has_space() {
-                let w = st.push(self.msg.take().unwrap(), &Armed::new());
+                let w = st.push(self.msg.take().unwrap(), &self.store.armed);
                 drop(st);
                 w.wake();
                 return Poll::Ready(());
@@ -568,7 +588,7 @@ mod loom_tests {
             {
                 let mut st = store.lock();
                 if st.has_space() {
-                    let w = st.push(msg, &Armed::new());
+                    let w = st.push(msg, &store.armed);
                     drop(st);
                     w.wake();
                     return Poll::Ready(());
@@ -596,7 +616,7 @@ mod loom_tests {
                 wake_all(wake);
                 return Poll::Ready(m);
             }
-            st.recv.park(cx.waker());
+            st.recv.park(cx.waker(), &store.armed);
             Poll::Pending
         }))
     }
