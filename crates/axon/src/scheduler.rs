@@ -413,7 +413,6 @@ fn run_task(r: Runnable) {
     let after = {
         let task = r.task();
         task.flag.start_run();
-        task.begin_poll();
         let waker = task.borrowed_waker();
         let mut cx = Context::from_waker(&waker);
         crate::coop::reset();

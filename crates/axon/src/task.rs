@@ -28,17 +28,27 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use crate::component::{ComponentRef, Outcome};
 use crate::scheduler::Shared;
-use crate::sync::{AtomicU64, AtomicU8, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
-const IDLE: u8 = 0;
-const SCHEDULED: u8 = 1;
-const RUNNING: u8 = 2;
-const NOTIFIED: u8 = 3;
-const DONE: u8 = 4;
+const IDLE: u64 = 0;
+const SCHEDULED: u64 = 1;
+const RUNNING: u64 = 2;
+const NOTIFIED: u64 = 3;
+const DONE: u64 = 4;
+/// The state is the low three bits; the rest counts polls (see
+/// [`WakeFlag::poll_gen`]).
+const STATE: u64 = 0b111;
+const GEN_SHIFT: u32 = 3;
 
 /// The at-most-once-queued wake flag of a task.
+///
+/// The same word also counts the task's polls (the bits above the state): the
+/// holder of the run right bumps it in [`start_run`](Self::start_run) with a
+/// plain store, and every transition keeps it, so it costs no space and no
+/// extra atomic operation. An inbox uses it to tell an arming made in the
+/// current poll from an older one (`wakeup.rs`).
 #[derive(Debug)]
-pub struct WakeFlag(AtomicU8);
+pub struct WakeFlag(AtomicU64);
 
 impl Default for WakeFlag {
     fn default() -> Self {
@@ -49,12 +59,12 @@ impl Default for WakeFlag {
 impl WakeFlag {
     /// A flag for a task that is not queued (it must be woken to run).
     pub fn new() -> Self {
-        WakeFlag(AtomicU8::new(IDLE))
+        WakeFlag(AtomicU64::new(IDLE))
     }
 
     /// A flag for a task that is being put on a run queue right now.
     pub fn new_scheduled() -> Self {
-        WakeFlag(AtomicU8::new(SCHEDULED))
+        WakeFlag(AtomicU64::new(SCHEDULED))
     }
 
     /// Record a wake. Returns true if the caller must put the task on a run
@@ -63,37 +73,45 @@ impl WakeFlag {
     pub fn wake(&self) -> bool {
         let mut cur = self.0.load(Ordering::Acquire);
         loop {
-            let next = match cur {
+            let next = match cur & STATE {
                 IDLE => SCHEDULED,
                 RUNNING => NOTIFIED,
                 _ => return false,
             };
-            match self
-                .0
-                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return cur == IDLE,
+            match self.0.compare_exchange_weak(
+                cur,
+                (cur & !STATE) | next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return cur & STATE == IDLE,
                 Err(actual) => cur = actual,
             }
         }
     }
 
-    /// A worker took the task off a run queue and is about to poll it.
+    /// A worker took the task off a run queue and is about to poll it: the
+    /// state becomes `RUNNING` and the poll count goes up by one.
     pub fn start_run(&self) {
-        self.0.store(RUNNING, Ordering::Release);
+        // Nobody else writes while the task is SCHEDULED (a wake then changes
+        // nothing), so a load and a store do.
+        let cur = self.0.load(Ordering::Relaxed);
+        let gen = (cur >> GEN_SHIFT).wrapping_add(1);
+        self.0.store((gen << GEN_SHIFT) | RUNNING, Ordering::Release);
     }
 
     /// The poll returned `Pending`. Returns true if the task was woken during the
     /// poll and must be requeued by the caller.
     pub fn end_run(&self) -> bool {
+        let gen = self.0.load(Ordering::Relaxed) & !STATE;
         match self
             .0
-            .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(gen | RUNNING, gen | IDLE, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => false,
             Err(_) => {
                 // NOTIFIED: only this worker moves it on from here.
-                self.0.store(SCHEDULED, Ordering::Release);
+                self.0.store(gen | SCHEDULED, Ordering::Release);
                 true
             }
         }
@@ -105,12 +123,25 @@ impl WakeFlag {
         // this moment. Either is correct in the memory model, but loom (0.7) can
         // misorder a plain store against a concurrent read-modify-write
         // (tokio-rs/loom#254), and the swap keeps the model exact.
-        self.0.swap(DONE, Ordering::AcqRel);
+        let gen = self.0.load(Ordering::Relaxed) & !STATE;
+        self.0.swap(gen | DONE, Ordering::AcqRel);
     }
 
     /// Whether the task has finished.
     pub fn is_done(&self) -> bool {
-        self.0.load(Ordering::Acquire) == DONE
+        self.0.load(Ordering::Acquire) & STATE == DONE
+    }
+
+    /// How many polls have started (wrapping; 61 bits). Read by the holder of
+    /// the run right, or by code running inside the current poll.
+    pub fn poll_gen(&self) -> u64 {
+        self.0.load(Ordering::Relaxed) >> GEN_SHIFT
+    }
+
+    /// The state bits alone (for the loom models).
+    #[cfg(all(test, loom))]
+    fn state(&self) -> u64 {
+        self.0.load(Ordering::SeqCst) & STATE
     }
 }
 
@@ -123,10 +154,6 @@ pub(crate) type BoxedMain = Pin<Box<dyn Future<Output = Outcome> + Send + 'stati
 /// of the task holds one. Run queues need not: see [`Runnable`].
 pub(crate) struct Task {
     pub(crate) flag: WakeFlag,
-    /// Counts this task's polls (written only by the holder of the run right,
-    /// with a plain load and store): lets an inbox tell an arming made during
-    /// the current poll from an older one (see `wakeup::Armed`).
-    poll_gen: AtomicU64,
     /// The component's body. Not behind a lock: only the holder of the *run
     /// right* touches it (see [`Task::future_mut`]), and the wake flag hands that
     /// right to one worker at a time. A lock here cost two atomic
@@ -153,7 +180,6 @@ impl Task {
     pub(crate) fn new(body: BoxedMain, shared: Arc<Shared>, component: ComponentRef) -> Arc<Self> {
         Arc::new(Task {
             flag: WakeFlag::new_scheduled(),
-            poll_gen: AtomicU64::new(0),
             future: UnsafeCell::new(Some(body)),
             shared,
             component,
@@ -173,16 +199,10 @@ impl Task {
         unsafe { &mut *self.future.get() }
     }
 
-    /// A poll begins (called by the holder of the run right, after `start_run`).
-    pub(crate) fn begin_poll(&self) {
-        // Not a read-modify-write: only the run-right holder writes it.
-        let g = self.poll_gen.load(Ordering::Relaxed);
-        self.poll_gen.store(g.wrapping_add(1), Ordering::Relaxed);
-    }
-
-    /// Which poll of this task is current (or was the last).
+    /// Which poll of this task is current (or was the last): see
+    /// [`WakeFlag::poll_gen`].
     pub(crate) fn poll_gen(&self) -> u64 {
-        self.poll_gen.load(Ordering::Relaxed)
+        self.flag.poll_gen()
     }
 
     /// A new counted reference to this task.
@@ -484,7 +504,7 @@ mod loom_tests {
             sim.work();
             assert_eq!(sim.received.load(Ordering::SeqCst), 2);
             assert_eq!(*sim.queued.lock(), 0);
-            assert_eq!(sim.flag.0.load(Ordering::SeqCst), IDLE);
+            assert_eq!(sim.flag.state(), IDLE);
         });
     }
 
@@ -507,7 +527,7 @@ mod loom_tests {
             worker.join().unwrap();
             sim.work();
             assert_eq!(sim.received.load(Ordering::SeqCst), 1);
-            assert_eq!(sim.flag.0.load(Ordering::SeqCst), IDLE);
+            assert_eq!(sim.flag.state(), IDLE);
         });
     }
 
@@ -523,12 +543,7 @@ mod loom_tests {
             flag.start_run();
             flag.finish();
             let w = waker.join().unwrap();
-            assert!(
-                flag.is_done(),
-                "state {} wake {}",
-                flag.0.load(Ordering::SeqCst),
-                w
-            );
+            assert!(flag.is_done(), "state {} wake {}", flag.state(), w);
             assert!(!w);
             assert!(!flag.wake());
         });
