@@ -95,6 +95,8 @@ pub mod stm;
 pub mod store;
 mod sync;
 pub mod task;
+#[cfg(test)]
+mod testing;
 pub mod threaded;
 pub mod time;
 pub mod topology;

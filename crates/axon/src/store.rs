@@ -334,21 +334,7 @@ impl<T> Store<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Counter(AtomicUsize);
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn waker() -> (Arc<Counter>, Waker) {
-        let c = Arc::new(Counter(AtomicUsize::new(0)));
-        (c.clone(), Waker::from(c))
-    }
+    use crate::testing::counting_waker as waker;
 
     #[test]
     fn fifo_grants_reserve_space_for_the_front_waiter() {
@@ -364,8 +350,8 @@ mod tests {
         assert_eq!(s.pop(&mut wake), Some(1));
         assert_eq!(wake.len(), 1);
         wake.drain(..).for_each(Waker::wake);
-        assert_eq!(ca.0.load(Ordering::SeqCst), 1);
-        assert_eq!(cb.0.load(Ordering::SeqCst), 0);
+        assert_eq!(ca.wakes(), 1);
+        assert_eq!(cb.wakes(), 0);
         // A newcomer cannot barge into the reserved slot.
         assert!(!s.has_space());
         assert_eq!(s.ticket_state(a, &wb), TicketState::Granted);
@@ -389,7 +375,7 @@ mod tests {
         s.cancel(a, &mut wake);
         assert_eq!(wake.len(), 1);
         wake.drain(..).for_each(Waker::wake);
-        assert_eq!(cb.0.load(Ordering::SeqCst), 1);
+        assert_eq!(cb.wakes(), 1);
         assert_eq!(s.reserved, 1);
     }
 
@@ -497,13 +483,7 @@ mod loom_tests {
 
     type Shared = Arc<BoxSim>;
 
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut b = loom::model::Builder::new();
-        if b.preemption_bound.is_none() {
-            b.preemption_bound = Some(3);
-        }
-        b.check(f);
-    }
+    use crate::testing::loom_model as model;
 
     /// A full box of size 1 holding message 0.
     fn full_box() -> Shared {

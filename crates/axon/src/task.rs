@@ -394,13 +394,7 @@ mod loom_tests {
     use crate::sync::{AtomicBool, AtomicUsize, Mutex};
     use loom::thread;
 
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut b = loom::model::Builder::new();
-        if b.preemption_bound.is_none() {
-            b.preemption_bound = Some(3);
-        }
-        b.check(f);
-    }
+    use crate::testing::loom_model as model;
 
     #[derive(Default)]
     struct Sim {

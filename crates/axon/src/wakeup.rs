@@ -253,21 +253,11 @@ impl Wakeup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Counter(AtomicUsize);
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::testing::counting_waker;
 
     #[test]
     fn a_parked_foreign_waker_is_woken_once_per_park() {
-        let c = Arc::new(Counter(AtomicUsize::new(0)));
-        let w = Waker::from(c.clone());
+        let (c, w) = counting_waker();
         let mut slot = RecvSlot::new();
         let armed = Armed::new();
         assert!(
@@ -277,19 +267,18 @@ mod tests {
         slot.park_armed(&w, &armed);
         assert!(armed.is_parked());
         slot.delivered(&armed).wake();
-        assert_eq!(c.0.load(Ordering::SeqCst), 1);
+        assert_eq!(c.wakes(), 1);
         assert!(!armed.is_parked());
         // Not parked again: a second delivery wakes nothing.
         assert!(matches!(slot.delivered(&armed), Wakeup::Nothing));
         slot.park_armed(&w, &armed);
         slot.delivered(&armed).wake();
-        assert_eq!(c.0.load(Ordering::SeqCst), 2);
+        assert_eq!(c.wakes(), 2);
     }
 
     #[test]
     fn take_hands_the_waker_out_parked_or_not() {
-        let c = Arc::new(Counter(AtomicUsize::new(0)));
-        let w = Waker::from(c.clone());
+        let (c, w) = counting_waker();
         let mut slot = RecvSlot::new();
         let armed = Armed::new();
         slot.park_armed(&w, &armed);
@@ -297,7 +286,7 @@ mod tests {
         assert!(!armed.is_parked());
         assert!(slot.take(&armed).is_none());
         taken.wake();
-        assert_eq!(c.0.load(Ordering::SeqCst), 1);
+        assert_eq!(c.wakes(), 1);
     }
 }
 
@@ -417,13 +406,7 @@ mod loom_tests {
         }
     }
 
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut b = loom::model::Builder::new();
-        if b.preemption_bound.is_none() {
-            b.preemption_bound = Some(3);
-        }
-        b.check(f);
-    }
+    use crate::testing::loom_model as model;
 
     /// Two senders deliver while the receiver polls (arming as it empties the
     /// box): both messages are received, by polls the deliveries caused.
