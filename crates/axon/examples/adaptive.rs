@@ -19,7 +19,7 @@ enum Cmd {
 fn main() {
     let sys = System::builder().threads(1).build();
     let hub = sys.spawn(Component::new("hub").inbox::<Cmd>("inbox"), |mut cx| async move {
-        let inbox = cx.inbox::<Cmd>("inbox")?;
+        let mut inbox = cx.inbox::<Cmd>("inbox")?;
         let mut clients = Vec::new();
         while let Ok(cmd) = inbox.recv().await {
             match cmd {
@@ -48,8 +48,8 @@ fn main() {
     });
     let mut ctl = axon::Outbox::<Cmd>::detached("ctl");
     axon::link(&ctl.endpoint(), &hub.inbox("inbox").unwrap()).unwrap();
-    let alice = Inbox::<String>::detached("alice");
-    let bob = Inbox::<String>::detached("bob");
+    let mut alice = Inbox::<String>::detached("alice");
+    let mut bob = Inbox::<String>::detached("bob");
     ctl.send_blocking(Cmd::Join(alice.endpoint())).ok();
     ctl.send_blocking(Cmd::Join(bob.endpoint())).ok();
     ctl.send_blocking(Cmd::Say("hello both".into())).ok();

@@ -17,7 +17,7 @@ use axon::{link, Component, ComponentRef, Context, Inbox, Outbox, System};
 /// Spawn a child that applies `f` to every number passing through it.
 fn stage(cx: &Context, name: &'static str, f: fn(i64) -> i64) -> ComponentRef {
     cx.spawn_child(Component::new(name).std::<i64, i64>(), move |mut cx| async move {
-        let inbox = cx.inbox::<i64>("inbox")?;
+        let mut inbox = cx.inbox::<i64>("inbox")?;
         let mut out = cx.outbox::<i64>("outbox")?;
         while let Ok(x) = inbox.recv().await {
             out.send(f(x)).await?;
@@ -45,7 +45,7 @@ fn main() {
     );
 
     let mut input = Outbox::<i64>::detached("input");
-    let output = Inbox::<i64>::detached("output");
+    let mut output = Inbox::<i64>::detached("output");
     link(&input.endpoint(), &composite.inbox("inbox").unwrap()).unwrap();
     link(&composite.outbox("outbox").unwrap(), &output.endpoint()).unwrap();
     for x in 0..5 {

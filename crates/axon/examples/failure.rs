@@ -15,7 +15,7 @@ fn main() {
     // Keep the default panic message short for the demo.
     std::panic::set_hook(Box::new(|info| eprintln!("(panic contained: {info})")));
     let sys = System::new();
-    let failures = Inbox::<Signal>::detached("failures");
+    let mut failures = Inbox::<Signal>::detached("failures");
     let failures_ref = failures.endpoint();
 
     sys.spawn(Component::new("supervisor"), move |cx| async move {
@@ -24,7 +24,7 @@ fn main() {
             let worker = cx.spawn_child(
                 Component::new(format!("worker{id}")).inbox_with_size::<u32>("inbox", 1),
                 move |mut cx| async move {
-                    let inbox = cx.inbox::<u32>("inbox")?;
+                    let mut inbox = cx.inbox::<u32>("inbox")?;
                     let mut total = 0;
                     while let Ok(x) = inbox.recv().await {
                         if id == 1 && x == 3 {

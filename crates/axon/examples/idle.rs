@@ -44,7 +44,7 @@ fn spawn_idle(sys: &System, n: usize) {
         sys.spawn(
             Component::bare("idle").inbox::<u64>("inbox"),
             |mut cx| async move {
-                let inbox = cx.inbox::<u64>("inbox").expect("declared");
+                let mut inbox = cx.inbox::<u64>("inbox").expect("declared");
                 while inbox.recv().await.is_ok() {}
             },
         );
@@ -53,11 +53,11 @@ fn spawn_idle(sys: &System, n: usize) {
 
 /// Round trips per second between two components.
 fn pingpong(sys: &System, round_trips: u64) -> f64 {
-    let done = Inbox::<u64>::detached("done");
+    let mut done = Inbox::<u64>::detached("done");
     let ping = sys.spawn(
         Component::bare("ping").std::<u64, u64>().outbox::<u64>("result"),
         move |mut cx| async move {
-            let inbox = cx.inbox::<u64>("inbox").expect("declared");
+            let mut inbox = cx.inbox::<u64>("inbox").expect("declared");
             let mut out = cx.outbox::<u64>("outbox").expect("declared");
             let mut result = cx.outbox::<u64>("result").expect("declared");
             out.send(0).await.expect("pong alive");
@@ -71,7 +71,7 @@ fn pingpong(sys: &System, round_trips: u64) -> f64 {
         },
     );
     let pong = sys.spawn(Component::bare("pong").std::<u64, u64>(), |mut cx| async move {
-        let inbox = cx.inbox::<u64>("inbox").expect("declared");
+        let mut inbox = cx.inbox::<u64>("inbox").expect("declared");
         let mut out = cx.outbox::<u64>("outbox").expect("declared");
         while let Ok(n) = inbox.recv().await {
             if out.send(n).await.is_err() {

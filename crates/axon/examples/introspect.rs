@@ -14,7 +14,7 @@ fn main() {
 
     // source -> doubler -> sink, with a size-limited inbox on the sink that fills up.
     let doubler = sys.spawn(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-        let inbox = cx.inbox::<u32>("inbox")?;
+        let mut inbox = cx.inbox::<u32>("inbox")?;
         let mut out = cx.outbox::<u32>("outbox")?;
         while let Ok(x) = inbox.recv().await {
             out.send(x * 2).await?;

@@ -52,7 +52,7 @@ fn main() {
     let consumer = sys.spawn_threaded(
         Component::new("SlowConsumer").inbox::<u32>("inbox"),
         move |mut cx| {
-            let inbox = cx.inbox::<u32>("inbox").expect("declared");
+            let mut inbox = cx.inbox::<u32>("inbox").expect("declared");
             inbox.set_size(Some(5));
             while let Ok(item) = inbox.recv_blocking() {
                 std::thread::sleep(Duration::from_millis(delay));

@@ -17,8 +17,8 @@ use axon::{link, Component, ComponentRef, Inbox, Signal, System};
 
 fn relay(sys: &System, name: &'static str) -> ComponentRef {
     sys.spawn(Component::new(name).std::<u32, u32>(), move |mut cx| async move {
-        let inbox = cx.inbox::<u32>("inbox")?;
-        let control = cx.inbox::<Signal>("control")?;
+        let mut inbox = cx.inbox::<u32>("inbox")?;
+        let mut control = cx.inbox::<Signal>("control")?;
         let mut out = cx.outbox::<u32>("outbox")?;
         let mut signal = cx.outbox::<Signal>("signal")?;
         loop {
@@ -54,8 +54,8 @@ fn main() {
     );
     let a = relay(&sys, "relay-a");
     let b = relay(&sys, "relay-b");
-    let data = Inbox::<u32>::detached("data");
-    let end = Inbox::<Signal>::detached("end");
+    let mut data = Inbox::<u32>::detached("data");
+    let mut end = Inbox::<Signal>::detached("end");
     for (from, to) in [(&counter, &a), (&a, &b)] {
         link(
             &from.outbox::<u32>("outbox").unwrap(),
@@ -81,7 +81,7 @@ fn main() {
             sys.spawn(
                 Component::bare(format!("forever{i}")).inbox::<()>("inbox"),
                 |mut cx| async move {
-                    let inbox = cx.inbox::<()>("inbox")?;
+                    let mut inbox = cx.inbox::<()>("inbox")?;
                     inbox.recv().await?; // nothing will ever come
                     Ok::<_, axon::Error>(())
                 },

@@ -79,7 +79,7 @@ fn main() {
 
     let inbox1 = Inbox::<String>::detached("inbox1");
     let inbox2 = Inbox::<String>::detached("inbox2");
-    let inbox3 = Inbox::<String>::detached("inbox3");
+    let mut inbox3 = Inbox::<String>::detached("inbox3");
     let inbox4 = Inbox::<String>::detached("inbox4");
     inbox3.set_size(Some(2));
     inbox4.set_size(Some(1));

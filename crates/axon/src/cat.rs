@@ -21,7 +21,7 @@
 //! let sys = System::builder().threads(1).build();
 //! let cat = sys.cat();
 //! let service = sys.spawn(Component::new("greeter").inbox::<String>("inbox"), |mut cx| async move {
-//!     let inbox = cx.inbox::<String>("inbox")?;
+//!     let mut inbox = cx.inbox::<String>("inbox")?;
 //!     while let Ok(name) = inbox.recv().await {
 //!         println!("hello, {name}");
 //!     }

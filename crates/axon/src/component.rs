@@ -12,7 +12,7 @@
 //!
 //! let sys = System::builder().threads(1).build();
 //! let doubler = sys.spawn(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-//!     let inbox = cx.inbox::<u32>("inbox")?;
+//!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut outbox = cx.outbox::<u32>("outbox")?;
 //!     while let Ok(x) = inbox.recv().await {
 //!         outbox.send(x * 2).await?;
@@ -20,7 +20,7 @@
 //!     Ok::<_, axon::Error>(())
 //! });
 //! let mut feed = axon::Outbox::<u32>::detached("feed");
-//! let results = axon::Inbox::<u32>::detached("results");
+//! let mut results = axon::Inbox::<u32>::detached("results");
 //! axon::link(&feed.endpoint(), &doubler.inbox::<u32>("inbox").unwrap()).unwrap();
 //! axon::link(&doubler.outbox::<u32>("outbox").unwrap(), &results.endpoint()).unwrap();
 //! for i in 1..=3 { feed.try_send(i).unwrap(); }
@@ -885,7 +885,7 @@ impl Context {
         self.me
             .boxes()
             .iter()
-            .find(|b| b.dir() == Direction::In && b.len() > 0)
+            .find(|b| b.dir() == Direction::In && b.ready())
             .map(|b| b.meta().name.to_string())
     }
 }
@@ -1069,13 +1069,13 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
 /// use axon::{Component, Prefab, System};
 /// let sys = System::new();
 /// let d = Prefab::new(Component::new("quick").std::<u8, u8>(), |mut cx| async move {
-///     let inbox = cx.inbox::<u8>("inbox")?;
+///     let mut inbox = cx.inbox::<u8>("inbox")?;
 ///     let mut out = cx.outbox::<u8>("outbox")?;
 ///     while let Ok(x) = inbox.recv().await { out.send(x).await?; }
 ///     Ok::<_, axon::Error>(())
 /// })
 /// .create(&sys);
-/// let results = axon::Inbox::<u8>::detached("results");
+/// let mut results = axon::Inbox::<u8>::detached("results");
 /// axon::link(&d.component().outbox::<u8>("outbox").unwrap(), &results.endpoint()).unwrap();
 /// let c = d.activate();
 /// # drop(c);

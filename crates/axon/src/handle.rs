@@ -25,7 +25,7 @@
 //! use axon::{Component, Handle, Prefab, System};
 //!
 //! let doubler = Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-//!     let inbox = cx.inbox::<u32>("inbox")?;
+//!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut out = cx.outbox::<u32>("outbox")?;
 //!     while let Ok(x) = inbox.recv().await {
 //!         out.send(x * 2).await?;
@@ -50,7 +50,7 @@
 //! ```
 //! # use axon::{Component, Handle, Prefab, System};
 //! # let doubler = Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-//! #     let inbox = cx.inbox::<u32>("inbox")?;
+//! #     let mut inbox = cx.inbox::<u32>("inbox")?;
 //! #     let mut out = cx.outbox::<u32>("outbox")?;
 //! #     while let Ok(x) = inbox.recv().await { out.send(x * 2).await?; }
 //! #     Ok::<_, axon::Error>(())
@@ -414,7 +414,7 @@ impl<O: Send + 'static> HandleReceiver<O> {
     /// See [`Handle::recv`].
     pub async fn recv(&self) -> Result<O, RecvError> {
         match &self.outbox {
-            Some(inbox) => self.settle(inbox, inbox.recv().await).await,
+            Some(inbox) => self.settle(inbox, inbox.recv_one().await).await,
             None => Err(RecvError::Closed),
         }
     }
@@ -432,7 +432,7 @@ impl<O: Send + 'static> HandleReceiver<O> {
             Ok(m) => Ok(m),
             Err(RecvError::Closed) => {
                 self.component.finished().await;
-                inbox.try_recv().map_err(|_| RecvError::Closed)
+                inbox.try_recv_one().map_err(|_| RecvError::Closed)
             }
         }
     }
@@ -454,7 +454,7 @@ impl<O: Send + 'static> HandleReceiver<O> {
     /// See [`Handle::try_recv`].
     pub fn try_recv(&self) -> Result<O, TryRecvError> {
         match &self.outbox {
-            Some(inbox) => self.settle_now(inbox.try_recv()),
+            Some(inbox) => self.settle_now(inbox.try_recv_one()),
             None => Err(TryRecvError::Closed),
         }
     }
@@ -471,7 +471,7 @@ impl<O: Send + 'static> HandleReceiver<O> {
     /// See [`Handle::recv_signal`].
     pub async fn recv_signal(&self) -> Result<Signal, RecvError> {
         match &self.signal {
-            Some(inbox) => self.settle(inbox, inbox.recv().await).await,
+            Some(inbox) => self.settle(inbox, inbox.recv_one().await).await,
             None => Err(RecvError::Closed),
         }
     }
@@ -493,7 +493,7 @@ impl<O: Send + 'static> HandleReceiver<O> {
     /// See [`Handle::try_recv_signal`].
     pub fn try_recv_signal(&self) -> Result<Signal, TryRecvError> {
         match &self.signal {
-            Some(inbox) => self.settle_now(inbox.try_recv()),
+            Some(inbox) => self.settle_now(inbox.try_recv_one()),
             None => Err(TryRecvError::Closed),
         }
     }

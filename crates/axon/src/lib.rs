@@ -27,7 +27,7 @@
 //!
 //! // A consumer: sums until the producer's outbox closes.
 //! let consumer = sys.spawn(Component::new("consumer").inbox::<u32>("inbox"), |mut cx| async move {
-//!     let inbox = cx.inbox::<u32>("inbox").unwrap();
+//!     let mut inbox = cx.inbox::<u32>("inbox").unwrap();
 //!     let mut sum = 0;
 //!     while let Ok(x) = inbox.recv().await {
 //!         sum += x;
@@ -51,6 +51,9 @@
 //!   back in [`TrySendError::Full`]. Waiting senders are woken in FIFO order when
 //!   the consumer collects ([`store`] explains the fairness rule). A send on an
 //!   unlinked outbox is held there until it is linked — never dropped.
+//!   Receiving takes `&mut self`: a receive that finds several messages in an
+//!   unbounded inbox takes them all at once, and the next ones cost no lock
+//!   ([`Inbox`], "Collecting in batches").
 //! * [`link`] / [`Context::link`]: outbox→inbox, inbox→inbox (a parent's inbox
 //!   into a child's) and outbox→outbox (a child's out through its parent's), made
 //!   and removed while running ([`linkage`], [`topology`] for what happens to

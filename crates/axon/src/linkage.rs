@@ -310,8 +310,8 @@ pub(crate) fn link_nodes<T: Send + 'static>(
 /// ```
 /// use axon::{Inbox, Outbox, link, LinkError};
 /// let mut out = Outbox::<u8>::detached("out");
-/// let a = Inbox::<u8>::detached("a");
-/// let b = Inbox::<u8>::detached("b");
+/// let mut a = Inbox::<u8>::detached("a");
+/// let mut b = Inbox::<u8>::detached("b");
 /// let l = link(&out.endpoint(), &a.endpoint()).unwrap();
 /// // One destination per box: fan-out is a component's job.
 /// assert!(matches!(link(&out.endpoint(), &b.endpoint()), Err(LinkError::AlreadyLinked { .. })));

@@ -85,6 +85,12 @@ pub(crate) struct Node<T> {
     pub(crate) wants_space: AtomicBool,
     /// `pause()` already reported that this inbox's senders are all gone.
     pub(crate) closure_seen: AtomicBool,
+    /// For an inbox: the owner's [`Inbox`](crate::Inbox) handle holds messages
+    /// it collected from the store in one go and has not returned yet (see
+    /// "Collecting in batches" on [`Inbox`](crate::Inbox)). Written only by the
+    /// handle's owner; read by `pause()` and `any_ready()`, which that same
+    /// owner runs.
+    pub(crate) held: AtomicBool,
     /// For an outbox: the owner's handle still exists. Inboxes are never
     /// "open" senders. Changed only under the topology lock (an atomic rather
     /// than a `Topo` field so it sits in the padding next to the other flags).
@@ -130,6 +136,7 @@ impl<T: Send + 'static> Node<T> {
             ever_fed: AtomicBool::new(open),
             wants_space: AtomicBool::new(false),
             closure_seen: AtomicBool::new(false),
+            held: AtomicBool::new(false),
             open_handle: AtomicBool::new(open),
             open_owner: AtomicBool::new(open && owned),
             // A detached box is made with its handle.
@@ -175,7 +182,12 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
     fn is(&self, dir: Direction, name: &str) -> bool;
     /// The message type's name.
     fn type_name(&self) -> &'static str;
+    /// Messages waiting in the box itself (not those its owner's handle has
+    /// already collected).
     fn len(&self) -> usize;
+    /// Whether the owner has something to receive: messages in the box, or
+    /// collected by its handle and not yet returned (Axon's `dataReady`).
+    fn ready(&self) -> bool;
     fn limit(&self) -> Option<usize>;
     fn set_limit(&self, limit: Option<usize>);
     /// Remove every linkage into or out of this box, whoever made it.
@@ -234,6 +246,10 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         self.store.lock().queue.len()
     }
 
+    fn ready(&self) -> bool {
+        self.held.load(Ordering::Relaxed) || !self.store.lock().queue.is_empty()
+    }
+
     fn limit(&self) -> Option<usize> {
         self.store.lock().limit()
     }
@@ -249,6 +265,9 @@ impl<T: Send + 'static> AnyNode for Node<T> {
     }
 
     fn watch_delivery(&self, waker: &Waker) -> bool {
+        if self.held.load(Ordering::Relaxed) {
+            return true; // the owner's handle holds collected messages
+        }
         let mut st = self.store.lock();
         if !st.queue.is_empty() {
             return true;

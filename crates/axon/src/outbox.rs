@@ -39,7 +39,7 @@ use crate::sync::Ordering;
 ///
 /// let mut out = Outbox::<&str>::detached("out");
 /// out.try_send("held").unwrap();            // not linked yet: held in the outbox
-/// let inbox = Inbox::<&str>::detached("in");
+/// let mut inbox = Inbox::<&str>::detached("in");
 /// inbox.set_size(Some(1));
 /// link(&out.endpoint(), &inbox.endpoint()).unwrap(); // held message moves on
 /// assert!(matches!(out.try_send("no room"), Err(TrySendError::Full("no room"))));

@@ -11,7 +11,7 @@
 //!
 //! fn doubler() -> Prefab {
 //!     Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-//!         let inbox = cx.inbox::<u32>("inbox")?;
+//!         let mut inbox = cx.inbox::<u32>("inbox")?;
 //!         let mut out = cx.outbox::<u32>("outbox")?;
 //!         while let Ok(x) = inbox.recv().await {
 //!             out.send(x * 2).await?;

@@ -192,6 +192,15 @@ impl<T> Store<T> {
         }
     }
 
+    /// Whether the box has no size limit, so the receiver may collect every
+    /// waiting message in one go (see "Collecting in batches" on
+    /// [`Inbox`](crate::Inbox)): a limited box hands them out one at a time, so each
+    /// collect makes room for a waiting sender at once.
+    #[inline]
+    pub(crate) fn unbounded(&self) -> bool {
+        self.limit == usize::MAX
+    }
+
     /// Whether a sender without a reservation may push now.
     pub(crate) fn has_space(&self) -> bool {
         // Unbounded is `usize::MAX`, which no queue reaches.

@@ -87,14 +87,14 @@ impl System {
     /// use axon::{Component, Inbox, Outbox, System, link};
     /// let sys = System::builder().threads(1).build();
     /// let echo = sys.spawn_threaded(Component::new("echo").std::<String, String>(), |mut cx| {
-    ///     let inbox = cx.inbox::<String>("inbox").unwrap();
+    ///     let mut inbox = cx.inbox::<String>("inbox").unwrap();
     ///     let mut out = cx.outbox::<String>("outbox").unwrap();
     ///     while let Ok(line) = inbox.recv_blocking() {
     ///         out.send_blocking(line.to_uppercase()).unwrap();
     ///     }
     /// });
     /// let mut feed = Outbox::<String>::detached("feed");
-    /// let got = Inbox::<String>::detached("got");
+    /// let mut got = Inbox::<String>::detached("got");
     /// link(&feed.endpoint(), &echo.inbox("inbox").unwrap()).unwrap();
     /// link(&echo.outbox("outbox").unwrap(), &got.endpoint()).unwrap();
     /// feed.send_blocking("hi".to_string()).unwrap();

@@ -135,9 +135,9 @@ fn removing_a_missing_box_fails_and_default_boxes_can_be_removed() {
 fn removing_a_box_unlinks_and_closes_it() {
     let sys = System::builder().threads(1).build();
     let mut feeder = Outbox::<u32>::detached("feeder");
-    let receiver = Inbox::<u32>::detached("receiver");
+    let mut receiver = Inbox::<u32>::detached("receiver");
     let (feeder_ref, receiver_ref) = (feeder.endpoint(), receiver.endpoint());
-    let names = Inbox::<String>::detached("names");
+    let mut names = Inbox::<String>::detached("names");
     let names_ref = names.endpoint();
     let c = sys.spawn(
         Component::new("a").outbox::<String>("names").inbox::<()>("go"),
@@ -145,8 +145,8 @@ fn removing_a_box_unlinks_and_closes_it() {
             let me = cx.me().clone();
             cx.link(&me.outbox("names")?, &names_ref)?;
             let mut report = cx.outbox::<String>("names")?;
-            let go = cx.inbox::<()>("go")?;
-            let (iname, added_in) = cx.add_inbox::<u32>("dyn");
+            let mut go = cx.inbox::<()>("go")?;
+            let (iname, mut added_in) = cx.add_inbox::<u32>("dyn");
             let (oname, mut added_out) = cx.add_outbox::<u32>("dyn");
             cx.link(&me.outbox::<u32>(&oname)?, &receiver_ref)?;
             assert_eq!(cx.linkages().len(), 2);

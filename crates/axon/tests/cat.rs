@@ -350,7 +350,7 @@ fn deregister_service_of_leaves_someone_elses_registration() {
 #[test]
 fn a_detached_inbox_can_be_a_service() {
     let cat = Cat::new();
-    let inbox = Inbox::<String>::detached("mailbox");
+    let mut inbox = Inbox::<String>::detached("mailbox");
     cat.register("mail", inbox.endpoint().erase()).unwrap();
     let mut out = Outbox::<String>::detached("sender");
     axon::link(&out.endpoint(), &cat.retrieve::<String>("mail").unwrap()).unwrap();

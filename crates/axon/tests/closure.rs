@@ -21,7 +21,7 @@ use common::{assert_finished, drain, quiet, spawn_counted, wait_gone, wait_parke
 /// An inbox closes only after its last sender is gone and it is drained.
 #[test]
 fn recv_reports_closed_after_every_sender_is_gone_and_the_box_is_drained() {
-    let inbox = Inbox::<u32>::detached("in");
+    let mut inbox = Inbox::<u32>::detached("in");
     let mut a = Outbox::<u32>::detached("a");
     let mut b = Outbox::<u32>::detached("b");
     link(&a.endpoint(), &inbox.endpoint()).unwrap();
@@ -46,7 +46,7 @@ fn senders_upstream_through_passthroughs_count_as_senders() {
     let mut inner = Outbox::<u32>::detached("child.outbox");
     let outer = Outbox::<u32>::detached("parent.outbox");
     let mid = Inbox::<u32>::detached("mid");
-    let last = Inbox::<u32>::detached("last");
+    let mut last = Inbox::<u32>::detached("last");
     link(&inner.endpoint(), &outer.endpoint()).unwrap();
     link(&outer.endpoint(), &mid.endpoint()).unwrap();
     link(&mid.endpoint(), &last.endpoint()).unwrap();
@@ -60,7 +60,7 @@ fn senders_upstream_through_passthroughs_count_as_senders() {
     );
     inner.try_send(2).unwrap();
     drop(inner);
-    assert_eq!(drain(&last), [2]);
+    assert_eq!(drain(&mut last), [2]);
     assert_eq!(last.try_recv(), Err(TryRecvError::Closed));
 }
 
@@ -72,7 +72,7 @@ fn a_waiting_consumer_is_woken_by_closure_and_ends() {
         &sys,
         Component::bare("c").inbox::<u32>("inbox"),
         |mut cx| async move {
-            let inbox = cx.inbox::<u32>("inbox")?;
+            let mut inbox = cx.inbox::<u32>("inbox")?;
             let mut n = 0;
             while inbox.recv().await.is_ok() {
                 n += 1;
@@ -95,7 +95,7 @@ fn a_waiting_consumer_is_woken_by_closure_and_ends() {
 /// linked later.
 #[test]
 fn a_never_linked_inbox_does_not_close() {
-    let inbox = Inbox::<u32>::detached("lonely");
+    let mut inbox = Inbox::<u32>::detached("lonely");
     assert_eq!(inbox.try_recv(), Err(TryRecvError::Empty));
 
     let sys = System::builder().threads(1).build();
@@ -103,7 +103,7 @@ fn a_never_linked_inbox_does_not_close() {
         &sys,
         Component::bare("c").inbox::<u32>("inbox"),
         |mut cx| async move {
-            let inbox = cx.inbox::<u32>("inbox")?;
+            let mut inbox = cx.inbox::<u32>("inbox")?;
             assert_eq!(inbox.recv().await, Ok(5));
             Ok::<_, axon::Error>(())
         },
@@ -189,11 +189,11 @@ fn an_unlinked_outbox_holds_messages_until_it_is_linked() {
         out.try_send(i).unwrap();
     }
     assert_eq!(out.held(), 3);
-    let inbox = Inbox::<u32>::detached("in");
+    let mut inbox = Inbox::<u32>::detached("in");
     link(&out.endpoint(), &inbox.endpoint()).unwrap();
     out.try_send(3).unwrap();
     assert_eq!(out.held(), 0);
-    assert_eq!(drain(&inbox), [0, 1, 2, 3]);
+    assert_eq!(drain(&mut inbox), [0, 1, 2, 3]);
 
     let sys = System::builder().threads(1).build();
     let p = sys.spawn(
@@ -208,9 +208,9 @@ fn an_unlinked_outbox_holds_messages_until_it_is_linked() {
     );
     sys.run(); // p finishes with nothing linked
     assert_finished(&p);
-    let late = Inbox::<u32>::detached("late");
+    let mut late = Inbox::<u32>::detached("late");
     link(&p.outbox::<u32>("outbox").unwrap(), &late.endpoint()).unwrap();
-    assert_eq!(drain(&late), [10, 11, 12, 13, 14]);
+    assert_eq!(drain(&mut late), [10, 11, 12, 13, 14]);
     // That the stream is then complete (Closed) is checked in
     // `an_inbox_fed_only_by_a_finished_sender_closes_once_drained`.
 }
@@ -233,7 +233,7 @@ fn an_inbox_fed_only_by_a_finished_sender_closes_once_drained() {
     );
     sys.run();
     assert_finished(&p);
-    let late = Inbox::<u32>::detached("late");
+    let mut late = Inbox::<u32>::detached("late");
     link(&p.outbox::<u32>("outbox").unwrap(), &late.endpoint()).unwrap();
     assert_eq!(late.try_recv(), Ok(1));
     assert_eq!(late.try_recv(), Err(TryRecvError::Closed));
@@ -243,7 +243,7 @@ fn an_inbox_fed_only_by_a_finished_sender_closes_once_drained() {
     out.try_send(2).unwrap();
     let out_ref = out.endpoint();
     drop(out);
-    let inbox = Inbox::<u32>::detached("in");
+    let mut inbox = Inbox::<u32>::detached("in");
     link(&out_ref, &inbox.endpoint()).unwrap();
     assert_eq!(inbox.try_recv(), Ok(2));
     assert_eq!(inbox.try_recv(), Err(TryRecvError::Closed));
@@ -264,7 +264,7 @@ fn a_receiver_that_drains_a_box_whose_senders_are_gone_sees_closed_in_the_same_p
         let consumer = sys.spawn(
             Component::new("consumer").std::<u32, u32>(),
             move |mut cx| async move {
-                let inbox = cx.inbox::<u32>("inbox")?;
+                let mut inbox = cx.inbox::<u32>("inbox")?;
                 loop {
                     match inbox.recv().await {
                         Ok(x) => g.lock().unwrap().push(x),

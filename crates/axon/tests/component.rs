@@ -78,9 +78,9 @@ fn delivery_is_immediate_and_fifo_on_data_and_control_boxes() {
             let me = cx.me().clone();
             cx.link(&me.outbox::<String>("outbox")?, &me.inbox::<String>("inbox")?)?;
             cx.link(&me.outbox::<Signal>("signal")?, &me.inbox::<Signal>("control")?)?;
-            let inbox = cx.inbox::<String>("inbox")?;
+            let mut inbox = cx.inbox::<String>("inbox")?;
             let mut outbox = cx.outbox::<String>("outbox")?;
-            let control = cx.inbox::<Signal>("control")?;
+            let mut control = cx.inbox::<Signal>("control")?;
             let mut signal = cx.outbox::<Signal>("signal")?;
 
             assert!(!inbox.data_ready());
@@ -138,8 +138,8 @@ fn messages_and_signal_flow_from_one_component_to_another_in_order() {
     let y = sys.spawn(
         Component::new("Y").inbox::<u32>("inbox"),
         move |mut cx| async move {
-            let inbox = cx.inbox::<u32>("inbox")?;
-            let control = cx.inbox::<Signal>("control")?;
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut control = cx.inbox::<Signal>("control")?;
             assert_eq!(control.recv().await, Ok(Signal::ProducerFinished));
             // X sent everything before its signal: all of it is already here.
             g.lock()
@@ -168,7 +168,7 @@ fn explode() {
 /// A component that waits on its `go` inbox until every sender is gone.
 fn waiter(sys: &System, name: &'static str) -> (ComponentRef, Outbox<()>) {
     let c = sys.spawn(Component::bare(name).inbox::<()>("go"), |mut cx| async move {
-        let go = cx.inbox::<()>("go")?;
+        let mut go = cx.inbox::<()>("go")?;
         while go.recv().await.is_ok() {}
         Ok::<_, axon::Error>(())
     });
@@ -229,7 +229,7 @@ fn remove_child_forgets_it_and_removes_the_parents_links_to_it() {
     let kid = sys.spawn(
         Component::bare("kid").inbox::<u32>("inbox"),
         |mut cx| async move {
-            let inbox = cx.inbox::<u32>("inbox")?;
+            let mut inbox = cx.inbox::<u32>("inbox")?;
             let mut n = 0;
             while inbox.recv().await.is_ok() {
                 n += 1;
@@ -238,7 +238,7 @@ fn remove_child_forgets_it_and_removes_the_parents_links_to_it() {
             Ok::<_, axon::Error>(())
         },
     );
-    let elsewhere = Inbox::<u32>::detached("elsewhere");
+    let mut elsewhere = Inbox::<u32>::detached("elsewhere");
     let elsewhere_ref = elsewhere.endpoint();
     let k = kid.clone();
     let parent = sys.spawn(
@@ -285,7 +285,7 @@ fn child_termination_wakes_the_parent_but_not_after_remove_child() {
     let sys = System::builder().threads(1).build();
     let (kept, feed_kept) = waiter(&sys, "kept");
     let (removed, feed_removed) = waiter(&sys, "removed");
-    let heard = Inbox::<(ComponentRef, Outcome)>::detached("heard");
+    let mut heard = Inbox::<(ComponentRef, Outcome)>::detached("heard");
     let heard_ref = heard.endpoint();
     let (k, r) = (kept.clone(), removed.clone());
     let (parent, counts) = spawn_counted(
@@ -360,7 +360,7 @@ fn parent_hears_how_each_child_ended() {
 fn a_panicking_component_ends_alone_and_is_reported() {
     let sys = System::builder().threads(2).build();
     let doubler = sys.spawn(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-        let inbox = cx.inbox::<u32>("inbox")?;
+        let mut inbox = cx.inbox::<u32>("inbox")?;
         let mut out = cx.outbox::<u32>("outbox")?;
         while let Ok(x) = inbox.recv().await {
             out.send(x * 2).await?;
@@ -368,12 +368,12 @@ fn a_panicking_component_ends_alone_and_is_reported() {
         Ok::<_, axon::Error>(())
     });
     let mut feed = Outbox::<u32>::detached("feed");
-    let results = Inbox::<u32>::detached("results");
+    let mut results = Inbox::<u32>::detached("results");
     link(&feed.endpoint(), &doubler.inbox("inbox").unwrap()).unwrap();
     link(&doubler.outbox("outbox").unwrap(), &results.endpoint()).unwrap();
 
-    let signals = Inbox::<Signal>::detached("signals");
-    let heard = Inbox::<Outcome>::detached("heard");
+    let mut signals = Inbox::<Signal>::detached("signals");
+    let mut heard = Inbox::<Outcome>::detached("heard");
     let (sig_ref, heard_ref) = (signals.endpoint(), heard.endpoint());
     let bomb_slot = Arc::new(Mutex::new(None));
     let slot = bomb_slot.clone();
@@ -430,7 +430,7 @@ fn a_failing_component_sends_failed_out_of_its_signal_box() {
     let c = sys.spawn(Component::new("failing"), |_cx| async {
         Err::<(), axon::Error>("bad input".into())
     });
-    let signals = Inbox::<Signal>::detached("signals");
+    let mut signals = Inbox::<Signal>::detached("signals");
     link(&c.outbox("signal").unwrap(), &signals.endpoint()).unwrap();
     sys.run();
     assert_eq!(c.outcome(), Some(Outcome::Failed("bad input".into())));
@@ -453,14 +453,14 @@ fn a_failing_component_sends_failed_out_of_its_signal_box() {
 /// its turn. Single thread, consumer spawned first: deterministic.
 fn waiting_consumer_sees(panics: bool) -> Result<Signal, axon::RecvError> {
     let sys = System::builder().threads(1).build();
-    let seen = Inbox::<Result<Signal, axon::RecvError>>::detached("seen");
+    let mut seen = Inbox::<Result<Signal, axon::RecvError>>::detached("seen");
     let seen_ref = seen.endpoint();
     let consumer = sys.spawn(
         Component::new("consumer").outbox::<Result<Signal, axon::RecvError>>("seen"),
         move |mut cx| async move {
             let me = cx.me().clone();
             cx.link(&me.outbox("seen")?, &seen_ref)?;
-            let control = cx.inbox::<Signal>("control")?;
+            let mut control = cx.inbox::<Signal>("control")?;
             let mut out = cx.outbox::<Result<Signal, axon::RecvError>>("seen")?;
             out.try_send(control.recv().await)?;
             Ok::<_, axon::Error>(())

@@ -15,7 +15,7 @@ fn running(threads: usize) -> RunningSystem {
 /// Doubles what arrives on `inbox`; ends when its input closes.
 fn doubler() -> Prefab {
     Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-        let inbox = cx.inbox::<u32>("inbox")?;
+        let mut inbox = cx.inbox::<u32>("inbox")?;
         let mut out = cx.outbox::<u32>("outbox")?;
         while let Ok(x) = inbox.recv().await {
             out.send(x * 2).await?;
@@ -30,8 +30,8 @@ fn echo_until_told() -> Prefab {
     Prefab::new(
         Component::new("echo").std::<String, String>(),
         |mut cx| async move {
-            let inbox = cx.inbox::<String>("inbox")?;
-            let control = cx.inbox::<Signal>("control")?;
+            let mut inbox = cx.inbox::<String>("inbox")?;
+            let mut control = cx.inbox::<Signal>("control")?;
             let mut out = cx.outbox::<String>("outbox")?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             loop {
@@ -159,7 +159,7 @@ fn control_and_signal() {
 fn failure_is_reported_on_signal_and_outcome() {
     let sys = running(1);
     let boom = Prefab::new(Component::new("boom").std::<u8, u8>(), |mut cx| async move {
-        let inbox = cx.inbox::<u8>("inbox")?;
+        let mut inbox = cx.inbox::<u8>("inbox")?;
         let _ = inbox.recv().await;
         Err::<(), axon::Error>("it broke".into())
     });

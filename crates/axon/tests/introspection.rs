@@ -110,7 +110,7 @@ fn the_snapshot_lists_components_boxes_and_linkages() {
 #[test]
 fn the_snapshot_follows_parents_children_and_ends() {
     let sys = System::builder().threads(1).build();
-    let reports = Inbox::<ComponentRef>::detached("reports");
+    let mut reports = Inbox::<ComponentRef>::detached("reports");
     let rep = reports.endpoint();
     let parent = sys.spawn(
         Component::new("parent").outbox::<ComponentRef>("report"),
@@ -119,7 +119,7 @@ fn the_snapshot_follows_parents_children_and_ends() {
             cx.link(&me.outbox("report")?, &rep)?;
             let mut report = cx.outbox::<ComponentRef>("report")?;
             let child = cx.spawn_child(Component::new("child"), |mut cx| async move {
-                let control = cx.inbox::<Signal>("control")?;
+                let mut control = cx.inbox::<Signal>("control")?;
                 let _ = control.recv().await;
                 Ok::<_, axon::Error>(())
             });

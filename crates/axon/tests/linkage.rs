@@ -108,8 +108,8 @@ fn link_kind_and_ends_follow_from_the_boxes() {
 fn inbox_passthrough_chain_delivers_to_the_final_inbox_in_either_build_order() {
     for passthrough_first in [false, true] {
         let mut a = Outbox::<u32>::detached("a");
-        let b = Inbox::<u32>::detached("b");
-        let c = Inbox::<u32>::detached("c");
+        let mut b = Inbox::<u32>::detached("b");
+        let mut c = Inbox::<u32>::detached("c");
         if passthrough_first {
             link(&b.endpoint(), &c.endpoint()).unwrap();
             link(&a.endpoint(), &b.endpoint()).unwrap();
@@ -121,7 +121,7 @@ fn inbox_passthrough_chain_delivers_to_the_final_inbox_in_either_build_order() {
         a.try_send(8).unwrap();
         assert!(!b.data_ready());
         assert_eq!(b.try_recv(), Err(axon::TryRecvError::Empty));
-        assert_eq!(drain(&c), [7, 8]);
+        assert_eq!(drain(&mut c), [7, 8]);
     }
 }
 
@@ -133,7 +133,7 @@ fn outbox_passthrough_chain_carries_both_senders_in_either_build_order() {
     for passthrough_first in [false, true] {
         let mut a = Outbox::<&str>::detached("a");
         let mut b = Outbox::<&str>::detached("b");
-        let c = Inbox::<&str>::detached("c");
+        let mut c = Inbox::<&str>::detached("c");
         if passthrough_first {
             link(&a.endpoint(), &b.endpoint()).unwrap();
             link(&b.endpoint(), &c.endpoint()).unwrap();
@@ -143,7 +143,7 @@ fn outbox_passthrough_chain_carries_both_senders_in_either_build_order() {
         }
         a.try_send("from a").unwrap();
         b.try_send("from b").unwrap();
-        assert_eq!(drain(&c), ["from a", "from b"]);
+        assert_eq!(drain(&mut c), ["from a", "from b"]);
         assert_eq!(a.held() + b.held(), 0);
     }
 }
@@ -155,27 +155,27 @@ fn outbox_passthrough_chain_carries_both_senders_in_either_build_order() {
 fn unlinking_a_passthrough_reroutes_later_sends() {
     // Inbox passthrough.
     let mut a = Outbox::<u32>::detached("a");
-    let b = Inbox::<u32>::detached("b");
-    let c = Inbox::<u32>::detached("c");
+    let mut b = Inbox::<u32>::detached("b");
+    let mut c = Inbox::<u32>::detached("c");
     link(&a.endpoint(), &b.endpoint()).unwrap();
     let pt = link(&b.endpoint(), &c.endpoint()).unwrap();
     a.try_send(1).unwrap();
     pt.unlink().unwrap();
     a.try_send(2).unwrap();
-    assert_eq!(drain(&c), [1]);
-    assert_eq!(drain(&b), [2]);
+    assert_eq!(drain(&mut c), [1]);
+    assert_eq!(drain(&mut b), [2]);
 
     // Outbox passthrough: the inner source is cut off and holds its sends.
     let mut x = Outbox::<u32>::detached("x");
     let mut y = Outbox::<u32>::detached("y");
-    let z = Inbox::<u32>::detached("z");
+    let mut z = Inbox::<u32>::detached("z");
     let pt = link(&x.endpoint(), &y.endpoint()).unwrap();
     link(&y.endpoint(), &z.endpoint()).unwrap();
     x.try_send(1).unwrap();
     pt.unlink().unwrap();
     x.try_send(2).unwrap();
     y.try_send(3).unwrap();
-    assert_eq!(drain(&z), [1, 3]);
+    assert_eq!(drain(&mut z), [1, 3]);
     assert_eq!(x.held(), 1);
     assert!(matches!(pt.unlink(), Err(LinkError::NotLinked { .. })));
 }
@@ -186,7 +186,7 @@ fn unlinking_a_passthrough_reroutes_later_sends() {
 fn extending_a_chain_moves_waiting_messages_in_order() {
     let mut a = Outbox::<u32>::detached("a");
     let b = Inbox::<u32>::detached("b");
-    let c = Inbox::<u32>::detached("c");
+    let mut c = Inbox::<u32>::detached("c");
     link(&a.endpoint(), &b.endpoint()).unwrap();
     for i in 0..3 {
         a.try_send(i).unwrap();
@@ -195,19 +195,19 @@ fn extending_a_chain_moves_waiting_messages_in_order() {
     c.set_size(Some(1)); // moving messages on is not a send: the limit does not refuse them
     link(&b.endpoint(), &c.endpoint()).unwrap();
     assert_eq!(b.len(), 0);
-    assert_eq!(drain(&c), [0, 1, 2]);
+    assert_eq!(drain(&mut c), [0, 1, 2]);
 
     // The same for an outbox holding messages because it was not linked.
     let mut o = Outbox::<u32>::detached("o");
     o.try_send(10).unwrap();
     o.try_send(11).unwrap();
     assert_eq!(o.held(), 2);
-    let d = Inbox::<u32>::detached("d");
+    let mut d = Inbox::<u32>::detached("d");
     d.set_size(Some(5));
     link(&o.endpoint(), &d.endpoint()).unwrap();
     o.try_send(12).unwrap();
     assert_eq!(o.held(), 0);
-    assert_eq!(drain(&d), [10, 11, 12]);
+    assert_eq!(drain(&mut d), [10, 11, 12]);
 }
 
 /// Ports `test_Postoffice.py::postoffice_Test::test_BoxAlreadyLinkedToDestinationException` (B-12):
@@ -275,11 +275,11 @@ fn unlinking_removes_only_that_linkage() {
 fn a_components_linkages_are_removed_when_it_ends_and_only_those() {
     let sys = System::builder().threads(1).build();
     let mut a_out = Outbox::<String>::detached("a.out");
-    let a_in = Inbox::<String>::detached("a.in");
-    let b_in = Inbox::<String>::detached("b.in");
+    let mut a_in = Inbox::<String>::detached("a.in");
+    let mut b_in = Inbox::<String>::detached("b.in");
     let mut b_out = Outbox::<String>::detached("b.out");
     let mut d_out = Outbox::<String>::detached("d.out");
-    let d_in = Inbox::<String>::detached("d.in");
+    let mut d_in = Inbox::<String>::detached("d.in");
     let (a_out_ref, a_in_ref, b_in_ref, b_out_ref) = (
         a_out.endpoint(),
         a_in.endpoint(),
@@ -297,7 +297,7 @@ fn a_components_linkages_are_removed_when_it_ends_and_only_those() {
             assert!(cx.linkages().iter().all(|l| l.creator() == Some(cx.id())));
             let mut out = cx.outbox::<String>("outbox")?;
             out.try_send("from c".into())?;
-            let control = cx.inbox::<Signal>("control")?;
+            let mut control = cx.inbox::<Signal>("control")?;
             let _ = control.recv().await;
             Ok::<_, axon::Error>(())
         },
@@ -315,11 +315,11 @@ fn a_components_linkages_are_removed_when_it_ends_and_only_those() {
         "c.out -> b.out -> d.in"
     );
     d_out.try_send("from d".into()).unwrap();
-    assert_eq!(drain(&a_in), ["from d"], "d.out -> c.in -> a.in");
+    assert_eq!(drain(&mut a_in), ["from d"], "d.out -> c.in -> a.in");
     a_out.try_send("from a".into()).unwrap();
-    assert_eq!(drain(&b_in), ["from a"], "a.out -> b.in");
+    assert_eq!(drain(&mut b_in), ["from a"], "a.out -> b.in");
     b_out.try_send("from b".into()).unwrap();
-    assert_eq!(drain(&d_in), ["from b"], "b.out -> d.in");
+    assert_eq!(drain(&mut d_in), ["from b"], "b.out -> d.in");
 
     stop.try_send(Signal::ShutdownMicroprocess).unwrap();
     assert_eq!(wait_gone(&sys, &c), axon::Outcome::Finished);
@@ -336,7 +336,7 @@ fn a_components_linkages_are_removed_when_it_ends_and_only_those() {
     assert_eq!(a_out.held(), 1);
     // b.out -> d.in was made by d (the test): it survives.
     b_out.try_send("late b".into()).unwrap();
-    assert_eq!(drain(&d_in), ["late b"]);
+    assert_eq!(drain(&mut d_in), ["late b"]);
     running.shutdown();
 }
 
@@ -424,7 +424,7 @@ fn loops_of_boxes_and_self_links_are_refused() {
     let mut feed = Outbox::<u8>::detached("feed");
     let a = Inbox::<u8>::detached("a");
     let b = Inbox::<u8>::detached("b");
-    let c = Inbox::<u8>::detached("c");
+    let mut c = Inbox::<u8>::detached("c");
     link(&feed.endpoint(), &a.endpoint()).unwrap();
     link(&a.endpoint(), &b.endpoint()).unwrap();
     link(&b.endpoint(), &c.endpoint()).unwrap();
@@ -437,7 +437,7 @@ fn loops_of_boxes_and_self_links_are_refused() {
         Err(LinkError::SelfLink(_))
     ));
     feed.try_send(1).unwrap();
-    assert_eq!(drain(&c), [1], "the chain still ends at c");
+    assert_eq!(drain(&mut c), [1], "the chain still ends at c");
 
     let o1 = Outbox::<u8>::detached("o1");
     let o2 = Outbox::<u8>::detached("o2");
@@ -477,8 +477,8 @@ fn relinking_a_running_producer_loses_nothing() {
             Ok::<_, axon::Error>(())
         },
     );
-    let first = Inbox::<u32>::detached("first");
-    let second = Inbox::<u32>::detached("second");
+    let mut first = Inbox::<u32>::detached("first");
+    let mut second = Inbox::<u32>::detached("second");
     let l = link(&p.outbox::<u32>("outbox").unwrap(), &first.endpoint()).unwrap();
     let running = sys.start();
     while first.is_empty() && !p.is_finished() {
@@ -488,8 +488,8 @@ fn relinking_a_running_producer_loses_nothing() {
     link(&p.outbox::<u32>("outbox").unwrap(), &second.endpoint()).unwrap();
     assert_finished(&p);
     running.wait();
-    let a = drain(&first);
-    let b = drain(&second);
+    let a = drain(&mut first);
+    let b = drain(&mut second);
     assert!(!a.is_empty());
     let all: Vec<u32> = a.iter().chain(b.iter()).copied().collect();
     assert_eq!(all, (0..2000).collect::<Vec<_>>());

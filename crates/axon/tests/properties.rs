@@ -435,7 +435,7 @@ fn run_sequential(ops: &[Op], check_order: bool) -> Result<(), TestCaseError> {
             }
             Op::Recv(j) => {
                 let n = SENDERS + j;
-                let Some(inbox) = real.ins[j].as_ref() else {
+                let Some(inbox) = real.ins[j].as_mut() else {
                     continue;
                 };
                 let want = model.recv(n);
@@ -505,7 +505,7 @@ fn run_sequential(ops: &[Op], check_order: bool) -> Result<(), TestCaseError> {
         let want: Vec<Msg> = model.queue[n].drain(..).collect();
         let live_inbox = n >= SENDERS && real.ins[n - SENDERS].is_some();
         let (got, end) = if live_inbox {
-            let inbox = real.ins[n - SENDERS].as_ref().unwrap();
+            let inbox = real.ins[n - SENDERS].as_mut().unwrap();
             let mut got = Vec::new();
             let end = loop {
                 match inbox.try_recv() {
@@ -524,7 +524,7 @@ fn run_sequential(ops: &[Op], check_order: bool) -> Result<(), TestCaseError> {
         } else {
             // An outbox (live or dropped) or a dropped inbox: what it holds moves
             // on when it is linked to a fresh inbox.
-            let flush = Inbox::<Msg>::detached("flush");
+            let mut flush = Inbox::<Msg>::detached("flush");
             let r = link(&real.refs[n], &flush.endpoint());
             prop_assert!(
                 r.is_ok(),
@@ -603,7 +603,7 @@ proptest! {
 fn relinking_can_put_a_senders_messages_out_of_order() {
     let mut out = Outbox::<u32>::detached("out");
     let a = Inbox::<u32>::detached("a");
-    let b = Inbox::<u32>::detached("b");
+    let mut b = Inbox::<u32>::detached("b");
     let l = link(&out.endpoint(), &a.endpoint()).unwrap();
     out.try_send(0).unwrap();
     l.unlink().unwrap();
@@ -857,7 +857,7 @@ fn run_waiting_senders(ops: &[WOp], check_order: bool) -> Result<(), TestCaseErr
             }
             WOp::Base(Op::Recv(j)) => {
                 let n = SENDERS + j;
-                if let Some(inbox) = real.ins[*j].as_ref() {
+                if let Some(inbox) = real.ins[*j].as_mut() {
                     if let Ok(m) = inbox.try_recv() {
                         ledger.took(n, m, &at)?;
                     }
@@ -895,7 +895,7 @@ fn run_waiting_senders(ops: &[WOp], check_order: bool) -> Result<(), TestCaseErr
     loop {
         let mut moved = pump(&mut senders, &mut ledger, "final drain")?;
         for j in 0..INBOXES {
-            if let Some(inbox) = real.ins[j].as_ref() {
+            if let Some(inbox) = real.ins[j].as_mut() {
                 while let Ok(m) = inbox.try_recv() {
                     ledger.took(SENDERS + j, m, "final drain")?;
                     moved += 1;
@@ -931,12 +931,12 @@ fn run_waiting_senders(ops: &[WOp], check_order: bool) -> Result<(), TestCaseErr
     }
     for n in 0..NODES {
         if n >= SENDERS && real.ins[n - SENDERS].is_some() {
-            let inbox = real.ins[n - SENDERS].as_ref().unwrap();
+            let inbox = real.ins[n - SENDERS].as_mut().unwrap();
             while let Ok(m) = inbox.try_recv() {
                 ledger.took(n, m, "flush")?;
             }
         } else {
-            let flush = Inbox::<Msg>::detached("flush");
+            let mut flush = Inbox::<Msg>::detached("flush");
             let l = link(&real.refs[n], &flush.endpoint());
             prop_assert!(
                 l.is_ok(),
@@ -1088,7 +1088,7 @@ fn fan_in_strategy() -> impl Strategy<Value = FanIn> {
 /// Producers run to completion and the consumer, reading until the stream
 /// closes, gets each producer's `0..count` exactly once and in order.
 fn run_fan_in(cfg: FanIn) -> Result<(), TestCaseError> {
-    let fin = Inbox::<Msg>::detached("final");
+    let mut fin = Inbox::<Msg>::detached("final");
     fin.set_size(Some(cfg.limit));
     let chain: Vec<Inbox<Msg>> = (0..cfg.chain).map(|k| Inbox::detached(format!("p{k}"))).collect();
     let mut boxes: Vec<BoxRef<Msg>> = chain.iter().map(Inbox::endpoint).collect();
@@ -1191,8 +1191,8 @@ fn relink_strategy() -> impl Strategy<Value = Relink> {
 fn run_relink(cfg: Relink) -> Result<(), TestCaseError> {
     let head = Inbox::<Msg>::detached("head");
     let mid = Inbox::<Msg>::detached("mid");
-    let b = Inbox::<Msg>::detached("b");
-    let c = Inbox::<Msg>::detached("c");
+    let mut b = Inbox::<Msg>::detached("b");
+    let mut c = Inbox::<Msg>::detached("c");
     mid.set_size(cfg.limit_mid);
     b.set_size(cfg.limit_b);
     c.set_size(cfg.limit_c);
@@ -1230,7 +1230,7 @@ fn run_relink(cfg: Relink) -> Result<(), TestCaseError> {
                 loop {
                     let finishing = all_done.load(Ordering::SeqCst);
                     let mut got = false;
-                    for (inbox, into) in [(&b, &mut from_b), (&c, &mut from_c)] {
+                    for (inbox, into) in [(&mut b, &mut from_b), (&mut c, &mut from_c)] {
                         if let Ok(m) = inbox.try_recv() {
                             into.push(m);
                             received.fetch_add(1, Ordering::SeqCst);
@@ -1374,8 +1374,9 @@ fn a_sender_never_stays_parked_at_an_inbox_its_chain_left() {
     const STUCK: Duration = Duration::from_secs(3);
 
     let mid = Inbox::<u32>::detached("mid");
-    let b = Arc::new(Inbox::<u32>::detached("b"));
-    let c = Arc::new(Inbox::<u32>::detached("c"));
+    let mut b = Inbox::<u32>::detached("b");
+    let mut c = Inbox::<u32>::detached("c");
+    let (bref, cref) = (b.endpoint(), c.endpoint());
     b.set_size(Some(1));
     c.set_size(Some(256));
     let mut current = link(&mid.endpoint(), &b.endpoint()).unwrap();
@@ -1398,7 +1399,7 @@ fn a_sender_never_stays_parked_at_an_inbox_its_chain_left() {
         })
         .collect();
     let consumer = {
-        let (b, c, to_b, stop) = (b.clone(), c.clone(), to_b.clone(), stop.clone());
+        let (to_b, stop) = (to_b.clone(), stop.clone());
         thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 let from_b = to_b.load(Ordering::SeqCst) && b.try_recv().is_ok();
@@ -1407,6 +1408,9 @@ fn a_sender_never_stays_parked_at_an_inbox_its_chain_left() {
                     thread::yield_now();
                 }
             }
+            // Hand the inboxes back: they must outlive the producers' last
+            // sends (dropping one closes it).
+            (b, c)
         })
     };
 
@@ -1427,8 +1431,8 @@ fn a_sender_never_stays_parked_at_an_inbox_its_chain_left() {
                     "round {round}: producers {idle:?} made no progress for {STUCK:?} with mid -> {} \
                      (b.len() = {}, c.len() = {}, mid.len() = {})",
                     if to_b.load(Ordering::SeqCst) { "b" } else { "c" },
-                    b.len(),
-                    c.len(),
+                    bref.len(),
+                    cref.len(),
                     mid.len()
                 ));
                 break 'rounds;
@@ -1440,7 +1444,7 @@ fn a_sender_never_stays_parked_at_an_inbox_its_chain_left() {
         if !next_is_b {
             to_b.store(false, Ordering::SeqCst);
         }
-        let dst = if next_is_b { b.endpoint() } else { c.endpoint() };
+        let dst = if next_is_b { bref.clone() } else { cref.clone() };
         current = link(&mid.endpoint(), &dst).unwrap();
         if next_is_b {
             to_b.store(true, Ordering::SeqCst);
@@ -1449,11 +1453,12 @@ fn a_sender_never_stays_parked_at_an_inbox_its_chain_left() {
 
     // Unstick everyone (a raised limit grants every waiter) and finish.
     stop.store(true, Ordering::SeqCst);
-    b.set_size(None);
-    c.set_size(None);
+    bref.set_size(None);
+    cref.set_size(None);
+    let inboxes = consumer.join().unwrap();
     for p in producers {
         p.join().unwrap();
     }
-    consumer.join().unwrap();
+    drop(inboxes);
     assert!(stuck.is_none(), "{}", stuck.unwrap());
 }

@@ -91,14 +91,14 @@ fn shutdown_cancels_unfinished_components() {
         Component::bare("stuck").inbox::<u8>("inbox"),
         move |mut cx| async move {
             let _flag = DropFlag(d);
-            let inbox = cx.inbox::<u8>("inbox")?;
+            let mut inbox = cx.inbox::<u8>("inbox")?;
             inbox.recv().await?;
             Ok::<_, axon::Error>(())
         },
     );
     let quick = running.system().spawn(Component::bare("quick"), |_cx| async {});
     let threaded = sys.spawn_threaded(Component::bare("thr").inbox::<u8>("inbox"), |mut cx| {
-        let inbox = cx.inbox::<u8>("inbox").expect("declared");
+        let mut inbox = cx.inbox::<u8>("inbox").expect("declared");
         // Never fed and never linked: only shutdown ends this.
         assert_eq!(inbox.recv_blocking(), Err(axon::RecvError::Closed));
     });
@@ -134,7 +134,7 @@ fn busy_pair(sys: &System, stop: &Arc<AtomicBool>) -> [ComponentRef; 2] {
         move |mut cx| async move {
             let me = cx.me().clone();
             cx.link(&me.outbox::<u64>("outbox")?, &me.inbox::<u64>("inbox")?)?;
-            let inbox = cx.inbox::<u64>("inbox")?;
+            let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;
             out.send(0).await?;
             while let Ok(x) = inbox.recv().await {
@@ -220,7 +220,7 @@ fn idle_components_are_not_run_and_waking_one_runs_only_that_one() {
             &sys,
             Component::bare("idle").inbox::<u8>("inbox"),
             |mut cx| async move {
-                let inbox = cx.inbox::<u8>("inbox")?;
+                let mut inbox = cx.inbox::<u8>("inbox")?;
                 while inbox.recv().await.is_ok() {}
                 Ok::<_, axon::Error>(())
             },
@@ -229,11 +229,11 @@ fn idle_components_are_not_run_and_waking_one_runs_only_that_one() {
         link(&feed.endpoint(), &c.inbox("inbox").unwrap()).unwrap();
         idle.push((c, counts, feed));
     }
-    let result = Inbox::<u64>::detached("result");
+    let mut result = Inbox::<u64>::detached("result");
     let ping = sys.spawn(
         Component::bare("ping").std::<u64, u64>().outbox::<u64>("result"),
         |mut cx| async move {
-            let inbox = cx.inbox::<u64>("inbox")?;
+            let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;
             let mut result = cx.outbox::<u64>("result")?;
             out.send(0).await?;
@@ -248,7 +248,7 @@ fn idle_components_are_not_run_and_waking_one_runs_only_that_one() {
         },
     );
     let pong = sys.spawn(Component::bare("pong").std::<u64, u64>(), |mut cx| async move {
-        let inbox = cx.inbox::<u64>("inbox")?;
+        let mut inbox = cx.inbox::<u64>("inbox")?;
         let mut out = cx.outbox::<u64>("outbox")?;
         while let Ok(n) = inbox.recv().await {
             if out.send(n + 1).await.is_err() {
@@ -307,7 +307,7 @@ fn the_system_lists_every_live_component_asleep_or_not() {
         let c = sys.spawn(
             Component::bare(format!("c{i}")).inbox::<u8>("inbox"),
             |mut cx| async move {
-                let inbox = cx.inbox::<u8>("inbox")?;
+                let mut inbox = cx.inbox::<u8>("inbox")?;
                 while inbox.recv().await.is_ok() {}
                 Ok::<_, axon::Error>(())
             },
@@ -368,7 +368,7 @@ fn a_sleeping_scheduler_is_woken_from_another_thread() {
                 &sys,
                 Component::bare("sleeper").inbox::<u8>("inbox"),
                 |mut cx| async move {
-                    let inbox = cx.inbox::<u8>("inbox")?;
+                    let mut inbox = cx.inbox::<u8>("inbox")?;
                     let got = inbox.recv().await?;
                     assert_eq!(got, 9);
                     Ok::<_, axon::Error>(())
@@ -412,7 +412,7 @@ fn a_pipeline_works_on_one_and_on_two_threads() {
             },
         );
         let double = sys.spawn(Component::bare("double").std::<u64, u64>(), |mut cx| async move {
-            let inbox = cx.inbox::<u64>("inbox")?;
+            let mut inbox = cx.inbox::<u64>("inbox")?;
             inbox.set_size(Some(16));
             let mut out = cx.outbox::<u64>("outbox")?;
             while let Ok(x) = inbox.recv().await {
@@ -425,7 +425,7 @@ fn a_pipeline_works_on_one_and_on_two_threads() {
         let sum = sys.spawn(
             Component::bare("sum").inbox::<u64>("inbox"),
             move |mut cx| async move {
-                let inbox = cx.inbox::<u64>("inbox")?;
+                let mut inbox = cx.inbox::<u64>("inbox")?;
                 let mut expect = 0;
                 while let Ok(x) = inbox.recv().await {
                     assert_eq!(x, expect * 2, "in order");

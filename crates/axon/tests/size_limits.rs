@@ -68,7 +68,7 @@ fn a_bounded_inbox_takes_its_limit_then_refuses_with_the_message_back() {
     assert_eq!((b.len, b.limit), (5, Some(5)));
 
     // The same with a limit set on a plain inbox.
-    let inbox = Inbox::<u32>::detached("limited");
+    let mut inbox = Inbox::<u32>::detached("limited");
     assert_eq!(inbox.size(), None);
     inbox.set_size(Some(5));
     assert_eq!(inbox.size(), Some(5));
@@ -76,14 +76,14 @@ fn a_bounded_inbox_takes_its_limit_then_refuses_with_the_message_back() {
     link(&out.endpoint(), &inbox.endpoint()).unwrap();
     send_ok(&mut out, 5);
     assert_full(&mut out, 99);
-    assert_eq!(drain(&inbox), [0, 1, 2, 3, 4]);
+    assert_eq!(drain(&mut inbox), [0, 1, 2, 3, 4]);
 }
 
 /// Ports `test_Postoffice.py::SizeLimitedBoxes_Test::test_removingFromInboxAllowsYouToPutMoreIn`
 /// (B-5): taking k from a full box lets exactly k more in.
 #[test]
 fn collecting_frees_exactly_as_many_slots() {
-    let inbox = Inbox::<u32>::detached("in");
+    let mut inbox = Inbox::<u32>::detached("in");
     inbox.set_size(Some(5));
     let mut out = Outbox::<u32>::detached("out");
     link(&out.endpoint(), &inbox.endpoint()).unwrap();
@@ -123,7 +123,7 @@ fn no_limit_means_unbounded_and_the_limit_can_be_lifted_when_full() {
 /// the consumer has caught up.
 #[test]
 fn lowering_the_limit_keeps_what_is_there_and_refuses_until_caught_up() {
-    let inbox = Inbox::<u32>::detached("in");
+    let mut inbox = Inbox::<u32>::detached("in");
     inbox.set_size(Some(5));
     let mut out = Outbox::<u32>::detached("out");
     link(&out.endpoint(), &inbox.endpoint()).unwrap();
@@ -137,7 +137,7 @@ fn lowering_the_limit_keeps_what_is_there_and_refuses_until_caught_up() {
     assert_eq!(inbox.try_recv(), Ok(2));
     out.try_send(12).unwrap();
     assert_full(&mut out, 13);
-    assert_eq!(drain(&inbox), [3, 12]);
+    assert_eq!(drain(&mut inbox), [3, 12]);
     // Through a BoxRef (how a parent would set a child's limit).
     inbox.endpoint().set_size(Some(1));
     assert_eq!(inbox.size(), Some(1));
@@ -148,7 +148,7 @@ fn lowering_the_limit_keeps_what_is_there_and_refuses_until_caught_up() {
 #[test]
 fn raising_the_limit_lets_a_waiting_sender_in() {
     let sys = System::builder().threads(1).build();
-    let inbox = Inbox::<u32>::detached("in");
+    let mut inbox = Inbox::<u32>::detached("in");
     inbox.set_size(Some(1));
     let (p, counts) = spawn_counted(
         &sys,
@@ -166,7 +166,7 @@ fn raising_the_limit_lets_a_waiting_sender_in() {
     assert_eq!(inbox.len(), 1);
     inbox.set_size(Some(2));
     assert_finished(&p);
-    assert_eq!(drain(&inbox), [1, 2]);
+    assert_eq!(drain(&mut inbox), [1, 2]);
     running.wait();
 }
 
@@ -198,7 +198,7 @@ fn only_the_final_inbox_limit_counts() {
 /// is refused.
 #[test]
 fn every_producer_meets_the_same_final_limit() {
-    let e = Inbox::<u32>::detached("e");
+    let mut e = Inbox::<u32>::detached("e");
     e.set_size(Some(16));
     let mut a = Outbox::<u32>::detached("a");
     let mut b = Outbox::<u32>::detached("b");
@@ -222,7 +222,7 @@ fn every_producer_meets_the_same_final_limit() {
             );
         }
     }
-    assert_eq!(drain(&e), (0..16).collect::<Vec<_>>());
+    assert_eq!(drain(&mut e), (0..16).collect::<Vec<_>>());
 }
 
 /// No reference test (Axon dropped sends on an unlinked outbox): an unlinked
@@ -235,14 +235,14 @@ fn an_unlinked_outbox_holds_up_to_its_own_limit() {
     send_ok(&mut out, 2);
     assert_full(&mut out, 2);
     assert_eq!(out.held(), 2);
-    let inbox = Inbox::<u32>::detached("in");
+    let mut inbox = Inbox::<u32>::detached("in");
     inbox.set_size(Some(4));
     link(&out.endpoint(), &inbox.endpoint()).unwrap();
     assert_eq!(out.held(), 0);
     out.try_send(10).unwrap();
     out.try_send(11).unwrap();
     assert_full(&mut out, 12);
-    assert_eq!(drain(&inbox), [0, 1, 10, 11]);
+    assert_eq!(drain(&mut inbox), [0, 1, 10, 11]);
 }
 
 /// A refused message is moved back, not copied: works for types that are not

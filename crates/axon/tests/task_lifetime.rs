@@ -49,7 +49,7 @@ fn ring(
             sys.spawn(
                 Component::new("hop").std::<u64, u64>(),
                 move |mut cx| async move {
-                    let inbox = cx.inbox::<u64>("inbox")?;
+                    let mut inbox = cx.inbox::<u64>("inbox")?;
                     let mut out = cx.outbox::<u64>("outbox")?;
                     if first {
                         for t in 0..tokens {
@@ -156,7 +156,7 @@ fn wakes_from_threads_and_workers_mix() {
     let collector = sys.spawn(
         Component::new("collector").std::<u64, u64>(),
         move |mut cx| async move {
-            let inbox = cx.inbox::<u64>("inbox")?;
+            let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut n = 0;
             while n < 3 * PER_FEEDER {
                 let x = inbox.recv().await?;
@@ -193,7 +193,7 @@ fn wakes_from_threads_and_workers_mix() {
     let relay = sys.spawn(
         Component::new("relay").std::<u64, u64>(),
         move |mut cx| async move {
-            let inbox = cx.inbox::<u64>("inbox")?;
+            let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;
             while let Ok(x) = inbox.recv().await {
                 out.send(x).await?;

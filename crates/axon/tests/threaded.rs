@@ -62,7 +62,7 @@ fn messages_flow_into_and_out_of_a_threaded_component() {
         },
     );
     let t = sys.spawn_threaded(Component::new("t").std::<String, String>(), |mut cx| {
-        let inbox = cx.inbox::<String>("inbox").expect("declared");
+        let mut inbox = cx.inbox::<String>("inbox").expect("declared");
         let mut out = cx.outbox::<String>("outbox").expect("declared");
         while let Ok(m) = inbox.recv_blocking() {
             out.send_blocking(format!("{m}, world")).expect("recorder alive");
@@ -73,7 +73,7 @@ fn messages_flow_into_and_out_of_a_threaded_component() {
     let recorder = sys.spawn(
         Component::bare("recorder").inbox::<String>("inbox"),
         move |mut cx| async move {
-            let inbox = cx.inbox::<String>("inbox")?;
+            let mut inbox = cx.inbox::<String>("inbox")?;
             while let Ok(m) = inbox.recv().await {
                 g.lock().unwrap().push(m);
             }
@@ -106,11 +106,11 @@ fn a_threaded_components_inbox_limit_is_the_whole_buffer() {
     let t = sys.spawn_threaded(
         Component::new("t").inbox_with_size::<u32>("inbox", 10),
         |mut cx| {
-            let control = cx.inbox::<Signal>("control").expect("declared");
+            let mut control = cx.inbox::<Signal>("control").expect("declared");
             let _ = control.recv_blocking();
         },
     );
-    let accepted = Inbox::<usize>::detached("accepted");
+    let mut accepted = Inbox::<usize>::detached("accepted");
     let acc = accepted.endpoint();
     let sender = sys.spawn(
         Component::bare("sender")
@@ -151,9 +151,9 @@ fn a_threaded_components_inbox_limit_is_the_whole_buffer() {
 #[test]
 fn back_pressure_reaches_the_thread_and_collecting_unblocks_it() {
     let sys = System::builder().threads(1).build();
-    let dest = Inbox::<u32>::detached("dest");
+    let mut dest = Inbox::<u32>::detached("dest");
     dest.set_size(Some(10));
-    let reports = Inbox::<String>::detached("reports");
+    let mut reports = Inbox::<String>::detached("reports");
     let (rep, dst) = (reports.endpoint(), dest.endpoint());
     // The body starts at once on its thread: it links its own boxes first.
     let t = sys.spawn_threaded(
@@ -193,7 +193,7 @@ fn back_pressure_reaches_the_thread_and_collecting_unblocks_it() {
         reports.recv_blocking().as_deref(),
         Ok("sent 15, full again: true")
     );
-    assert_eq!(drain(&dest), (5..15).collect::<Vec<_>>());
+    assert_eq!(drain(&mut dest), (5..15).collect::<Vec<_>>());
     assert_finished(&t);
     running.wait();
 }
@@ -204,7 +204,7 @@ fn back_pressure_reaches_the_thread_and_collecting_unblocks_it() {
 #[test]
 fn every_send_a_thread_saw_accepted_is_delivered() {
     let sys = System::builder().threads(1).build();
-    let dest = Inbox::<u32>::detached("dest");
+    let mut dest = Inbox::<u32>::detached("dest");
     dest.set_size(Some(1));
     let count = Arc::new(Mutex::new(0));
     let c = count.clone();
@@ -223,7 +223,7 @@ fn every_send_a_thread_saw_accepted_is_delivered() {
     sys.run();
     assert_finished(&t);
     dest.set_size(Some(999));
-    let got = drain(&dest);
+    let got = drain(&mut dest);
     assert_eq!(got.len(), *count.lock().unwrap() as usize);
     assert_eq!(got, [0]);
     assert_eq!(dest.try_recv(), Err(axon::TryRecvError::Closed));
@@ -238,7 +238,7 @@ fn a_full_inbox_does_not_block_control_or_keep_the_component_alive() {
     let t = sys.spawn_threaded(
         Component::new("t").inbox_with_size::<u32>("inbox", 5),
         |mut cx| {
-            let control = cx.inbox::<Signal>("control").expect("declared");
+            let mut control = cx.inbox::<Signal>("control").expect("declared");
             assert_eq!(control.recv_blocking(), Ok(Signal::ProducerFinished));
         },
     );
@@ -262,7 +262,7 @@ fn a_full_inbox_does_not_block_control_or_keep_the_component_alive() {
 #[test]
 fn pause_blocking_returns_on_timeout_and_on_delivery() {
     let sys = System::builder().threads(1).build();
-    let steps = Inbox::<&'static str>::detached("steps");
+    let mut steps = Inbox::<&'static str>::detached("steps");
     let st = steps.endpoint();
     let t = sys.spawn_threaded(
         Component::new("t")
@@ -271,7 +271,7 @@ fn pause_blocking_returns_on_timeout_and_on_delivery() {
         move |mut cx| {
             cx.link(&cx.me().outbox("steps").expect("declared"), &st)
                 .expect("links");
-            let inbox = cx.inbox::<u32>("inbox").expect("declared");
+            let mut inbox = cx.inbox::<u32>("inbox").expect("declared");
             let mut out = cx.outbox::<&'static str>("steps").expect("declared");
             cx.pause_blocking(Some(Duration::from_millis(20)));
             out.try_send("timed out").unwrap();
@@ -300,7 +300,7 @@ fn a_threaded_component_is_in_the_snapshot() {
     let t = sys.spawn_threaded(
         Component::new("t").inbox_with_size::<u32>("inbox", 3),
         |mut cx| {
-            let control = cx.inbox::<Signal>("control").expect("declared");
+            let mut control = cx.inbox::<Signal>("control").expect("declared");
             let _ = control.recv_blocking();
         },
     );
@@ -330,12 +330,12 @@ fn a_threaded_component_is_in_the_snapshot() {
 #[test]
 fn a_threaded_childs_end_is_reported_to_its_parent() {
     let sys = System::builder().threads(1).build();
-    let signals = Inbox::<Signal>::detached("signals");
+    let mut signals = Inbox::<Signal>::detached("signals");
     let sig = signals.endpoint();
     let parent = sys.spawn(Component::bare("parent"), move |cx| async move {
         let ok = cx.spawn_threaded_child(Component::new("ok"), |_cx| {});
         let bad = cx.spawn_threaded_child(Component::new("bad").inbox::<()>("go"), |mut cx| {
-            let go = cx.inbox::<()>("go").expect("declared");
+            let mut go = cx.inbox::<()>("go").expect("declared");
             if go.recv_blocking().is_ok() {
                 panic!("thread boom");
             }
@@ -372,8 +372,8 @@ fn linking_from_the_thread_and_from_outside_at_once_is_safe() {
         Component::new("t").std::<u32, u32>().inbox::<()>("done"),
         |mut cx| {
             let me = cx.me().clone();
-            let done = cx.inbox::<()>("done").expect("declared");
-            let inbox = cx.inbox::<u32>("inbox").expect("declared");
+            let mut done = cx.inbox::<()>("done").expect("declared");
+            let mut inbox = cx.inbox::<u32>("inbox").expect("declared");
             let mut out = cx.outbox::<u32>("outbox").expect("declared");
             for i in 0..500 {
                 let l = cx
@@ -410,14 +410,14 @@ fn linking_from_the_thread_and_from_outside_at_once_is_safe() {
 #[test]
 fn a_thread_can_add_boxes_and_use_them_at_once() {
     let sys = System::builder().threads(1).build();
-    let names = Inbox::<String>::detached("names");
-    let recorder = Inbox::<String>::detached("recorder");
+    let mut names = Inbox::<String>::detached("names");
+    let mut recorder = Inbox::<String>::detached("recorder");
     let (nm, rec) = (names.endpoint(), recorder.endpoint());
     let t = sys.spawn_threaded(Component::new("t").outbox::<String>("names"), move |mut cx| {
         cx.link(&cx.me().outbox("names").expect("declared"), &nm)
             .expect("links");
         let mut report = cx.outbox::<String>("names").expect("declared");
-        let (name, newbox) = cx.add_inbox::<String>("newbox");
+        let (name, mut newbox) = cx.add_inbox::<String>("newbox");
         report.try_send(name).unwrap();
         let got = newbox.recv_blocking().expect("delivered");
         let (oname, mut newout) = cx.add_outbox::<String>("newout");

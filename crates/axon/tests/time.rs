@@ -11,7 +11,7 @@ use axon::{Component, Inbox, System};
 #[test]
 fn a_component_sleeps_without_blocking_others() {
     let sys = System::builder().threads(1).build();
-    let order = Inbox::<&'static str>::detached("order");
+    let mut order = Inbox::<&'static str>::detached("order");
     let sleeper = sys.spawn(
         Component::bare("sleeper").outbox::<&'static str>("outbox"),
         |mut cx| async move {

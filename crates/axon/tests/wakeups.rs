@@ -65,7 +65,7 @@ fn producer(
         sys,
         Component::bare(name).inbox::<()>("go").outbox::<String>("outbox"),
         move |mut cx| async move {
-            let go = cx.inbox::<()>("go")?;
+            let mut go = cx.inbox::<()>("go")?;
             let mut out = cx.outbox::<String>("outbox")?;
             go.recv().await?;
             for item in items {
@@ -97,7 +97,7 @@ fn consumer(sys: &System, name: &'static str) -> (ComponentRef, Arc<Counts>) {
         sys,
         Component::bare(name).inbox::<String>("inbox"),
         |mut cx| async move {
-            let inbox = cx.inbox::<String>("inbox")?;
+            let mut inbox = cx.inbox::<String>("inbox")?;
             while inbox.recv().await.is_ok() {}
             Ok::<_, axon::Error>(())
         },
@@ -170,7 +170,7 @@ fn collecting_wakes_a_waiting_producer_once_per_collection_and_only_while_it_wai
     let sys = System::builder().threads(1).build();
     let log = Log::default();
     let (a, ca, mut go) = producer(&sys, "a", &["0", "1", "2", "3", "4"], Style::Kamaelia, &log);
-    let inbox = Inbox::<String>::detached("b");
+    let mut inbox = Inbox::<String>::detached("b");
     inbox.set_size(Some(1));
     link(&a.outbox::<String>("outbox").unwrap(), &inbox.endpoint()).unwrap();
     let running = sys.start();
@@ -218,7 +218,7 @@ fn chain_collection_wakes_only_the_waiting_outbox_owner() {
     let (a, ca, mut go) = producer(&sys, "a", &["m0", "m1"], Style::Kamaelia, &log);
     let (b, cb) = consumer(&sys, "b");
     let (c, cc) = consumer(&sys, "c");
-    let d = Inbox::<String>::detached("d");
+    let mut d = Inbox::<String>::detached("d");
     d.set_size(Some(1));
     link(&a.outbox::<String>("outbox").unwrap(), &b.inbox("inbox").unwrap()).unwrap();
     link(&b.inbox::<String>("inbox").unwrap(), &c.inbox("inbox").unwrap()).unwrap();
@@ -299,7 +299,7 @@ fn five_box_chain() -> FiveBoxChain {
 /// inbox.)
 #[test]
 fn collecting_wakes_every_waiting_outbox_owner_up_the_chain() {
-    let ch = five_box_chain();
+    let mut ch = five_box_chain();
     let [ca, cb, cc] = &ch.counts;
     assert_eq!(ch.e.try_recv().as_deref(), Ok("a0"));
     expect_polls("after collecting", &[(ca, 3), (cb, 3), (cc, 3), (&ch.d, 1)]);
@@ -315,7 +315,7 @@ fn collecting_wakes_every_waiting_outbox_owner_up_the_chain() {
 /// outbox), and collecting from e wakes only c.
 #[test]
 fn a_link_removed_after_the_send_changes_who_collecting_wakes() {
-    let ch = five_box_chain();
+    let mut ch = five_box_chain();
     let [ca, cb, cc] = &ch.counts;
     let [_, b, c] = &ch.comps;
     let before = ch.sys.snapshot().linkages.len();
@@ -354,7 +354,7 @@ fn a_link_removed_and_made_again_after_the_send_still_wakes_the_waiting_sender()
     };
     let (b, cb) = sleeping("b");
     let (c, cc) = sleeping("c");
-    let e = Inbox::<String>::detached("e");
+    let mut e = Inbox::<String>::detached("e");
     e.set_size(Some(1));
     link(
         &a.outbox::<String>("outbox").unwrap(),
@@ -397,7 +397,7 @@ fn a_link_removed_and_made_again_after_the_send_still_wakes_the_waiting_sender()
 /// is woken by the collection along with a, b and c.
 #[test]
 fn a_sender_joining_the_chain_after_the_send_is_woken_too() {
-    let ch = five_box_chain();
+    let mut ch = five_box_chain();
     let [ca, cb, cc] = &ch.counts;
     let log = ch.log.clone();
     let (f, cf, mut gf) = producer(&ch.sys, "f", &["f0"], Style::Kamaelia, &log);
@@ -425,7 +425,7 @@ fn a_sender_joining_the_chain_after_the_send_is_woken_too() {
 fn waiting_senders_are_woken_one_per_slot_in_fifo_order() {
     let sys = System::builder().threads(1).build();
     let log = Log::default();
-    let inbox = Inbox::<String>::detached("in");
+    let mut inbox = Inbox::<String>::detached("in");
     inbox.set_size(Some(1));
     let mut filler = Outbox::<String>::detached("filler");
     link(&filler.endpoint(), &inbox.endpoint()).unwrap();
@@ -488,7 +488,7 @@ fn seed_wakeup_chain_with_a_late_link() {
     let log = Log::default();
     let inbox1 = Inbox::<String>::detached("inbox1");
     let inbox2 = Inbox::<String>::detached("inbox2");
-    let inbox3 = Inbox::<String>::detached("inbox3");
+    let mut inbox3 = Inbox::<String>::detached("inbox3");
     let inbox4 = Inbox::<String>::detached("inbox4");
     inbox3.set_size(Some(2));
     inbox4.set_size(Some(1));
@@ -510,14 +510,14 @@ fn seed_wakeup_chain_with_a_late_link() {
     expect_polls("C: c0 sent, c1 waits", &[(&cc, 2)]);
 
     let mut got = Vec::new();
-    let mut collect = |want: &str, polls: [usize; 3], step: &str| {
+    let mut collect = |inbox3: &mut Inbox<_>, want: &str, polls: [usize; 3], step: &str| {
         let m = inbox3.try_recv().expect("an item waits in inbox3");
         assert_eq!(m, want, "{step}");
         got.push(m);
         expect_polls(step, &[(&ca, polls[0]), (&cb, polls[1]), (&cc, polls[2])]);
     };
-    collect("a0", [3, 2, 2], "collect 1 wakes A only");
-    collect("a1", [3, 3, 2], "collect 2 wakes B only");
+    collect(&mut inbox3, "a0", [3, 2, 2], "collect 1 wakes A only");
+    collect(&mut inbox3, "a1", [3, 3, 2], "collect 2 wakes B only");
 
     link(&inbox4.endpoint(), &inbox2.endpoint()).unwrap();
     assert_eq!(inbox4.len(), 0, "c0 moved on");
@@ -525,16 +525,22 @@ fn seed_wakeup_chain_with_a_late_link() {
     assert_eq!(inbox3.len(), 3, "a2, b0 and the moved c0");
 
     collect(
+        &mut inbox3,
         "a2",
         [3, 3, 3],
         "collect 3 leaves inbox3 at its limit: nobody woken",
     );
-    collect("b0", [3, 4, 3], "collect 4 wakes B (queued before C)");
-    collect("c0", [3, 4, 4], "collect 5 wakes C");
-    collect("b1", [3, 5, 4], "collect 6 wakes B");
-    collect("c1", [3, 5, 5], "collect 7 wakes C");
-    collect("b2", [3, 5, 5], "collect 8: nobody waits");
-    collect("c2", [3, 5, 5], "collect 9: nobody waits");
+    collect(
+        &mut inbox3,
+        "b0",
+        [3, 4, 3],
+        "collect 4 wakes B (queued before C)",
+    );
+    collect(&mut inbox3, "c0", [3, 4, 4], "collect 5 wakes C");
+    collect(&mut inbox3, "b1", [3, 5, 4], "collect 6 wakes B");
+    collect(&mut inbox3, "c1", [3, 5, 5], "collect 7 wakes C");
+    collect(&mut inbox3, "b2", [3, 5, 5], "collect 8: nobody waits");
+    collect(&mut inbox3, "c2", [3, 5, 5], "collect 9: nobody waits");
     assert!(inbox3.is_empty());
     assert_eq!(got.len(), 9);
     running.shutdown();
@@ -562,7 +568,7 @@ fn a_paused_producer_is_woken_by_a_threaded_consumer_and_loses_nothing() {
     let got = Arc::new(Mutex::new(Vec::new()));
     let g = got.clone();
     let c = sys.spawn_threaded(Component::new("consumer").inbox::<u32>("inbox"), move |mut cx| {
-        let inbox = cx.inbox::<u32>("inbox").expect("declared");
+        let mut inbox = cx.inbox::<u32>("inbox").expect("declared");
         inbox.set_size(Some(5));
         while let Ok(x) = inbox.recv_blocking() {
             g.lock().unwrap().push(x);
@@ -583,7 +589,7 @@ fn a_paused_producer_is_woken_by_a_threaded_consumer_and_loses_nothing() {
 #[test]
 fn many_waiting_producers_on_two_threads_lose_nothing() {
     let sys = System::builder().threads(2).build();
-    let sink = Inbox::<(usize, u32)>::detached("sink");
+    let mut sink = Inbox::<(usize, u32)>::detached("sink");
     sink.set_size(Some(2));
     for p in 0..4 {
         let prod = sys.spawn(
@@ -607,5 +613,5 @@ fn many_waiting_producers_on_two_threads_lose_nothing() {
     }
     running.wait();
     assert_eq!(sink.recv_blocking(), Err(axon::RecvError::Closed));
-    assert!(drain(&sink).is_empty());
+    assert!(drain(&mut sink).is_empty());
 }

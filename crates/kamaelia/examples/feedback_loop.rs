@@ -20,7 +20,7 @@ type Pair = (u64, u64);
 
 fn step() -> Prefab {
     Prefab::new(Component::new("step").std::<Pair, Pair>(), |mut cx| async move {
-        let inbox = cx.inbox::<Pair>("inbox")?;
+        let mut inbox = cx.inbox::<Pair>("inbox")?;
         let mut out = cx.outbox::<Pair>("outbox")?;
         while let Ok((a, b)) = inbox.recv().await {
             out.send((b, a + b)).await?;
@@ -34,7 +34,7 @@ fn count(rounds: u32) -> Prefab {
         .std::<Pair, Pair>()
         .outbox::<u64>("answer");
     Prefab::new(spec, move |mut cx| async move {
-        let inbox = cx.inbox::<Pair>("inbox")?;
+        let mut inbox = cx.inbox::<Pair>("inbox")?;
         let mut out = cx.outbox::<Pair>("outbox")?;
         let mut answer = cx.outbox::<u64>("answer")?;
         out.send((0, 1)).await?;
@@ -63,8 +63,8 @@ fn main() {
     };
     let sys = System::new();
     let g = g.spawn(&sys);
-    let answer = Inbox::<u64>::detached("answer");
-    let signal = Inbox::<Signal>::detached("signal");
+    let mut answer = Inbox::<u64>::detached("answer");
+    let mut signal = Inbox::<Signal>::detached("signal");
     axon::link(&g.outbox("outbox").unwrap(), &answer.endpoint()).unwrap();
     axon::link(&g.outbox("signal").unwrap(), &signal.endpoint()).unwrap();
     sys.run();

@@ -18,7 +18,7 @@ fn add_one(i: usize) -> Prefab {
     Prefab::new(
         Component::new(format!("add1-{i}")).std::<u64, u64>(),
         |mut cx| async move {
-            let inbox = cx.inbox::<u64>("inbox")?;
+            let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;
             while let Ok(x) = inbox.recv().await {
                 out.send(x + 1).await?;
@@ -38,7 +38,7 @@ fn main() {
     let sys = System::new();
     let p = pipeline.spawn(&sys);
     let mut input = Outbox::<u64>::detached("input");
-    let output = Inbox::<u64>::detached("output");
+    let mut output = Inbox::<u64>::detached("output");
     axon::link(&input.endpoint(), &p.inbox("inbox").unwrap()).unwrap();
     axon::link(&p.outbox("outbox").unwrap(), &output.endpoint()).unwrap();
     for i in 0..MESSAGES {

@@ -209,7 +209,7 @@ async fn first<A: Future, B: Future>(a: A, b: B) -> First<A::Output, B::Output> 
 /// `control` first (then `Ok(Err(signal))`).
 async fn find_service<M: Send + 'static>(
     cx: &Context,
-    control: &Inbox<Signal>,
+    control: &mut Inbox<Signal>,
     service: &str,
 ) -> Result<Result<BoxRef<M>, Signal>, axon::Error> {
     let cat = cx.system().cat().clone();
@@ -243,9 +243,9 @@ pub fn backplane<T: Clone + Send + 'static>(name: &str) -> Prefab {
         .inbox::<T>("inbox")
         .inbox::<Subscription<T>>("configuration");
     Prefab::new(spec, move |mut cx| async move {
-        let data = cx.inbox::<T>("inbox")?;
-        let config = cx.inbox::<Subscription<T>>("configuration")?;
-        let control = cx.inbox::<Signal>("control")?;
+        let mut data = cx.inbox::<T>("inbox")?;
+        let mut config = cx.inbox::<Subscription<T>>("configuration")?;
+        let mut control = cx.inbox::<Signal>("control")?;
         let mut signal = cx.outbox::<Signal>("signal")?;
         let cat = cx.system().cat().clone();
         let me = cx.me().clone();
@@ -385,9 +385,9 @@ pub fn publish_to<T: Send + 'static>(name: &str) -> Prefab {
     Prefab::new(spec, move |mut cx| async move {
         // Keep the receiving handle alive: dropping it would close the inbox.
         let _inbox = cx.inbox::<T>("inbox")?;
-        let control = cx.inbox::<Signal>("control")?;
+        let mut control = cx.inbox::<Signal>("control")?;
         let mut signal = cx.outbox::<Signal>("signal")?;
-        let hub = match find_service::<T>(&cx, &control, &input_service(&name)).await? {
+        let hub = match find_service::<T>(&cx, &mut control, &input_service(&name)).await? {
             Ok(hub) => hub,
             Err(s) => {
                 let _ = signal.send(s).await;
@@ -420,11 +420,11 @@ pub fn subscribe_to<T: Clone + Send + 'static>(name: &str) -> Prefab {
         .inbox::<Signal>("_backplane_signal")
         .outbox::<Subscription<T>>("_backplane_config");
     Prefab::new(spec, move |mut cx| async move {
-        let control = cx.inbox::<Signal>("control")?;
-        let from_backplane = cx.inbox::<Signal>("_backplane_signal")?;
+        let mut control = cx.inbox::<Signal>("control")?;
+        let mut from_backplane = cx.inbox::<Signal>("_backplane_signal")?;
         let mut signal = cx.outbox::<Signal>("signal")?;
         let mut config = cx.outbox::<Subscription<T>>("_backplane_config")?;
-        let hub = match find_service::<Subscription<T>>(&cx, &control, &config_service(&name)).await? {
+        let hub = match find_service::<Subscription<T>>(&cx, &mut control, &config_service(&name)).await? {
             Ok(hub) => hub,
             Err(s) => {
                 let _ = signal.send(s).await;

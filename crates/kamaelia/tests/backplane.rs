@@ -325,7 +325,7 @@ fn a_panicking_subscriber_is_dropped() {
             .inbox::<Signal>("bp_signal")
             .outbox::<Subscription<u32>>("config"),
         move |mut cx| async move {
-            let inbox = cx.inbox::<u32>("inbox")?;
+            let mut inbox = cx.inbox::<u32>("inbox")?;
             let mut config = cx.outbox::<Subscription<u32>>("config")?;
             let hub = cx.system().cat().wait_for_service(&config_service(name)).await;
             cx.link(&config.endpoint(), &hub.downcast()?)?;

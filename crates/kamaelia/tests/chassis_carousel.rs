@@ -68,10 +68,10 @@ fn next_makes_a_wired_child_and_its_finish_requests_another() {
     assert_eq!(r.requests.recv_blocking(), Ok(NextRequest));
     assert_eq!(m.next_seen(), ("control", SM));
     // The child's own signal is not passed on.
-    assert_eq!(drain(&r.signal), []);
+    assert_eq!(drain(&mut r.signal), []);
     drop(r.next); // no more children: the carousel finishes
     assert_eq!(r.c.join(), Outcome::Finished);
-    assert_eq!(drain(&r.signal), [Signal::ProducerFinished]);
+    assert_eq!(drain(&mut r.signal), [Signal::ProducerFinished]);
     m.stop_now();
     running.wait();
 }
@@ -100,7 +100,7 @@ fn next_replaces_the_running_child() {
     assert_eq!(m2.next_seen(), ("control", SM));
     assert_eq!(r.c.join(), Outcome::Finished);
     assert!(r.c.children().is_empty());
-    assert_eq!(drain(&r.signal), [Signal::ShutdownMicroprocess]);
+    assert_eq!(drain(&mut r.signal), [Signal::ShutdownMicroprocess]);
     m2.stop_now();
     running.wait();
 }
@@ -108,7 +108,7 @@ fn next_replaces_the_running_child() {
 /// Carousel.py `make1stRequest`: ask for the first child at once.
 #[test]
 fn make_first_request_asks_at_start() {
-    let r = rig(true);
+    let mut r = rig(true);
     let running = r.sys.start();
     assert_eq!(r.requests.recv_blocking(), Ok(NextRequest));
     drop(r.next);
@@ -123,8 +123,8 @@ fn a_child_ending_requests_the_next() {
     let sys = System::builder().threads(1).build();
     let c = carousel.spawn(&sys);
     let mut next = feed(&c.inbox::<u32>("next").unwrap());
-    let requests = collect(&c.outbox::<NextRequest>("requestNext").unwrap());
-    let out = collect(&c.outbox::<u32>("outbox").unwrap());
+    let mut requests = collect(&c.outbox::<NextRequest>("requestNext").unwrap());
+    let mut out = collect(&c.outbox::<u32>("outbox").unwrap());
     let running = sys.start();
     next.try_send(2).unwrap();
     assert_eq!(requests.recv_blocking(), Ok(NextRequest));
@@ -133,7 +133,7 @@ fn a_child_ending_requests_the_next() {
     drop(next);
     assert_eq!(c.join(), Outcome::Finished);
     running.wait();
-    assert_eq!(drain(&out), [0, 1, 0, 1, 2]);
+    assert_eq!(drain(&mut out), [0, 1, 0, 1, 2]);
 }
 
 #[test]

@@ -42,7 +42,7 @@ fn stop_all(g: &ComponentRef, ms: &mut [Mock]) {
         m.stop_now();
     }
     assert_eq!(g.join(), Outcome::Finished);
-    for (i, m) in ms.iter().enumerate() {
+    for (i, m) in ms.iter_mut().enumerate() {
         assert_eq!(m.rest(), [], "mock {i} saw something unexpected");
     }
 }
@@ -56,10 +56,10 @@ fn no_children_no_linkages() {
     assert!(Graphline::new().check().is_ok());
     let sys = System::builder().threads(1).build();
     let g = Graphline::new().build().spawn(&sys);
-    let signal = collect(&g.outbox::<Signal>("signal").unwrap());
+    let mut signal = collect(&g.outbox::<Signal>("signal").unwrap());
     sys.run();
     assert_eq!(g.outcome(), Some(Outcome::Finished));
-    assert_eq!(drain(&signal), [Signal::ProducerFinished]);
+    assert_eq!(drain(&mut signal), [Signal::ProducerFinished]);
 }
 
 /// Reference: test_graphlineEmptyLinkagesArg.
@@ -200,8 +200,8 @@ fn passthrough_out_linkages() {
                 (("C", "outbox"), ("A", "inbox")),
             ],
         );
-        let from_a = collect(&g.outbox::<u32>(out1).unwrap());
-        let from_b = collect(&g.outbox::<Signal>(out2).unwrap());
+        let mut from_a = collect(&g.outbox::<u32>(out1).unwrap());
+        let mut from_b = collect(&g.outbox::<Signal>(out2).unwrap());
         let running = sys.start();
         ms[0].send(Msg::Data(8));
         assert_eq!(from_a.recv_blocking(), Ok(8));
@@ -234,14 +234,14 @@ fn only_self_names_the_graphline() {
 #[test]
 fn emits_producer_finished_when_signal_unlinked() {
     let (sys, g, mut ms) = setup(&["A", "B", "C"], &[(("A", "outbox"), ("B", "inbox"))]);
-    let signal = collect(&g.outbox::<Signal>("signal").unwrap());
+    let mut signal = collect(&g.outbox::<Signal>("signal").unwrap());
     let running = sys.start();
     ms[0].send(Msg::Data(1));
     assert_eq!(ms[1].next_seen(), ("inbox", Msg::Data(1)));
-    assert_eq!(drain(&signal), [], "nothing emitted while children run");
+    assert_eq!(drain(&mut signal), [], "nothing emitted while children run");
     stop_all(&g, &mut ms);
     running.wait();
-    assert_eq!(drain(&signal), [Signal::ProducerFinished]);
+    assert_eq!(drain(&mut signal), [Signal::ProducerFinished]);
 }
 
 /// Reference: test_emissionOfShutdownSignal_2 and test_receivesShutdownAndPropagates.
@@ -249,7 +249,7 @@ fn emits_producer_finished_when_signal_unlinked() {
 fn emits_the_shutdown_it_received_when_control_and_signal_unlinked() {
     let (sys, g, mut ms) = setup(&["A", "B", "C"], &[(("A", "signal"), ("B", "control"))]);
     let mut control = feed(&g.inbox::<Signal>("control").unwrap());
-    let signal = collect(&g.outbox::<Signal>("signal").unwrap());
+    let mut signal = collect(&g.outbox::<Signal>("signal").unwrap());
     let running = sys.start();
     control.try_send(Signal::ShutdownMicroprocess).unwrap();
     assert_eq!(ms[0].next_seen(), ("control", SM));
@@ -258,10 +258,10 @@ fn emits_the_shutdown_it_received_when_control_and_signal_unlinked() {
         !g.is_finished(),
         "children still run: the Graphline waits for them"
     );
-    assert_eq!(drain(&signal), []);
+    assert_eq!(drain(&mut signal), []);
     stop_all(&g, &mut ms);
     running.wait();
-    assert_eq!(drain(&signal), [Signal::ShutdownMicroprocess]);
+    assert_eq!(drain(&mut signal), [Signal::ShutdownMicroprocess]);
 }
 
 /// Reference: test_receivesShutdownAndPropagates2.
@@ -269,14 +269,14 @@ fn emits_the_shutdown_it_received_when_control_and_signal_unlinked() {
 fn emits_producer_finished_after_other_control_messages() {
     let (sys, g, mut ms) = setup(&["A", "B", "C"], &[(("A", "signal"), ("B", "control"))]);
     let mut control = feed(&g.inbox::<Signal>("control").unwrap());
-    let signal = collect(&g.outbox::<Signal>("signal").unwrap());
+    let mut signal = collect(&g.outbox::<Signal>("signal").unwrap());
     let running = sys.start();
     control.try_send(Signal::ProducerFinished).unwrap();
     assert_eq!(ms[0].next_seen(), ("control", PF));
     assert_eq!(ms[2].next_seen(), ("control", PF));
     stop_all(&g, &mut ms);
     running.wait();
-    assert_eq!(drain(&signal), [Signal::ProducerFinished]);
+    assert_eq!(drain(&mut signal), [Signal::ProducerFinished]);
 }
 
 /// Reference: test_receivesShutdownAndPropagates23.
@@ -291,13 +291,13 @@ fn emits_producer_finished_when_control_is_linked() {
             ],
         );
         let mut control = feed(&g.inbox::<Signal>("control").unwrap());
-        let signal = collect(&g.outbox::<Signal>("signal").unwrap());
+        let mut signal = collect(&g.outbox::<Signal>("signal").unwrap());
         let running = sys.start();
         control.try_send(msg.clone()).unwrap();
         assert_eq!(ms[0].next_seen(), ("control", Msg::Sig(msg)));
         stop_all(&g, &mut ms);
         running.wait();
-        assert_eq!(drain(&signal), [Signal::ProducerFinished]);
+        assert_eq!(drain(&mut signal), [Signal::ProducerFinished]);
     }
 }
 
@@ -338,18 +338,18 @@ fn linked_signal_gets_no_message_of_the_graphlines_own() {
         ],
     );
     let mut control = feed(&g.inbox::<Signal>("control").unwrap());
-    let signal = collect(&g.outbox::<Signal>("signal").unwrap());
+    let mut signal = collect(&g.outbox::<Signal>("signal").unwrap());
     let running = sys.start();
     control.try_send(Signal::ProducerFinished).unwrap();
     control.try_send(Signal::ShutdownMicroprocess).unwrap();
-    for m in &ms {
+    for m in &mut ms {
         assert_eq!(m.next_seen(), ("control", PF));
         assert_eq!(m.next_seen(), ("control", SM));
     }
-    assert_eq!(drain(&signal), []);
+    assert_eq!(drain(&mut signal), []);
     stop_all(&g, &mut ms);
     running.wait();
-    assert_eq!(drain(&signal), []);
+    assert_eq!(drain(&mut signal), []);
 }
 
 /// Reference: test_manuallyImplementedShutdownOverrides.
@@ -367,7 +367,7 @@ fn linked_control_and_signal_override_the_shutdown_rules() {
     // Graphline always had one, and nothing came out of it).
     assert!(g.outbox::<u32>("outbox").is_err());
     let mut control = feed(&g.inbox::<Signal>("control").unwrap());
-    let signal = collect(&g.outbox::<Signal>("signal").unwrap());
+    let mut signal = collect(&g.outbox::<Signal>("signal").unwrap());
     let running = sys.start();
     control.try_send(Signal::ShutdownMicroprocess).unwrap();
     assert_eq!(ms[0].next_seen(), ("control", SM));
@@ -377,7 +377,7 @@ fn linked_control_and_signal_override_the_shutdown_rules() {
     assert_eq!(ms[2].next_seen(), ("inbox", Msg::Data(4)));
     stop_all(&g, &mut ms);
     running.wait();
-    assert_eq!(drain(&signal), []);
+    assert_eq!(drain(&mut signal), []);
 }
 
 #[test]
@@ -457,7 +457,7 @@ fn feedback_loop_cycle_stops_after_n_rounds() {
             .std::<u64, u64>()
             .outbox::<u64>("result"),
         |mut cx| async move {
-            let inbox = cx.inbox::<u64>("inbox")?;
+            let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;
             let mut result = cx.outbox::<u64>("result")?;
             out.send(0).await?;
@@ -482,11 +482,11 @@ fn feedback_loop_cycle_stops_after_n_rounds() {
     };
     let sys = System::builder().threads(1).build();
     let g = g.spawn(&sys);
-    let out = collect(&g.outbox::<u64>("outbox").unwrap());
-    let signal = collect(&g.outbox::<Signal>("signal").unwrap());
+    let mut out = collect(&g.outbox::<u64>("outbox").unwrap());
+    let mut signal = collect(&g.outbox::<Signal>("signal").unwrap());
     sys.run();
-    assert_eq!(drain(&out), [2 * ROUNDS]);
-    assert_eq!(drain(&signal), [Signal::ProducerFinished]);
+    assert_eq!(drain(&mut out), [2 * ROUNDS]);
+    assert_eq!(drain(&mut signal), [Signal::ProducerFinished]);
     assert_eq!(g.outcome(), Some(Outcome::Finished));
 }
 
@@ -501,9 +501,9 @@ fn graphline_as_a_pipeline_stage() {
     };
     let sys = System::builder().threads(1).build();
     let p = pipeline![common::source("n", vec![1u32, 2]), inner].spawn(&sys);
-    let out = collect(&p.outbox::<String>("outbox").unwrap());
+    let mut out = collect(&p.outbox::<String>("outbox").unwrap());
     sys.run();
-    assert_eq!(drain(&out), ["#2", "#4"]);
+    assert_eq!(drain(&mut out), ["#2", "#4"]);
 }
 
 #[test]
@@ -511,7 +511,7 @@ fn feedback_loop_on_two_workers() {
     for _ in 0..50 {
         let sys = System::builder().threads(2).build();
         let counter = Prefab::new(Component::new("counter").std::<u64, u64>(), |mut cx| async move {
-            let inbox = cx.inbox::<u64>("inbox")?;
+            let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;
             out.send(0).await?;
             for round in 1..=100 {
@@ -531,10 +531,10 @@ fn feedback_loop_on_two_workers() {
             ("TAP", "outbox") => ("C", "inbox"),
         }
         .spawn(&sys);
-        let signal = collect(&g.outbox::<Signal>("signal").unwrap());
+        let mut signal = collect(&g.outbox::<Signal>("signal").unwrap());
         sys.run();
         assert_eq!(g.outcome(), Some(Outcome::Finished));
-        assert_eq!(drain(&signal), [Signal::ProducerFinished]);
+        assert_eq!(drain(&mut signal), [Signal::ProducerFinished]);
         assert!(sys.components().is_empty(), "every child ended");
     }
 }

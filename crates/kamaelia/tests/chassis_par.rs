@@ -17,13 +17,13 @@ fn outputs_are_fanned_in() {
         .with(source("c", vec![100u32]))
         .build()
         .spawn(&sys);
-    let out = collect(&p.outbox::<u32>("outbox").unwrap());
-    let signal = collect(&p.outbox::<Signal>("signal").unwrap());
+    let mut out = collect(&p.outbox::<u32>("outbox").unwrap());
+    let mut signal = collect(&p.outbox::<Signal>("signal").unwrap());
     sys.run();
-    let mut got = drain(&out);
+    let mut got = drain(&mut out);
     got.sort();
     assert_eq!(got, [1, 2, 10, 20, 100]);
-    assert_eq!(drain(&signal), [Signal::ProducerFinished]);
+    assert_eq!(drain(&mut signal), [Signal::ProducerFinished]);
 }
 
 /// PAR: control is copied to every child; the shutdown seen goes out of
@@ -35,7 +35,7 @@ fn control_copied_to_all_children_and_shutdown_passed_on_at_the_end() {
     let sys = System::builder().threads(1).build();
     let p = Par::new().with(pa).with(pb).build().spawn(&sys);
     let mut control = feed(&p.inbox::<Signal>("control").unwrap());
-    let signal = collect(&p.outbox::<Signal>("signal").unwrap());
+    let mut signal = collect(&p.outbox::<Signal>("signal").unwrap());
     let running = sys.start();
     a.send(Msg::Sig(Signal::ProducerFinished));
     control.try_send(Signal::ShutdownMicroprocess).unwrap();
@@ -46,7 +46,7 @@ fn control_copied_to_all_children_and_shutdown_passed_on_at_the_end() {
     b.stop_now();
     assert_eq!(p.join(), Outcome::Finished);
     running.wait();
-    assert_eq!(drain(&signal), [Signal::ShutdownMicroprocess]);
+    assert_eq!(drain(&mut signal), [Signal::ShutdownMicroprocess]);
 }
 
 #[test]

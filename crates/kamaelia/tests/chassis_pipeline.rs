@@ -116,7 +116,7 @@ fn first_child_wired_to_parent_inboxes() {
     );
     finish(&sys, &p, &mut ms);
     running.wait();
-    for m in &ms[1..] {
+    for m in &mut ms[1..] {
         assert_eq!(m.rest(), []);
     }
 }
@@ -125,8 +125,8 @@ fn first_child_wired_to_parent_inboxes() {
 #[test]
 fn last_child_wired_to_parent_outboxes() {
     let (sys, p, mut ms) = running_pipeline(4);
-    let outbox = collect(&p.outbox::<u32>("outbox").unwrap());
-    let signal = collect(&p.outbox::<Signal>("signal").unwrap());
+    let mut outbox = collect(&p.outbox::<u32>("outbox").unwrap());
+    let mut signal = collect(&p.outbox::<Signal>("signal").unwrap());
     let running = sys.start();
     ms[3].send(Msg::Data(9));
     assert_eq!(outbox.recv_blocking(), Ok(9));
@@ -147,9 +147,9 @@ fn data_flows_through_and_closure_ripples_down() {
         map("show", |x: u32| format!("{x}")),
     ]
     .spawn(&sys);
-    let out = collect(&p.outbox::<String>("outbox").unwrap());
+    let mut out = collect(&p.outbox::<String>("outbox").unwrap());
     sys.run();
-    assert_eq!(drain(&out), ["2", "4", "6", "8", "10"]);
+    assert_eq!(drain(&mut out), ["2", "4", "6", "8", "10"]);
     assert_eq!(p.outcome(), Some(Outcome::Finished));
     assert_eq!(p.children(), []);
 }
@@ -231,9 +231,9 @@ fn pipelines_nest() {
         map("neg", |x: u32| -(x as i64)),
     ]
     .spawn(&sys);
-    let out = collect(&p.outbox::<i64>("outbox").unwrap());
+    let mut out = collect(&p.outbox::<i64>("outbox").unwrap());
     sys.run();
-    assert_eq!(drain(&out), [-4, -9, -16]);
+    assert_eq!(drain(&mut out), [-4, -9, -16]);
 }
 
 #[test]
@@ -252,7 +252,7 @@ fn circular_pipeline_loops_the_last_stage_into_the_first() {
     // A counter bouncing between two stages; the first ends after 10 rounds,
     // then closure stops the second.
     let first = Prefab::new(Component::new("count").std::<u32, u32>(), |mut cx| async move {
-        let inbox = cx.inbox::<u32>("inbox")?;
+        let mut inbox = cx.inbox::<u32>("inbox")?;
         let mut out = cx.outbox::<u32>("outbox")?;
         out.send(0).await?;
         loop {
@@ -284,13 +284,13 @@ fn pipeline_of_100_stages() {
         .unwrap()
         .spawn(&sys);
     let mut input = feed(&p.inbox::<u64>("inbox").unwrap());
-    let out = collect(&p.outbox::<u64>("outbox").unwrap());
+    let mut out = collect(&p.outbox::<u64>("outbox").unwrap());
     for i in 0..50 {
         input.try_send(i).unwrap();
     }
     drop(input);
     sys.run();
-    assert_eq!(drain(&out), (100..150).collect::<Vec<u64>>());
+    assert_eq!(drain(&mut out), (100..150).collect::<Vec<u64>>());
     assert_eq!(p.outcome(), Some(Outcome::Finished));
 }
 
@@ -302,10 +302,10 @@ fn quick_stages_on_two_workers_wire_up_every_time() {
         let sys = System::builder().threads(2).build();
         let quick = Prefab::new(Component::new("quick").std::<u32, u32>(), |_cx| async {});
         let p = pipeline![source("n", vec![1u32, 2, 3]), quick, map("inc", |x: u32| x + 1)].spawn(&sys);
-        let out = collect(&p.outbox::<u32>("outbox").unwrap());
+        let mut out = collect(&p.outbox::<u32>("outbox").unwrap());
         sys.run();
         assert_eq!(p.outcome(), Some(Outcome::Finished));
-        assert!(drain(&out).is_empty());
+        assert!(drain(&mut out).is_empty());
     }
 }
 
@@ -324,13 +324,13 @@ fn input_held_in_the_pipeline_inbox_reaches_a_first_stage_already_running() {
             .build()
             .spawn(&sys);
         let mut input = feed(&p.inbox::<u32>("inbox").unwrap());
-        let out = collect(&p.outbox::<u32>("outbox").unwrap());
+        let mut out = collect(&p.outbox::<u32>("outbox").unwrap());
         for i in 0..20 {
             input.try_send(i).unwrap();
         }
         drop(input);
         sys.run();
-        assert_eq!(drain(&out), (4..24).collect::<Vec<u32>>());
+        assert_eq!(drain(&mut out), (4..24).collect::<Vec<u32>>());
     }
 }
 
@@ -343,9 +343,9 @@ fn a_stage_started_after_its_input_closed_still_ends() {
         let p = pipeline![map("a", |x: u32| x), map("b", |x: u32| x)].spawn(&sys);
         let input = feed(&p.inbox::<u32>("inbox").unwrap());
         drop(input);
-        let out = collect(&p.outbox::<u32>("outbox").unwrap());
+        let mut out = collect(&p.outbox::<u32>("outbox").unwrap());
         sys.run();
         assert_eq!(p.outcome(), Some(Outcome::Finished));
-        assert!(drain(&out).is_empty());
+        assert!(drain(&mut out).is_empty());
     }
 }

@@ -16,8 +16,8 @@ fn children_run_in_turn_with_the_seqs_boxes() {
     let sys = System::builder().threads(1).build();
     let s = Seq::new().then(p1).then(p2).build().spawn(&sys);
     let mut inbox = feed(&s.inbox::<u32>("inbox").unwrap());
-    let out = collect(&s.outbox::<u32>("outbox").unwrap());
-    let signal = collect(&s.outbox::<Signal>("signal").unwrap());
+    let mut out = collect(&s.outbox::<u32>("outbox").unwrap());
+    let mut signal = collect(&s.outbox::<Signal>("signal").unwrap());
     let running = sys.start();
     inbox.try_send(1).unwrap();
     assert_eq!(m1.next_seen(), ("inbox", Msg::Data(1)));
@@ -32,11 +32,15 @@ fn children_run_in_turn_with_the_seqs_boxes() {
     assert_eq!(out.recv_blocking(), Ok(20));
     inbox.try_send(2).unwrap();
     assert_eq!(m2.next_seen(), ("inbox", Msg::Data(2)));
-    assert_eq!(drain(&signal), [], "the first child's signal was not passed on");
+    assert_eq!(
+        drain(&mut signal),
+        [],
+        "the first child's signal was not passed on"
+    );
     m2.stop_now();
     assert_eq!(s.join(), Outcome::Finished);
     running.wait();
-    assert_eq!(drain(&signal), [Signal::ProducerFinished]);
+    assert_eq!(drain(&mut signal), [Signal::ProducerFinished]);
 }
 
 #[test]
@@ -49,13 +53,13 @@ fn input_closure_reaches_each_child_in_turn() {
         .build()
         .spawn(&sys);
     let mut inbox = feed(&s.inbox::<u32>("inbox").unwrap());
-    let out = collect(&s.outbox::<u32>("outbox").unwrap());
+    let mut out = collect(&s.outbox::<u32>("outbox").unwrap());
     for i in 1..=3 {
         inbox.try_send(i).unwrap();
     }
     drop(inbox);
     sys.run();
-    assert_eq!(drain(&out), [2, 4, 6, 100]);
+    assert_eq!(drain(&mut out), [2, 4, 6, 100]);
 }
 
 #[test]
@@ -76,10 +80,10 @@ fn children_must_agree_on_types() {
 fn empty_seq_just_finishes() {
     let sys = System::builder().threads(1).build();
     let s = Seq::new().build().spawn(&sys);
-    let signal = collect(&s.outbox::<Signal>("signal").unwrap());
+    let mut signal = collect(&s.outbox::<Signal>("signal").unwrap());
     sys.run();
     assert_eq!(s.outcome(), Some(Outcome::Finished));
-    assert_eq!(drain(&signal), [Signal::ProducerFinished]);
+    assert_eq!(drain(&mut signal), [Signal::ProducerFinished]);
     let _ = Prefab::new(Component::new("unused"), |_cx| async {});
 }
 
@@ -95,14 +99,14 @@ fn each_child_in_turn_sees_the_closed_input_on_two_workers() {
             .build()
             .spawn(&sys);
         let mut inbox = feed(&s.inbox::<u32>("inbox").unwrap());
-        let out = collect(&s.outbox::<u32>("outbox").unwrap());
+        let mut out = collect(&s.outbox::<u32>("outbox").unwrap());
         for i in 0..5 {
             inbox.try_send(i).unwrap();
         }
         drop(inbox);
         sys.run();
         // The first child takes everything; the second sees a closed input.
-        assert_eq!(drain(&out), [0, 1, 2, 3, 4]);
+        assert_eq!(drain(&mut out), [0, 1, 2, 3, 4]);
         assert_eq!(s.outcome(), Some(Outcome::Finished));
     }
 }

@@ -11,7 +11,7 @@ use kamaelia::util::{collector, data_source, filter, null_sink, one_shot, pure_t
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
-fn drain<T: Send + 'static>(i: &Inbox<T>) -> Vec<T> {
+fn drain<T: Send + 'static>(i: &mut Inbox<T>) -> Vec<T> {
     std::iter::from_fn(|| i.try_recv().ok()).collect()
 }
 
@@ -58,9 +58,9 @@ fn data_source_is_lazy_and_respects_a_full_consumer() {
 fn data_source_stops_while_waiting_for_space_on_shutdown() {
     let sys = System::builder().threads(1).build();
     let src = data_source(0..1_000u32).spawn(&sys);
-    let out = Inbox::<u32>::detached("out");
+    let mut out = Inbox::<u32>::detached("out");
     out.set_size(Some(2)); // nobody reads: it fills and the source waits
-    let sig = Inbox::<Signal>::detached("sig");
+    let mut sig = Inbox::<Signal>::detached("sig");
     let mut ctl = Outbox::<Signal>::detached("ctl");
     axon::link(&src.outbox::<u32>("outbox").unwrap(), &out.endpoint()).unwrap();
     axon::link(&src.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
@@ -68,8 +68,8 @@ fn data_source_stops_while_waiting_for_space_on_shutdown() {
     let running = sys.start();
     ctl.send_blocking(Signal::ShutdownMicroprocess).unwrap();
     running.wait();
-    assert!(drain(&out).len() <= 2);
-    assert_eq!(drain(&sig), [Signal::ShutdownMicroprocess]);
+    assert!(drain(&mut out).len() <= 2);
+    assert_eq!(drain(&mut sig), [Signal::ShutdownMicroprocess]);
     assert_eq!(src.outcome(), Some(Outcome::Finished));
 }
 
@@ -142,7 +142,7 @@ fn null_sink_consumes_so_senders_are_not_held_up() {
     let src = data_source(0..5_000u32).spawn(&sys);
     let sink = null_sink::<u32>().spawn(&sys);
     sink.inbox::<u32>("inbox").unwrap().set_size(Some(4));
-    let sig = Inbox::<Signal>::detached("sig");
+    let mut sig = Inbox::<Signal>::detached("sig");
     chain::<u32>(&src, &sink);
     axon::link(&sink.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
     sys.run();
@@ -211,7 +211,7 @@ fn a_consumer_that_ends_early_makes_the_producer_fail_visibly() {
     let t = pure_transformer(|x: u32| Some(x)).spawn(&sys);
     let mut feed = Outbox::<u32>::detached("feed");
     let out = Inbox::<u32>::detached("out");
-    let sig = Inbox::<Signal>::detached("sig");
+    let mut sig = Inbox::<Signal>::detached("sig");
     axon::link(&feed.endpoint(), &t.inbox("inbox").unwrap()).unwrap();
     axon::link(&t.outbox::<u32>("outbox").unwrap(), &out.endpoint()).unwrap();
     axon::link(&t.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();

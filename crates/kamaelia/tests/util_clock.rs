@@ -13,8 +13,8 @@ fn ticks_until_told_to_stop_then_passes_the_shutdown_on() {
     // Measured before the clock exists: its timer starts when its body first runs.
     let start = Instant::now();
     let clock = Clock::new(Duration::from_millis(5)).build().spawn(&sys);
-    let ticks = Inbox::<u64>::detached("ticks");
-    let done = Inbox::<Signal>::detached("done");
+    let mut ticks = Inbox::<u64>::detached("ticks");
+    let mut done = Inbox::<Signal>::detached("done");
     let mut ctl = Outbox::<Signal>::detached("ctl");
     axon::link(&clock.outbox::<u64>("outbox").unwrap(), &ticks.endpoint()).unwrap();
     axon::link(&clock.outbox::<Signal>("signal").unwrap(), &done.endpoint()).unwrap();
@@ -39,7 +39,7 @@ fn ticks_until_told_to_stop_then_passes_the_shutdown_on() {
 fn a_limited_clock_ends_by_itself() {
     let sys = System::builder().threads(1).build();
     let clock = Clock::new(Duration::from_millis(1)).ticks(5).build().spawn(&sys);
-    let ticks = Inbox::<u64>::detached("ticks");
+    let mut ticks = Inbox::<u64>::detached("ticks");
     axon::link(&clock.outbox::<u64>("outbox").unwrap(), &ticks.endpoint()).unwrap();
     sys.run();
     let got: Vec<u64> = std::iter::from_fn(|| ticks.try_recv().ok()).collect();

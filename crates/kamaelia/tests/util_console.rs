@@ -42,7 +42,7 @@ impl Write for Broken {
     }
 }
 
-fn drain<T: Send + 'static>(i: &Inbox<T>) -> Vec<T> {
+fn drain<T: Send + 'static>(i: &mut Inbox<T>) -> Vec<T> {
     std::iter::from_fn(|| i.try_recv().ok()).collect()
 }
 
@@ -51,8 +51,8 @@ fn echo<T: Send + 'static>(e: ConsoleEchoer<T>, input: Vec<T>) -> (Vec<T>, Vec<S
     let sys = System::builder().threads(1).build();
     let c = e.build().spawn(&sys);
     let mut feed = Outbox::<T>::detached("feed");
-    let out = Inbox::<T>::detached("out");
-    let sig = Inbox::<Signal>::detached("sig");
+    let mut out = Inbox::<T>::detached("out");
+    let mut sig = Inbox::<Signal>::detached("sig");
     axon::link(&feed.endpoint(), &c.inbox("inbox").unwrap()).unwrap();
     axon::link(&c.outbox::<T>("outbox").unwrap(), &out.endpoint()).unwrap();
     axon::link(&c.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
@@ -61,7 +61,7 @@ fn echo<T: Send + 'static>(e: ConsoleEchoer<T>, input: Vec<T>) -> (Vec<T>, Vec<S
     }
     drop(feed);
     sys.run();
-    (drain(&out), drain(&sig), c.outcome().unwrap())
+    (drain(&mut out), drain(&mut sig), c.outcome().unwrap())
 }
 
 #[test]
@@ -123,8 +123,8 @@ fn read(
     let c = make(ConsoleReader::from_reader(io::BufReader::new(rx)))
         .build()
         .spawn(&sys);
-    let lines = Inbox::<String>::detached("lines");
-    let sig = Inbox::<Signal>::detached("sig");
+    let mut lines = Inbox::<String>::detached("lines");
+    let mut sig = Inbox::<Signal>::detached("sig");
     let mut control = Outbox::<Signal>::detached("control");
     axon::link(&c.outbox::<String>("outbox").unwrap(), &lines.endpoint()).unwrap();
     axon::link(&c.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
@@ -135,7 +135,7 @@ fn read(
     tx.write_all(input).unwrap();
     drop(tx);
     sys.run();
-    (drain(&lines), drain(&sig), c.outcome().unwrap())
+    (drain(&mut lines), drain(&mut sig), c.outcome().unwrap())
 }
 
 #[test]
@@ -166,8 +166,8 @@ fn reader_stops_on_a_control_signal_once_the_pending_line_arrives() {
     let c = ConsoleReader::from_reader(io::BufReader::new(rx))
         .build()
         .spawn(&sys);
-    let lines = Inbox::<String>::detached("lines");
-    let sig = Inbox::<Signal>::detached("sig");
+    let mut lines = Inbox::<String>::detached("lines");
+    let mut sig = Inbox::<Signal>::detached("sig");
     let mut control = Outbox::<Signal>::detached("control");
     axon::link(&c.outbox::<String>("outbox").unwrap(), &lines.endpoint()).unwrap();
     axon::link(&c.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
@@ -179,9 +179,9 @@ fn reader_stops_on_a_control_signal_once_the_pending_line_arrives() {
     tx.write_all(b"second\nthird\n").unwrap();
     drop(tx);
     running.wait();
-    let rest = drain(&lines);
+    let rest = drain(&mut lines);
     assert!(rest.is_empty() || rest == ["second"], "{rest:?}");
-    assert_eq!(drain(&sig), [Signal::ShutdownMicroprocess]);
+    assert_eq!(drain(&mut sig), [Signal::ShutdownMicroprocess]);
     assert_eq!(c.outcome(), Some(Outcome::Finished));
 }
 

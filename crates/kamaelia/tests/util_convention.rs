@@ -55,7 +55,7 @@ fn rig(p: Prefab, has_output: bool, threads: usize) -> Rig {
     }
 }
 
-fn drain<T: Send + 'static>(i: &Inbox<T>) -> Vec<T> {
+fn drain<T: Send + 'static>(i: &mut Inbox<T>) -> Vec<T> {
     std::iter::from_fn(|| i.try_recv().ok()).collect()
 }
 
@@ -136,7 +136,7 @@ fn producer_finished_drains_then_is_passed_on() {
         }
         r.ctl.try_send(Signal::ProducerFinished).unwrap();
         r.sys.run();
-        if let Some(out) = &r.out {
+        if let Some(out) = &mut r.out {
             assert_eq!(
                 drain(out),
                 [0, 1, 2, 3, 4],
@@ -144,7 +144,7 @@ fn producer_finished_drains_then_is_passed_on() {
             );
         }
         assert_eq!(
-            drain(&r.sig),
+            drain(&mut r.sig),
             [Signal::ProducerFinished],
             "{name} on {threads} threads: signal passed on"
         );
@@ -166,7 +166,7 @@ fn shutdown_is_passed_on_at_once_leaving_input_unread() {
         }
         r.ctl.try_send(Signal::ShutdownMicroprocess).unwrap();
         r.sys.run();
-        if let Some(out) = &r.out {
+        if let Some(out) = &mut r.out {
             assert_eq!(
                 drain(out),
                 Vec::<u32>::new(),
@@ -174,7 +174,7 @@ fn shutdown_is_passed_on_at_once_leaving_input_unread() {
             );
         }
         assert_eq!(
-            drain(&r.sig),
+            drain(&mut r.sig),
             [Signal::ShutdownMicroprocess],
             "{name} on {threads} threads: signal passed on"
         );
@@ -199,7 +199,7 @@ fn a_failure_passed_down_the_chain_stops_and_is_passed_on() {
         r.feed.try_send(1).unwrap();
         r.ctl.try_send(failure.clone()).unwrap();
         r.sys.run();
-        assert_eq!(drain(&r.sig), [failure], "{name} on {threads} threads");
+        assert_eq!(drain(&mut r.sig), [failure], "{name} on {threads} threads");
     }
 }
 
@@ -212,11 +212,11 @@ fn inbox_closing_ends_with_producer_finished() {
         }
         drop(r.feed); // every sender into the inbox is gone; control stays open
         r.sys.run();
-        if let Some(out) = &r.out {
+        if let Some(out) = &mut r.out {
             assert_eq!(drain(out), [0, 1, 2], "{name} on {threads} threads");
         }
         assert_eq!(
-            drain(&r.sig),
+            drain(&mut r.sig),
             [Signal::ProducerFinished],
             "{name} on {threads} threads"
         );
@@ -233,13 +233,13 @@ fn inbox_closing_ends_with_producer_finished() {
 fn runs_until_told_to_stop() {
     // test_framing.py smokeTest2: a component keeps running while nothing tells it to stop.
     for (threads, (name, make, has_output)) in cases() {
-        let r = rig(make(), has_output, threads);
+        let mut r = rig(make(), has_output, threads);
         let running = r.sys.start();
         let mut feed = r.feed;
         for i in 0..100 {
             feed.send_blocking(i).unwrap();
         }
-        if let Some(out) = &r.out {
+        if let Some(out) = &mut r.out {
             for i in 0..100 {
                 assert_eq!(out.recv_blocking(), Ok(i), "{name} on {threads} threads");
             }
@@ -271,7 +271,7 @@ fn a_long_drain_completes() {
         }
         r.ctl.try_send(Signal::ProducerFinished).unwrap();
         r.sys.run();
-        if let Some(out) = &r.out {
+        if let Some(out) = &mut r.out {
             assert_eq!(
                 drain(out),
                 (0..1000).collect::<Vec<_>>(),
@@ -279,7 +279,7 @@ fn a_long_drain_completes() {
             );
         }
         assert_eq!(
-            drain(&r.sig),
+            drain(&mut r.sig),
             [Signal::ProducerFinished],
             "{name} on {threads} threads"
         );

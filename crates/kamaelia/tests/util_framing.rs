@@ -14,7 +14,7 @@ struct Run<E> {
     outcome: Outcome,
 }
 
-fn drain<T: Send + 'static>(i: &Inbox<T>) -> Vec<T> {
+fn drain<T: Send + 'static>(i: &mut Inbox<T>) -> Vec<T> {
     std::iter::from_fn(|| i.try_recv().ok()).collect()
 }
 
@@ -24,9 +24,9 @@ fn run<E: Send + 'static>(p: Prefab, chunks: Vec<Vec<u8>>) -> Run<E> {
     let sys = System::builder().threads(1).build();
     let c = p.spawn(&sys);
     let mut feed = Outbox::<Vec<u8>>::detached("feed");
-    let out = Inbox::<Vec<u8>>::detached("out");
-    let err = Inbox::<E>::detached("err");
-    let sig = Inbox::<Signal>::detached("sig");
+    let mut out = Inbox::<Vec<u8>>::detached("out");
+    let mut err = Inbox::<E>::detached("err");
+    let mut sig = Inbox::<Signal>::detached("sig");
     axon::link(&feed.endpoint(), &c.inbox("inbox").unwrap()).unwrap();
     axon::link(&c.outbox::<Vec<u8>>("outbox").unwrap(), &out.endpoint()).unwrap();
     axon::link(&c.outbox::<E>("error").unwrap(), &err.endpoint()).unwrap();
@@ -37,9 +37,9 @@ fn run<E: Send + 'static>(p: Prefab, chunks: Vec<Vec<u8>>) -> Run<E> {
     drop(feed);
     sys.run();
     Run {
-        out: drain(&out),
-        errors: drain(&err),
-        signal: drain(&sig),
+        out: drain(&mut out),
+        errors: drain(&mut err),
+        signal: drain(&mut sig),
         outcome: c.outcome().unwrap(),
     }
 }
@@ -186,7 +186,7 @@ fn line_splitter_shutdown_drops_a_partial_line() {
     let c = LineSplitter::new().build().spawn(&sys);
     let mut feed = Outbox::<Vec<u8>>::detached("feed");
     let mut ctl = Outbox::<Signal>::detached("ctl");
-    let out = Inbox::<Vec<u8>>::detached("out");
+    let mut out = Inbox::<Vec<u8>>::detached("out");
     axon::link(&feed.endpoint(), &c.inbox("inbox").unwrap()).unwrap();
     axon::link(&ctl.endpoint(), &c.inbox("control").unwrap()).unwrap();
     axon::link(&c.outbox::<Vec<u8>>("outbox").unwrap(), &out.endpoint()).unwrap();
@@ -195,6 +195,6 @@ fn line_splitter_shutdown_drops_a_partial_line() {
     assert_eq!(out.recv_blocking().unwrap(), b"whole");
     ctl.send_blocking(Signal::ShutdownMicroprocess).unwrap();
     running.wait();
-    assert_eq!(drain(&out), Vec::<Vec<u8>>::new());
+    assert_eq!(drain(&mut out), Vec::<Vec<u8>>::new());
     drop(feed);
 }

@@ -21,7 +21,7 @@ impl Codec<i64> for SerialiseInt {
     }
 }
 
-fn drain<T: Send + 'static>(i: &Inbox<T>) -> Vec<T> {
+fn drain<T: Send + 'static>(i: &mut Inbox<T>) -> Vec<T> {
     std::iter::from_fn(|| i.try_recv().ok()).collect()
 }
 
@@ -33,9 +33,9 @@ fn run<I: Send + 'static, O: Send + 'static>(
     let sys = System::builder().threads(1).build();
     let c = prefab.spawn(&sys);
     let mut feed = Outbox::<I>::detached("feed");
-    let out = Inbox::<O>::detached("out");
-    let err = Inbox::<MarshalError>::detached("err");
-    let sig = Inbox::<Signal>::detached("sig");
+    let mut out = Inbox::<O>::detached("out");
+    let mut err = Inbox::<MarshalError>::detached("err");
+    let mut sig = Inbox::<Signal>::detached("sig");
     axon::link(&feed.endpoint(), &c.inbox("inbox").unwrap()).unwrap();
     axon::link(&c.outbox::<O>("outbox").unwrap(), &out.endpoint()).unwrap();
     axon::link(&c.outbox::<MarshalError>("error").unwrap(), &err.endpoint()).unwrap();
@@ -45,7 +45,12 @@ fn run<I: Send + 'static, O: Send + 'static>(
     }
     drop(feed);
     sys.run();
-    (drain(&out), drain(&err), drain(&sig), c.outcome().unwrap())
+    (
+        drain(&mut out),
+        drain(&mut err),
+        drain(&mut sig),
+        c.outcome().unwrap(),
+    )
 }
 
 #[test]
@@ -77,12 +82,12 @@ fn shutdown_messages_are_forwarded_and_nothing_silly_comes_out() {
             let sys = System::builder().threads(1).build();
             let c = prefab.spawn(&sys);
             let mut ctl = Outbox::<Signal>::detached("ctl");
-            let sig = Inbox::<Signal>::detached("sig");
+            let mut sig = Inbox::<Signal>::detached("sig");
             axon::link(&ctl.endpoint(), &c.inbox("control").unwrap()).unwrap();
             axon::link(&c.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
             ctl.try_send(msg.clone()).unwrap();
             sys.run();
-            assert_eq!(drain(&sig), std::slice::from_ref(&msg));
+            assert_eq!(drain(&mut sig), std::slice::from_ref(&msg));
             assert_eq!(c.outcome(), Some(Outcome::Finished));
         }
     }
@@ -194,7 +199,7 @@ fn unread_error_reports_are_bounded_and_never_hold_up_the_data() {
     let sys = System::builder().threads(1).build();
     let dec = DeMarshaller::<u32, _>::new(Json).build().spawn(&sys);
     let mut feed = Outbox::<Vec<u8>>::detached("feed");
-    let out = Inbox::<u32>::detached("out");
+    let mut out = Inbox::<u32>::detached("out");
     axon::link(&feed.endpoint(), &dec.inbox("inbox").unwrap()).unwrap();
     axon::link(&dec.outbox::<u32>("outbox").unwrap(), &out.endpoint()).unwrap();
     for i in 0..500u32 {

@@ -32,9 +32,9 @@ fn recorder(sys: &System) -> (ComponentRef, Log) {
     let c = sys.spawn(
         Component::new("recorder").std::<u32, u32>().inbox::<u32>("test"),
         move |mut cx| async move {
-            let inbox = cx.inbox::<u32>("inbox")?;
-            let test = cx.inbox::<u32>("test")?;
-            let control = cx.inbox::<Signal>("control")?;
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut test = cx.inbox::<u32>("test")?;
+            let mut control = cx.inbox::<Signal>("control")?;
             loop {
                 while let Ok(x) = inbox.try_recv() {
                     mine.lock().unwrap().push(format!("inbox:{x}"));
@@ -146,7 +146,7 @@ fn simple_passthrough_default_box() {
     for i in 1..=6 {
         s.send(i);
     }
-    let (running, errors, split) = s.finish_splitter();
+    let (running, mut errors, split) = s.finish_splitter();
     running.wait();
     assert_eq!(got.take(), [1, 2, 3, 4, 5, 6]);
     assert!(errors.try_recv().is_err());
@@ -216,7 +216,7 @@ fn remove_sinks() {
     for i in 0..20 {
         s.send(i);
     }
-    let (running, errors, _) = s.finish_splitter();
+    let (running, mut errors, _) = s.finish_splitter();
     running.wait();
     for (j, (_, got)) in sinks.iter().enumerate() {
         if j % 2 == 0 {
@@ -394,7 +394,7 @@ fn remove_sink_with_data_and_control() {
         s.send(i);
     }
     s.ctl.send_blocking(Signal::ShutdownMicroprocess).unwrap();
-    let (running, errors, _) = s.finish_splitter();
+    let (running, mut errors, _) = s.finish_splitter();
     running.wait();
     assert_eq!(got2.take(), [1, 2, 3, 4]);
     assert_eq!(got2.ending(), Some(Signal::ProducerFinished));
@@ -447,7 +447,7 @@ fn a_sink_that_ends_is_dropped_and_the_rest_carry_on() {
     assert_eq!(got_c.wait_ending(PATIENCE), Some(Signal::ShutdownMicroprocess));
     s.send(2);
     s.send(3);
-    let (running, errors, split) = s.finish_splitter();
+    let (running, mut errors, split) = s.finish_splitter();
     running.wait();
     assert_eq!(got_a.take(), [1, 2, 3]);
     assert_eq!(got_c.take(), [1]);
@@ -461,10 +461,10 @@ fn fanout_copies_to_each_named_outbox() {
     // nothing goes to "outbox"; a shutdown message is passed on.
     let sys = System::builder().threads(1).build();
     let f = fanout::<String>(["toConsole", "toFile"]).spawn(&sys);
-    let console = Inbox::<String>::detached("console");
-    let file = Inbox::<String>::detached("file");
-    let outbox = Inbox::<String>::detached("outbox");
-    let sig = Inbox::<Signal>::detached("sig");
+    let mut console = Inbox::<String>::detached("console");
+    let mut file = Inbox::<String>::detached("file");
+    let mut outbox = Inbox::<String>::detached("outbox");
+    let mut sig = Inbox::<Signal>::detached("sig");
     axon::link(&f.outbox::<String>("toConsole").unwrap(), &console.endpoint()).unwrap();
     axon::link(&f.outbox::<String>("toFile").unwrap(), &file.endpoint()).unwrap();
     axon::link(&f.outbox::<String>("outbox").unwrap(), &outbox.endpoint()).unwrap();
@@ -478,10 +478,10 @@ fn fanout_copies_to_each_named_outbox() {
     }
     ctl.try_send(Signal::ProducerFinished).unwrap();
     sys.run();
-    let all = |i: &Inbox<String>| std::iter::from_fn(|| i.try_recv().ok()).collect::<Vec<_>>();
-    assert_eq!(all(&console), ["a", "b", "c"]);
-    assert_eq!(all(&file), ["a", "b", "c"]);
-    assert_eq!(all(&outbox), Vec::<String>::new());
+    let all = |i: &mut Inbox<String>| std::iter::from_fn(|| i.try_recv().ok()).collect::<Vec<_>>();
+    assert_eq!(all(&mut console), ["a", "b", "c"]);
+    assert_eq!(all(&mut file), ["a", "b", "c"]);
+    assert_eq!(all(&mut outbox), Vec::<String>::new());
     assert_eq!(sig.try_recv(), Ok(Signal::ProducerFinished));
     drop(feed);
 }

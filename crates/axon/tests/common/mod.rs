@@ -94,7 +94,7 @@ pub fn quiet() {
 }
 
 /// Everything waiting in an inbox right now.
-pub fn drain<T: Send + 'static>(inbox: &Inbox<T>) -> Vec<T> {
+pub fn drain<T: Send + 'static>(inbox: &mut Inbox<T>) -> Vec<T> {
     std::iter::from_fn(|| inbox.try_recv().ok()).collect()
 }
 

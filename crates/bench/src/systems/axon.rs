@@ -79,7 +79,7 @@ fn spawn_idle(sys: &AxonSystem, n: usize, started: &Started) {
         sys.spawn(
             Component::bare("idle").inbox::<()>("inbox"),
             move |mut cx| async move {
-                let inbox = cx.inbox::<()>("inbox")?;
+                let mut inbox = cx.inbox::<()>("inbox")?;
                 started.bump();
                 let _ = inbox.recv().await;
                 Ok::<_, axon::Error>(())
@@ -120,8 +120,8 @@ impl System for Axon {
                 .inbox::<()>("go")
                 .outbox::<u64>("result"),
             move |mut cx| async move {
-                let go = cx.inbox::<()>("go")?;
-                let inbox = cx.inbox::<u64>("inbox")?;
+                let mut go = cx.inbox::<()>("go")?;
+                let mut inbox = cx.inbox::<u64>("inbox")?;
                 let mut out = cx.outbox::<u64>("outbox")?;
                 let mut result = cx.outbox::<u64>("result")?;
                 go.recv().await?;
@@ -137,7 +137,7 @@ impl System for Axon {
             },
         );
         let b = sys.spawn(Component::bare("pong").std::<u64, u64>(), |mut cx| async move {
-            let inbox = cx.inbox::<u64>("inbox")?;
+            let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;
             while let Ok(n) = inbox.recv().await {
                 if out.send(n + 1).await.is_err() {
@@ -148,7 +148,7 @@ impl System for Axon {
         });
         linked::<u64>(&a, "outbox", &b, "inbox")?;
         linked::<u64>(&b, "outbox", &a, "inbox")?;
-        let done = Inbox::<u64>::detached("done");
+        let mut done = Inbox::<u64>::detached("done");
         collect(&a, "result", &done)?;
         let mut go = feed::<()>(&a, "go")?;
         let t = Instant::now();
@@ -164,7 +164,7 @@ impl System for Axon {
 
     fn ring(&self, actors: usize, hops: u64) -> RunResult {
         let (sys, running) = self.start();
-        let done = Inbox::<u64>::detached("done");
+        let mut done = Inbox::<u64>::detached("done");
         let nodes: Vec<ComponentRef> = (0..actors)
             .map(|i| {
                 sys.spawn(
@@ -172,7 +172,7 @@ impl System for Axon {
                         .std::<(u64, u64), (u64, u64)>()
                         .outbox::<u64>("result"),
                     move |mut cx| async move {
-                        let inbox = cx.inbox::<(u64, u64)>("inbox")?;
+                        let mut inbox = cx.inbox::<(u64, u64)>("inbox")?;
                         let mut out = cx.outbox::<(u64, u64)>("outbox")?;
                         let mut result = cx.outbox::<u64>("result")?;
                         while let Ok((remaining, acc)) = inbox.recv().await {
@@ -211,7 +211,7 @@ impl System for Axon {
                 .inbox::<()>("go")
                 .outbox::<u64>("outbox"),
             move |mut cx| async move {
-                let go = cx.inbox::<()>("go")?;
+                let mut go = cx.inbox::<()>("go")?;
                 let mut out = cx.outbox::<u64>("outbox")?;
                 go.recv().await?;
                 for v in 0..messages {
@@ -225,7 +225,7 @@ impl System for Axon {
             let stage = sys.spawn(
                 with_size(Component::bare("stage").outbox::<u64>("outbox")),
                 |mut cx| async move {
-                    let inbox = cx.inbox::<u64>("inbox")?;
+                    let mut inbox = cx.inbox::<u64>("inbox")?;
                     let mut out = cx.outbox::<u64>("outbox")?;
                     while let Ok(v) = inbox.recv().await {
                         out.send(v + 1).await?;
@@ -239,7 +239,7 @@ impl System for Axon {
         let sink = sys.spawn(
             with_size(Component::bare("sink").outbox::<u64>("result")),
             move |mut cx| async move {
-                let inbox = cx.inbox::<u64>("inbox")?;
+                let mut inbox = cx.inbox::<u64>("inbox")?;
                 let mut result = cx.outbox::<u64>("result")?;
                 let mut sum = 0u64;
                 for _ in 0..messages {
@@ -250,7 +250,7 @@ impl System for Axon {
             },
         );
         linked::<u64>(&prev, "outbox", &sink, "inbox")?;
-        let done = Inbox::<u64>::detached("done");
+        let mut done = Inbox::<u64>::detached("done");
         collect(&sink, "result", &done)?;
         let mut go = feed::<()>(&sys.components()[0], "go")?;
         let t = Instant::now();
@@ -269,7 +269,7 @@ impl System for Axon {
                 .inbox::<u64>("inbox")
                 .outbox::<u64>("result"),
             move |mut cx| async move {
-                let inbox = cx.inbox::<u64>("inbox")?;
+                let mut inbox = cx.inbox::<u64>("inbox")?;
                 let mut result = cx.outbox::<u64>("result")?;
                 let mut sum = 0u64;
                 for _ in 0..total {
@@ -286,7 +286,7 @@ impl System for Axon {
                     .inbox::<()>("go")
                     .outbox::<u64>("outbox"),
                 move |mut cx| async move {
-                    let go = cx.inbox::<()>("go")?;
+                    let mut go = cx.inbox::<()>("go")?;
                     let mut out = cx.outbox::<u64>("outbox")?;
                     go.recv().await?;
                     for v in p * per_producer..(p + 1) * per_producer {
@@ -298,7 +298,7 @@ impl System for Axon {
             linked::<u64>(&prod, "outbox", &consumer, "inbox")?;
             gos.push(feed::<()>(&prod, "go")?);
         }
-        let done = Inbox::<u64>::detached("done");
+        let mut done = Inbox::<u64>::detached("done");
         collect(&consumer, "result", &done)?;
         let t = Instant::now();
         for go in &mut gos {
@@ -312,15 +312,15 @@ impl System for Axon {
 
     fn spawn(&self, n: usize) -> RunResult {
         let (sys, running) = self.start();
-        let done = Inbox::<u64>::detached("done");
+        let mut done = Inbox::<u64>::detached("done");
         let parent = sys.spawn(
             Component::bare("parent")
                 .inbox::<u64>("inbox")
                 .inbox::<()>("go")
                 .outbox::<u64>("result"),
             move |mut cx| async move {
-                let go = cx.inbox::<()>("go")?;
-                let inbox = cx.inbox::<u64>("inbox")?;
+                let mut go = cx.inbox::<()>("go")?;
+                let mut inbox = cx.inbox::<u64>("inbox")?;
                 let mut result = cx.outbox::<u64>("result")?;
                 go.recv().await?;
                 let me = cx.me().inbox::<u64>("inbox")?;
@@ -330,7 +330,7 @@ impl System for Axon {
                             .inbox::<()>("inbox")
                             .outbox::<u64>("outbox"),
                         move |mut cx| async move {
-                            let inbox = cx.inbox::<()>("inbox")?;
+                            let mut inbox = cx.inbox::<()>("inbox")?;
                             let mut out = cx.outbox::<u64>("outbox")?;
                             out.send(i).await?;
                             let _ = inbox.recv().await; // stay alive until shutdown
@@ -360,7 +360,7 @@ impl System for Axon {
     fn idle(&self, n: usize, window: Duration) -> RunResult {
         let (sys, running) = self.start();
         let started = Started::new();
-        let replies = Inbox::<u64>::detached("replies");
+        let mut replies = Inbox::<u64>::detached("replies");
         let mut pokes = Vec::with_capacity(n);
         for i in 0..n as u64 {
             let started = started.clone();
@@ -369,7 +369,7 @@ impl System for Axon {
                     .inbox::<()>("inbox")
                     .outbox::<u64>("outbox"),
                 move |mut cx| async move {
-                    let inbox = cx.inbox::<()>("inbox")?;
+                    let mut inbox = cx.inbox::<()>("inbox")?;
                     let mut out = cx.outbox::<u64>("outbox")?;
                     started.bump();
                     while inbox.recv().await.is_ok() {

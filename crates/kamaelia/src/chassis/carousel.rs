@@ -42,7 +42,7 @@
 //! let sys = System::builder().threads(1).build();
 //! let c = carousel.spawn(&sys);
 //! let mut next = Outbox::<u32>::detached("next");
-//! let out = Inbox::<String>::detached("out");
+//! let mut out = Inbox::<String>::detached("out");
 //! axon::link(&next.endpoint(), &c.inbox("next").unwrap()).unwrap();
 //! axon::link(&c.outbox("outbox").unwrap(), &out.endpoint()).unwrap();
 //! next.try_send(2).unwrap();
@@ -201,9 +201,9 @@ async fn run<A: Send + 'static, I: Send + 'static, O: Send + 'static>(
     mut factory: Factory<A>,
     first_request: bool,
 ) -> Result<(), ChassisError> {
-    let control = cx.inbox::<Signal>("control")?;
-    let next: Inbox<A> = cx.inbox::<A>("next")?;
-    let from_child = cx.inbox::<Signal>("_control")?;
+    let mut control = cx.inbox::<Signal>("control")?;
+    let mut next: Inbox<A> = cx.inbox::<A>("next")?;
+    let mut from_child = cx.inbox::<Signal>("_control")?;
     let mut signal = cx.outbox::<Signal>("signal")?;
     let mut st = State {
         to_child: cx.outbox::<Signal>("_signal")?,

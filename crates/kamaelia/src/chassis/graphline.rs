@@ -44,7 +44,7 @@
 //!     Ok::<_, axon::Error>(())
 //! });
 //! let squares = Prefab::new(Component::new("squares").std::<u32, u32>(), |mut cx| async move {
-//!     let inbox = cx.inbox::<u32>("inbox")?;
+//!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut out = cx.outbox::<u32>("outbox")?;
 //!     while let Ok(x) = inbox.recv().await {
 //!         out.send(x * x).await?;
@@ -59,8 +59,8 @@
 //! };
 //! let sys = System::builder().threads(1).build();
 //! let g = g.spawn(&sys);
-//! let results = Inbox::<u32>::detached("results");
-//! let signal = Inbox::<Signal>::detached("signal");
+//! let mut results = Inbox::<u32>::detached("results");
+//! let mut signal = Inbox::<Signal>::detached("signal");
 //! axon::link(&g.outbox("result").unwrap(), &results.endpoint()).unwrap();
 //! axon::link(&g.outbox("signal").unwrap(), &signal.endpoint()).unwrap();
 //! sys.run();
@@ -349,7 +349,7 @@ async fn run(
         };
         link_by_name(&cx, &src, &dst)?;
     }
-    let control = if plan.control_linked {
+    let mut control = if plan.control_linked {
         None
     } else {
         Some(cx.inbox::<Signal>("control")?)
@@ -377,7 +377,7 @@ async fn run(
     let mut seen_shutdown = None;
     let mut control_open = true;
     loop {
-        let watch = control.as_ref().filter(|_| control_open);
+        let watch = control.as_mut().filter(|_| control_open);
         match next_event(&cx, watch).await {
             Event::Control(msg) => {
                 if msg.is_shutdown() {

@@ -194,9 +194,9 @@ pub(crate) enum Event {
 }
 
 /// Wait for the next message on `control` (if given) or the next child exit.
-pub(crate) async fn next_event(cx: &Context, control: Option<&axon::Inbox<Signal>>) -> Event {
+pub(crate) async fn next_event(cx: &Context, mut control: Option<&mut axon::Inbox<Signal>>) -> Event {
     poll_fn(|t| {
-        if let Some(c) = control {
+        if let Some(c) = control.as_deref_mut() {
             match c.poll_recv(t) {
                 Poll::Ready(Ok(m)) => return Poll::Ready(Event::Control(m)),
                 Poll::Ready(Err(_)) => return Poll::Ready(Event::ControlClosed),

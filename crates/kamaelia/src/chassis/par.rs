@@ -34,7 +34,7 @@
 //! }
 //! let sys = System::builder().threads(1).build();
 //! let par = Par::new().with(count(0, 3)).with(count(10, 13)).build().spawn(&sys);
-//! let out = Inbox::<u32>::detached("out");
+//! let mut out = Inbox::<u32>::detached("out");
 //! axon::link(&par.outbox("outbox").unwrap(), &out.endpoint()).unwrap();
 //! sys.run();
 //! let mut got: Vec<u32> = std::iter::from_fn(|| out.try_recv().ok()).collect();
@@ -157,7 +157,7 @@ async fn run(mut cx: Context, children: Vec<Prefab>) -> Result<(), ChassisError>
             link_by_name(&cx, &out, &me.any_outbox("outbox")?)?;
         }
     }
-    let control = cx.inbox::<Signal>("control")?;
+    let mut control = cx.inbox::<Signal>("control")?;
     let mut signal = cx.outbox::<Signal>("signal")?;
     let mut fanout = ControlFanout::new(&mut cx, &refs);
     drop(refs);
@@ -167,7 +167,7 @@ async fn run(mut cx: Context, children: Vec<Prefab>) -> Result<(), ChassisError>
     let mut seen_shutdown = None;
     let mut control_open = true;
     loop {
-        match next_event(&cx, Some(&control).filter(|_| control_open)).await {
+        match next_event(&cx, Some(&mut control).filter(|_| control_open)).await {
             Event::Control(msg) => {
                 if msg.is_shutdown() {
                     seen_shutdown = Some(msg.clone());

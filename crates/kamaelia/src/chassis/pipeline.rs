@@ -34,7 +34,7 @@
 //!
 //! fn map<I: Send + 'static, O: Send + Sync + 'static>(name: &'static str, f: fn(I) -> O) -> Prefab {
 //!     Prefab::new(Component::new(name).std::<I, O>(), move |mut cx| async move {
-//!         let inbox = cx.inbox::<I>("inbox")?;
+//!         let mut inbox = cx.inbox::<I>("inbox")?;
 //!         let mut out = cx.outbox::<O>("outbox")?;
 //!         while let Ok(x) = inbox.recv().await {
 //!             out.send(f(x)).await?;
@@ -50,7 +50,7 @@
 //! ]
 //! .spawn(&sys);
 //! let mut feed = Outbox::<u32>::detached("feed");
-//! let results = Inbox::<String>::detached("results");
+//! let mut results = Inbox::<String>::detached("results");
 //! axon::link(&feed.endpoint(), &p.inbox("inbox").unwrap()).unwrap();
 //! axon::link(&p.outbox("outbox").unwrap(), &results.endpoint()).unwrap();
 //! for i in 1..=3 {
@@ -329,7 +329,7 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
 /// let total = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
 /// let t = total.clone();
 /// let adder = Prefab::new(Component::new("adder").inbox::<u32>("inbox"), move |mut cx| async move {
-///     let inbox = cx.inbox::<u32>("inbox")?;
+///     let mut inbox = cx.inbox::<u32>("inbox")?;
 ///     while let Ok(x) = inbox.recv().await {
 ///         t.fetch_add(x, std::sync::atomic::Ordering::SeqCst);
 ///     }

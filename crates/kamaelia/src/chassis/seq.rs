@@ -32,8 +32,8 @@
 //! let seq = Seq::new().then(one_shot("Hello")).then(one_shot("Doctor")).then(one_shot("Name")).build();
 //! let sys = System::builder().threads(1).build();
 //! let seq = seq.spawn(&sys);
-//! let out = Inbox::<String>::detached("out");
-//! let signal = Inbox::<Signal>::detached("signal");
+//! let mut out = Inbox::<String>::detached("out");
+//! let mut signal = Inbox::<Signal>::detached("signal");
 //! axon::link(&seq.outbox("outbox").unwrap(), &out.endpoint()).unwrap();
 //! axon::link(&seq.outbox("signal").unwrap(), &signal.endpoint()).unwrap();
 //! sys.run();

@@ -32,8 +32,8 @@ use super::Intake;
 ///
 /// let sys = System::builder().threads(1).build();
 /// let clock = Clock::new(Duration::from_millis(2)).ticks(3).build().spawn(&sys);
-/// let ticks = Inbox::<u64>::detached("ticks");
-/// let done = Inbox::<Signal>::detached("done");
+/// let mut ticks = Inbox::<u64>::detached("ticks");
+/// let mut done = Inbox::<Signal>::detached("done");
 /// axon::link(&clock.outbox::<u64>("outbox")?, &ticks.endpoint())?;
 /// axon::link(&clock.outbox::<Signal>("signal")?, &done.endpoint())?;
 /// sys.run();

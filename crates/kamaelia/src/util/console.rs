@@ -55,8 +55,8 @@ use super::{DestinationClosed, Intake};
 ///
 /// let sys = System::builder().threads(1).build();
 /// let reader = ConsoleReader::from_reader(&b"one\r\ntwo"[..]).build().spawn(&sys);
-/// let lines = Inbox::<String>::detached("lines");
-/// let done = Inbox::<Signal>::detached("done");
+/// let mut lines = Inbox::<String>::detached("lines");
+/// let mut done = Inbox::<Signal>::detached("done");
 /// axon::link(&reader.outbox::<String>("outbox")?, &lines.endpoint())?;
 /// axon::link(&reader.outbox::<Signal>("signal")?, &done.endpoint())?;
 /// sys.run();
@@ -161,7 +161,7 @@ impl ConsoleReader {
         } = self;
         let spec = Component::new("ConsoleReader").std::<(), String>();
         Prefab::threaded(spec, move |mut cx| -> Result<(), axon::Error> {
-            let control = cx.inbox::<Signal>("control")?;
+            let mut control = cx.inbox::<Signal>("control")?;
             let mut out = cx.outbox::<String>("outbox")?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             let mut buf = String::new();
@@ -221,7 +221,7 @@ type Format<T> = Box<dyn FnMut(&T) -> String + Send>;
 /// let sys = System::builder().threads(1).build();
 /// let echo = ConsoleEchoer::<u32>::debug().tag("n=").forwarder(true).build().spawn(&sys);
 /// let mut feed = Outbox::<u32>::detached("feed");
-/// let passed = Inbox::<u32>::detached("passed");
+/// let mut passed = Inbox::<u32>::detached("passed");
 /// axon::link(&feed.endpoint(), &echo.inbox("inbox")?)?;
 /// axon::link(&echo.outbox::<u32>("outbox")?, &passed.endpoint())?;
 /// feed.try_send(7)?; // prints "n=7"

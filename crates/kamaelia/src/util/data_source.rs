@@ -23,8 +23,8 @@ use super::Intake;
 ///
 /// let sys = System::builder().threads(1).build();
 /// let src = data_source(vec!["hello", "world"]).spawn(&sys);
-/// let got = Inbox::<&str>::detached("got");
-/// let done = Inbox::<Signal>::detached("done");
+/// let mut got = Inbox::<&str>::detached("got");
+/// let mut done = Inbox::<Signal>::detached("done");
 /// axon::link(&src.outbox::<&str>("outbox")?, &got.endpoint())?;
 /// axon::link(&src.outbox::<Signal>("signal")?, &done.endpoint())?;
 /// sys.run();

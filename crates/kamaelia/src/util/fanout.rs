@@ -27,8 +27,8 @@ use super::Intake;
 ///
 /// let sys = System::builder().threads(1).build();
 /// let split = fanout::<String>(["toConsole", "toFile"]).spawn(&sys);
-/// let console = Inbox::<String>::detached("console");
-/// let file = Inbox::<String>::detached("file");
+/// let mut console = Inbox::<String>::detached("console");
+/// let mut file = Inbox::<String>::detached("file");
 /// axon::link(&split.outbox::<String>("toConsole")?, &console.endpoint())?;
 /// axon::link(&split.outbox::<String>("toFile")?, &file.endpoint())?;
 /// let mut feed = Outbox::<String>::detached("feed");

@@ -96,7 +96,7 @@ pub enum FrameError {
 /// let sys = System::builder().threads(1).build();
 /// let framer = Framer::new().build().spawn(&sys);
 /// let mut feed = Outbox::<Vec<u8>>::detached("feed");
-/// let frames = Inbox::<Vec<u8>>::detached("frames");
+/// let mut frames = Inbox::<Vec<u8>>::detached("frames");
 /// axon::link(&feed.endpoint(), &framer.inbox("inbox")?)?;
 /// axon::link(&framer.outbox::<Vec<u8>>("outbox")?, &frames.endpoint())?;
 /// feed.try_send(b"hi".to_vec())?;
@@ -122,7 +122,7 @@ pub struct Framer {
 /// let sys = System::builder().threads(1).build();
 /// let deframer = DeFramer::new().build().spawn(&sys);
 /// let mut feed = Outbox::<Vec<u8>>::detached("feed");
-/// let payloads = Inbox::<Vec<u8>>::detached("payloads");
+/// let mut payloads = Inbox::<Vec<u8>>::detached("payloads");
 /// axon::link(&feed.endpoint(), &deframer.inbox("inbox")?)?;
 /// axon::link(&deframer.outbox::<Vec<u8>>("outbox")?, &payloads.endpoint())?;
 /// // One frame split across two chunks, the length prefix cut in half.

@@ -106,8 +106,8 @@ impl<T: Send + 'static> Intake<T> {
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
     /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
-    /// let inbox = cx.inbox::<u8>("inbox")?;
-    /// let control = cx.inbox::<Signal>("control")?;
+    /// let mut inbox = cx.inbox::<u8>("inbox")?;
+    /// let mut control = cx.inbox::<Signal>("control")?;
     /// let mut intake = Intake::new(inbox, control);
     /// assert_eq!(intake.recv().await, Some(1));
     /// # Ok::<_, axon::Error>(())
@@ -374,7 +374,7 @@ impl<T: Send + 'static> Intake<T> {
     /// });
     /// let sys = System::builder().threads(1).build();
     /// let c = p.spawn(&sys);
-    /// let sig = Inbox::<Signal>::detached("sig");
+    /// let mut sig = Inbox::<Signal>::detached("sig");
     /// axon::link(&c.outbox::<Signal>("signal")?, &sig.endpoint())?;
     /// let mut feed = Outbox::<u8>::detached("feed");
     /// axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -492,7 +492,7 @@ impl<T: Send + 'static> Intake<T> {
     /// });
     /// let sys = System::builder().threads(1).build();
     /// let c = p.spawn(&sys);
-    /// let sig = Inbox::<Signal>::detached("sig");
+    /// let mut sig = Inbox::<Signal>::detached("sig");
     /// axon::link(&c.outbox::<Signal>("signal")?, &sig.endpoint())?;
     /// let mut feed = Outbox::<u8>::detached("feed");
     /// axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;

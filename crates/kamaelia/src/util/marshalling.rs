@@ -202,7 +202,7 @@ impl<T: Serialize + DeserializeOwned> Codec<T> for JsonString {
 /// let sys = System::builder().threads(1).build();
 /// let enc = Marshaller::<Vec<u8>, _>::new(JsonString).build().spawn(&sys);
 /// let mut feed = Outbox::<Vec<u8>>::detached("feed");
-/// let text = Inbox::<String>::detached("text");
+/// let mut text = Inbox::<String>::detached("text");
 /// axon::link(&feed.endpoint(), &enc.inbox("inbox")?)?;
 /// axon::link(&enc.outbox::<String>("outbox")?, &text.endpoint())?;
 /// feed.try_send(vec![1, 2, 3])?;
@@ -230,8 +230,8 @@ pub struct Marshaller<T, C> {
 /// let sys = System::builder().threads(1).build();
 /// let dec = DeMarshaller::<u32, _>::new(Json).build().spawn(&sys);
 /// let mut feed = Outbox::<Vec<u8>>::detached("feed");
-/// let values = Inbox::<u32>::detached("values");
-/// let errors = Inbox::<MarshalError>::detached("errors");
+/// let mut values = Inbox::<u32>::detached("values");
+/// let mut errors = Inbox::<MarshalError>::detached("errors");
 /// axon::link(&feed.endpoint(), &dec.inbox("inbox")?)?;
 /// axon::link(&dec.outbox::<u32>("outbox")?, &values.endpoint())?;
 /// axon::link(&dec.outbox::<MarshalError>("error")?, &errors.endpoint())?;

@@ -20,7 +20,7 @@ use super::Intake;
 /// let sys = System::builder().threads(1).build();
 /// let src = data_source(0..1000u32).spawn(&sys);
 /// let sink = null_sink::<u32>().spawn(&sys);
-/// let done = Inbox::<Signal>::detached("done");
+/// let mut done = Inbox::<Signal>::detached("done");
 /// axon::link(&src.outbox::<u32>("outbox")?, &sink.inbox("inbox")?)?;
 /// axon::link(&src.outbox::<Signal>("signal")?, &sink.inbox("control")?)?;
 /// axon::link(&sink.outbox::<Signal>("signal")?, &done.endpoint())?;

@@ -19,8 +19,8 @@ use super::Intake;
 ///
 /// let sys = System::builder().threads(1).build();
 /// let kick = one_shot("go").spawn(&sys);
-/// let got = Inbox::<&str>::detached("got");
-/// let done = Inbox::<Signal>::detached("done");
+/// let mut got = Inbox::<&str>::detached("got");
+/// let mut done = Inbox::<Signal>::detached("done");
 /// axon::link(&kick.outbox::<&str>("outbox")?, &got.endpoint())?;
 /// axon::link(&kick.outbox::<Signal>("signal")?, &done.endpoint())?;
 /// sys.run();

@@ -335,7 +335,7 @@ impl<T: Clone + Send + 'static> Splitter<T> {
     ///
     /// let sys = System::builder().threads(1).build();
     /// let split = Splitter::<u8>::new().copy_to_outbox(true).build().spawn(&sys);
-    /// let own = Inbox::<u8>::detached("own");
+    /// let mut own = Inbox::<u8>::detached("own");
     /// axon::link(&split.outbox::<u8>("outbox")?, &own.endpoint())?;
     /// let mut feed = Outbox::<u8>::detached("feed");
     /// axon::link(&feed.endpoint(), &split.inbox("inbox")?)?;
@@ -365,7 +365,7 @@ impl<T: Clone + Send + 'static> Splitter<T> {
         let copy_to_outbox = self.copy_to_outbox;
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<T>::take(&mut cx)?;
-            let config = cx.inbox::<SplitterCommand>("configuration")?;
+            let mut config = cx.inbox::<SplitterCommand>("configuration")?;
             let main = cx.outbox::<T>("outbox")?;
             let mut main = copy_to_outbox.then_some(main);
             let mut errors = error_outbox::<SplitterError>(&mut cx)?;

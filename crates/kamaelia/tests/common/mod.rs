@@ -49,14 +49,14 @@ impl Mock {
     }
 
     /// Wait for the next thing it saw.
-    pub fn next_seen(&self) -> (&'static str, Msg) {
+    pub fn next_seen(&mut self) -> (&'static str, Msg) {
         self.seen
             .recv_blocking()
             .expect("mock ended without seeing anything more")
     }
 
     /// Everything it saw that has not been taken (after it ended: all of it).
-    pub fn rest(&self) -> Vec<(&'static str, Msg)> {
+    pub fn rest(&mut self) -> Vec<(&'static str, Msg)> {
         std::iter::from_fn(|| self.seen.try_recv().ok()).collect()
     }
 
@@ -70,7 +70,7 @@ impl Mock {
 /// It reports what arrives, sends what it is told, and runs until stopped.
 pub fn mock(name: &'static str) -> (Prefab, Mock) {
     let cmd_out = Outbox::<(&'static str, Msg)>::detached("cmd");
-    let cmd = Inbox::<(&'static str, Msg)>::detached("cmd");
+    let mut cmd = Inbox::<(&'static str, Msg)>::detached("cmd");
     axon::link(&cmd_out.endpoint(), &cmd.endpoint()).unwrap();
     let mut report = Outbox::<(&'static str, Msg)>::detached("report");
     let seen = Inbox::<(&'static str, Msg)>::detached("seen");
@@ -79,8 +79,8 @@ pub fn mock(name: &'static str) -> (Prefab, Mock) {
     let flag = activated.clone();
     let prefab = Prefab::new(Component::new(name).std::<u32, u32>(), move |mut cx| async move {
         flag.store(true, Ordering::SeqCst);
-        let inbox = cx.inbox::<u32>("inbox")?;
-        let control = cx.inbox::<Signal>("control")?;
+        let mut inbox = cx.inbox::<u32>("inbox")?;
+        let mut control = cx.inbox::<Signal>("control")?;
         let mut out = cx.outbox::<u32>("outbox")?;
         let mut sig = cx.outbox::<Signal>("signal")?;
         enum Ev {
@@ -137,7 +137,7 @@ pub fn map<I: Send + 'static, O: Send + Sync + 'static>(
     f: impl Fn(I) -> O + Send + 'static,
 ) -> Prefab {
     Prefab::new(Component::new(name).std::<I, O>(), move |mut cx| async move {
-        let inbox = cx.inbox::<I>("inbox")?;
+        let mut inbox = cx.inbox::<I>("inbox")?;
         let mut out = cx.outbox::<O>("outbox")?;
         while let Ok(x) = inbox.recv().await {
             out.send(f(x)).await?;
@@ -175,6 +175,6 @@ pub fn collect<T: Send + 'static>(src: &axon::BoxRef<T>) -> Inbox<T> {
 }
 
 /// Everything waiting in `inbox` now.
-pub fn drain<T: Send + 'static>(inbox: &Inbox<T>) -> Vec<T> {
+pub fn drain<T: Send + 'static>(inbox: &mut Inbox<T>) -> Vec<T> {
     std::iter::from_fn(|| inbox.try_recv().ok()).collect()
 }
