@@ -162,6 +162,10 @@ struct Local {
 /// How many times in a row the LIFO slot may run before the queue gets a turn.
 const LIFO_STREAK: u8 = 3;
 
+/// Every this many ticks a worker looks at the injector (tasks woken from
+/// outside) before its own queue, so those are not starved by local work.
+const INJECTOR_TICK: u32 = 61;
+
 thread_local! {
     static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
     /// The system whose worker loop runs on this thread (null if none): lets a
@@ -296,7 +300,7 @@ impl Shared {
     }
 
     fn find_task(&self, queue: &Worker<Runnable>, tick: u32) -> Option<Runnable> {
-        if tick.is_multiple_of(61) {
+        if tick.is_multiple_of(INJECTOR_TICK) {
             if let Some(t) = steal_from(|| self.injector.steal_batch_and_pop(queue)) {
                 return Some(t);
             }
@@ -340,6 +344,12 @@ impl Shared {
                 if let Some(t) = local.lifo.take() {
                     if local.streak.get() < LIFO_STREAK {
                         local.streak.set(local.streak.get() + 1);
+                        return Some(t);
+                    }
+                    if local.queue.is_empty() && !tick.is_multiple_of(INJECTOR_TICK) {
+                        // Its turn is up, but nothing else is queued here and
+                        // this is not a tick that looks at the injector first:
+                        // `find_task` would pop it straight back off the queue.
                         return Some(t);
                     }
                     local.queue.push(t);
