@@ -175,3 +175,82 @@ proptest! {
         prop_assert_eq!(got, (0..sent).collect::<Vec<_>>());
     }
 }
+
+/// Producers on their own threads, a consumer that collects in batches on
+/// another: every message arrives once, and each producer's in order.
+#[test]
+fn threaded_producers_and_a_batch_collecting_consumer_lose_and_reorder_nothing() {
+    const PRODUCERS: u32 = 4;
+    const EACH: u32 = 20_000;
+    let mut inbox = Inbox::<(u32, u32)>::detached("in");
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let mut out = Outbox::<(u32, u32)>::detached(format!("producer{p}"));
+            link(&out.endpoint(), &inbox.endpoint()).unwrap();
+            std::thread::spawn(move || {
+                for i in 0..EACH {
+                    out.send_blocking((p, i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    let consumer = std::thread::spawn(move || {
+        let mut next = [0u32; PRODUCERS as usize];
+        while let Ok((p, i)) = inbox.recv_blocking() {
+            assert_eq!(i, next[p as usize], "producer {p} out of order");
+            next[p as usize] += 1;
+        }
+        next
+    });
+    for p in producers {
+        p.join().unwrap();
+    }
+    assert_eq!(consumer.join().unwrap(), [EACH; PRODUCERS as usize]);
+}
+
+/// The same with kernel components on a two-worker system: the consumer
+/// collects in batches while producers on the other worker keep sending.
+#[test]
+fn component_producers_and_consumer_on_two_workers_lose_and_reorder_nothing() {
+    const PRODUCERS: u32 = 4;
+    const EACH: u32 = 20_000;
+    let sys = System::builder().threads(2).build();
+    let consumer = sys.spawn(
+        Component::new("consumer")
+            .inbox::<(u32, u32)>("inbox")
+            .outbox::<Vec<u32>>("outbox"),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<(u32, u32)>("inbox")?;
+            let mut out = cx.outbox::<Vec<u32>>("outbox")?;
+            let mut next = vec![0u32; PRODUCERS as usize];
+            while let Ok((p, i)) = inbox.recv().await {
+                assert_eq!(i, next[p as usize], "producer {p} out of order");
+                next[p as usize] += 1;
+            }
+            out.send(next).await?;
+            Ok::<_, axon::Error>(())
+        },
+    );
+    for p in 0..PRODUCERS {
+        let producer = sys.spawn(
+            Component::new("producer").outbox::<(u32, u32)>("outbox"),
+            move |mut cx| async move {
+                let mut out = cx.outbox::<(u32, u32)>("outbox")?;
+                for i in 0..EACH {
+                    out.send((p, i)).await?;
+                }
+                Ok::<_, axon::Error>(())
+            },
+        );
+        link(
+            &producer.outbox::<(u32, u32)>("outbox").unwrap(),
+            &consumer.inbox("inbox").unwrap(),
+        )
+        .unwrap();
+    }
+    let mut result = Inbox::<Vec<u32>>::detached("result");
+    link(&consumer.outbox("outbox").unwrap(), &result.endpoint()).unwrap();
+    sys.run();
+    common::assert_finished(&consumer);
+    assert_eq!(result.try_recv(), Ok(vec![EACH; PRODUCERS as usize]));
+}
