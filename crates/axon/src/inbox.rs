@@ -25,6 +25,7 @@ use crate::error::{RecvError, TryRecvError};
 use crate::linkage::BoxRef;
 use crate::name::Name;
 use crate::node::{wake_all, Direction, Node, Owner, WakeList};
+use crate::store::Lazy;
 use crate::sync::Ordering;
 
 /// The receiving end of a typed box.
@@ -70,8 +71,10 @@ use crate::sync::Ordering;
 pub struct Inbox<T: Send + 'static> {
     pub(crate) node: Arc<Node<T>>,
     /// Messages collected from the box in one go and not returned yet (see
-    /// "Collecting in batches" above); older than anything in the box.
-    held: VecDeque<T>,
+    /// "Collecting in batches" above); older than anything in the box. Boxed
+    /// and made on the first collect: a handle that never collects (most
+    /// idle components') stays one pointer smaller than a `VecDeque`.
+    held: Lazy<VecDeque<T>>,
 }
 
 impl<T: Send + 'static> fmt::Debug for Inbox<T> {
@@ -87,7 +90,7 @@ impl<T: Send + 'static> Inbox<T> {
     pub(crate) fn from_node(node: Arc<Node<T>>) -> Self {
         Inbox {
             node,
-            held: VecDeque::new(),
+            held: Lazy::new(),
         }
     }
 
@@ -150,6 +153,11 @@ impl<T: Send + 'static> Inbox<T> {
         Some(m)
     }
 
+    /// How many messages the handle holds.
+    fn held_len(&self) -> usize {
+        self.held.len()
+    }
+
     /// Poll for a message (the building block of [`recv`](Self::recv)).
     ///
     /// Inlined into the caller: popping what the handle holds is a few
@@ -174,12 +182,12 @@ impl<T: Send + 'static> Inbox<T> {
     /// Number of messages waiting for the owner: in this box, and collected by
     /// this handle but not returned yet (Axon's `dataReady`).
     pub fn len(&self) -> usize {
-        self.held.len() + self.node.store.lock().queue.len()
+        self.held_len() + self.node.store.lock().queue.len()
     }
 
     /// Whether no message is waiting.
     pub fn is_empty(&self) -> bool {
-        self.held.is_empty() && self.node.store.lock().queue.is_empty()
+        self.held_len() == 0 && self.node.store.lock().queue.is_empty()
     }
 
     /// Whether a message is waiting (Axon's `dataReady`).
@@ -225,7 +233,7 @@ fn senders_gone<T>(node: &Node<T>) -> bool {
 fn poll_box<T: Send + 'static>(
     node: &Node<T>,
     cx: &mut Context<'_>,
-    held: Option<&mut VecDeque<T>>,
+    held: Option<&mut Lazy<VecDeque<T>>>,
 ) -> Poll<Result<T, RecvError>> {
     // Parked on this (empty) box earlier in this very poll: no need for the
     // lock to park again (see `crate::wakeup`, "Arming").
@@ -245,7 +253,7 @@ fn poll_box<T: Send + 'static>(
                 // receiver is not parked: it comes back to the box (and parks
                 // there if need be) once it has returned what it holds, so a
                 // delivery meanwhile need not wake it.
-                std::mem::swap(held, &mut st.queue);
+                std::mem::swap(held.get_mut(), &mut st.queue);
                 node.held.store(true, Ordering::Relaxed);
             }
             _ if st.queue.is_empty() && !st.closed && !senders_gone(node) => {
@@ -270,10 +278,10 @@ fn poll_box<T: Send + 'static>(
 
 impl<T: Send + 'static> Drop for Inbox<T> {
     fn drop(&mut self) {
-        if !self.held.is_empty() {
+        if self.held_len() != 0 {
             tracing::warn!(
                 box_ = %self.node.meta.label(),
-                undelivered = self.held.len(),
+                undelivered = self.held_len(),
                 "inbox dropped holding messages its owner collected but never received"
             );
             self.node.held.store(false, Ordering::Relaxed);

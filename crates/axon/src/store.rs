@@ -75,8 +75,9 @@ pub(crate) struct Store<T> {
 }
 
 /// A queue or list that is almost always empty (waiting senders, granted
-/// tickets, the boxes linked into a box): one pointer, allocated on first use and freed when drained, so an
-/// idle box does not carry a `VecDeque`'s or `Vec`'s header for nothing. It
+/// tickets, the boxes linked into a box, what an inbox handle collected): one
+/// pointer, allocated on first use, so an idle box or handle does not carry a
+/// `VecDeque`'s or `Vec`'s header for nothing. It
 /// offers the few methods `Store` uses, with their usual meaning.
 #[derive(Debug)]
 pub(crate) struct Lazy<C>(Option<Box<C>>);
@@ -86,7 +87,8 @@ impl<C: Default> Lazy<C> {
         Lazy(None)
     }
 
-    fn get_mut(&mut self) -> &mut C {
+    /// The collection, made on first use.
+    pub(crate) fn get_mut(&mut self) -> &mut C {
         self.0.get_or_insert_with(Box::default)
     }
 }
@@ -107,7 +109,6 @@ impl<T> Lazy<VecDeque<T>> {
         self.0.as_ref().is_none_or(|d| d.is_empty())
     }
 
-    #[allow(dead_code)] // the tests look
     pub(crate) fn len(&self) -> usize {
         self.0.as_ref().map_or(0, |d| d.len())
     }
