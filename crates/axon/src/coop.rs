@@ -12,31 +12,35 @@ use std::task::{Context, Poll};
 /// Ready box operations allowed per poll of a component.
 pub(crate) const BUDGET: u32 = 128;
 
+/// The budget word's value outside the scheduler: no budgeting. A plain
+/// `u32` rather than an `Option` keeps the check to one load and one compare.
+const UNLIMITED: u32 = u32::MAX;
+
 thread_local! {
-    static LEFT: Cell<Option<u32>> = const { Cell::new(None) };
+    static LEFT: Cell<u32> = const { Cell::new(UNLIMITED) };
 }
 
 /// Start a fresh budget for the poll about to run on this thread.
 pub(crate) fn reset() {
-    LEFT.with(|l| l.set(Some(BUDGET)));
+    LEFT.with(|l| l.set(BUDGET));
 }
 
 /// Leave budgeting (the worker stops polling components).
 pub(crate) fn clear() {
-    LEFT.with(|l| l.set(None));
+    LEFT.with(|l| l.set(UNLIMITED));
 }
 
 /// Spend one unit; `Pending` (with the task re-woken) when the budget is gone.
 #[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     LEFT.with(|l| match l.get() {
-        None => Poll::Ready(()),
-        Some(0) => {
+        UNLIMITED => Poll::Ready(()),
+        0 => {
             cx.waker().wake_by_ref();
             Poll::Pending
         }
-        Some(n) => {
-            l.set(Some(n - 1));
+        n => {
+            l.set(n - 1);
             Poll::Ready(())
         }
     })
