@@ -640,13 +640,26 @@ impl Drop for RunningSystem {
 }
 
 fn shutdown_components(shared: &Arc<Shared>) {
-    let entries: Vec<(ComponentRef, Option<Arc<Task>>)> = shared
-        .registry
-        .lock()
-        .iter()
-        .map(|(_, r)| (r.component.clone(), r.task.clone()))
-        .collect();
-    for (comp, task) in entries {
+    // Slot by slot rather than from a copy of the whole registry: that copy
+    // (16 bytes per component) was allocated when the process is at its
+    // largest and set the peak. Each component's entry leaves the registry as
+    // it finishes below; a threaded one stays until its thread ends.
+    let mut key = 0;
+    loop {
+        let (comp, task) = {
+            let registry = shared.registry.lock();
+            if key >= registry.capacity() {
+                break;
+            }
+            match registry.get(key) {
+                Some(r) => (r.component.clone(), r.task.clone()),
+                None => {
+                    key += 1;
+                    continue;
+                }
+            }
+        };
+        key += 1;
         match task {
             Some(task) => {
                 // SAFETY: every worker thread of this system has been joined
