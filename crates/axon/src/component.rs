@@ -210,6 +210,7 @@ impl Component {
         self.decl::<T>(name, Direction::Out, None)
     }
 
+    #[inline]
     fn decl<T: Send + 'static>(
         mut self,
         name: impl Into<Name>,
@@ -217,7 +218,7 @@ impl Component {
         limit: Option<usize>,
     ) -> Self {
         let name = name.into();
-        self.boxes.retain(|b| !(b.dir == dir && b.name == name));
+        self.forget(dir, &name);
         self.boxes.push(BoxDecl {
             name,
             dir,
@@ -225,6 +226,16 @@ impl Component {
             kind: KindOf::<T>::KIND,
         });
         self
+    }
+
+    /// Drop the declaration of box `name` of direction `dir`, if any (there is
+    /// at most one). A search and, rarely, a removal: cheaper than `retain`
+    /// for the usual case of a new name, and the order of the others stays.
+    #[inline]
+    fn forget(&mut self, dir: Direction, name: &Name) {
+        if let Some(i) = self.boxes.iter().position(|b| b.dir == dir && b.name == *name) {
+            self.boxes.remove(i);
+        }
     }
 
     /// The component's name.
@@ -273,7 +284,7 @@ impl Component {
             })?
             .clone();
         let as_name = as_name.into();
-        self.boxes.retain(|b| !(b.dir == dir && b.name == as_name));
+        self.forget(dir, &as_name);
         self.boxes.push(BoxDecl {
             name: as_name,
             dir,
@@ -289,11 +300,15 @@ impl Component {
             id: Some(id),
             name: self.name.clone(),
         };
-        let nodes: NodeList = self
-            .boxes
-            .into_iter()
-            .map(|decl| (decl.kind.make)(decl.name, decl.dir, owner.clone(), decl.limit))
-            .collect();
+        // A plain loop: `collect` into a `SmallVec` went through its generic
+        // `extend` (reserve, then a checked push per item).
+        let mut nodes = NodeList::new();
+        if self.boxes.len() > nodes.inline_size() {
+            nodes.reserve_exact(self.boxes.len());
+        }
+        for decl in self.boxes {
+            nodes.push((decl.kind.make)(decl.name, decl.dir, owner.clone(), decl.limit));
+        }
         let comp = ComponentRef(Arc::new(ComponentShared {
             id,
             name: self.name,
