@@ -51,12 +51,12 @@ use crate::id::ComponentId;
 use crate::inbox::Inbox;
 use crate::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage};
 use crate::name::Name;
-use crate::node::{AnyNode, Direction, Node, Owner};
+use crate::node::{AnyNode, Claim, Direction, Node, Owner};
 use crate::outbox::Outbox;
 use crate::scheduler::{Shared, System};
 use crate::signal::{Failure, Signal};
 use crate::sync::{Mutex, Ordering};
-use crate::task::{Runnable, Task};
+use crate::task::Task;
 
 /// How a component ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -485,17 +485,22 @@ impl ComponentRef {
 
     fn find(&self, dir: Direction, name: &str) -> Result<Arc<dyn AnyNode>, BoxError> {
         let inner = self.0.inner.lock();
-        inner
-            .boxes
-            .iter()
-            .find(|b| b.is(dir, name))
-            .cloned()
-            .ok_or_else(|| BoxError::NotFound {
-                component: self.0.name.to_string(),
-                name: name.to_string(),
-                dir,
-                available: names_of(&inner.boxes, dir).join(", "),
-            })
+        match inner.boxes.iter().find(|b| b.is(dir, name)) {
+            Some(b) => Ok(b.clone()),
+            None => Err(self.not_found(&inner.boxes, dir, name)),
+        }
+    }
+
+    /// The error for a box `name` of direction `dir` that `boxes` (its boxes)
+    /// lack.
+    #[cold]
+    fn not_found(&self, boxes: &[Arc<dyn AnyNode>], dir: Direction, name: &str) -> BoxError {
+        BoxError::NotFound {
+            component: self.0.name.to_string(),
+            name: name.to_string(),
+            dir,
+            available: names_of(boxes, dir).join(", "),
+        }
     }
 
     /// Its inbox `name`, typed, for linking.
@@ -677,28 +682,36 @@ impl Context {
 
     /// The typed node of box `name` whose owner's handle has not been taken;
     /// marks it taken.
+    ///
+    /// One pass under the component's lock and one dynamic call to check and
+    /// claim the box ([`AnyNode::claim_handle`]); every body takes its boxes
+    /// this way, so it is on the spawn path.
     fn take<T: Send + 'static>(&mut self, dir: Direction, name: &str) -> Result<Arc<Node<T>>, BoxError> {
-        let node = self.me.find(dir, name)?;
-        if node.handle_taken() {
-            return Err(BoxError::AlreadyTaken {
-                component: self.me.name().to_string(),
-                name: name.to_string(),
-            });
-        }
-        if node.message_type() != std::any::TypeId::of::<T>() {
-            return Err(BoxError::WrongType {
-                component: self.me.name().to_string(),
-                name: name.to_string(),
-                requested: std::any::type_name::<T>(),
-                actual: node.type_name(),
-            });
-        }
-        let node = node
-            .as_any()
-            .downcast::<Node<T>>()
-            .unwrap_or_else(|_| unreachable!("the message type was checked"));
-        node.handle_taken.store(true, Ordering::Relaxed);
-        Ok(node)
+        let node = {
+            let inner = self.me.0.inner.lock();
+            let Some(node) = inner.boxes.iter().find(|b| b.is(dir, name)) else {
+                return Err(self.me.not_found(&inner.boxes, dir, name));
+            };
+            match node.claim_handle(std::any::TypeId::of::<T>()) {
+                Claim::Claimed => node.clone(),
+                Claim::Taken => {
+                    return Err(BoxError::AlreadyTaken {
+                        component: self.me.name().to_string(),
+                        name: name.to_string(),
+                    })
+                }
+                Claim::WrongType => {
+                    return Err(BoxError::WrongType {
+                        component: self.me.name().to_string(),
+                        name: name.to_string(),
+                        requested: std::any::type_name::<T>(),
+                        actual: node.type_name(),
+                    })
+                }
+            }
+        };
+        Ok(crate::node::downcast_node::<T>(node)
+            .unwrap_or_else(|_| unreachable!("the message type was checked")))
     }
 
     /// Take the receiving handle of inbox `name`.
@@ -1144,8 +1157,13 @@ where
 {
     let body = async move { main(cx).await.into_outcome() };
     let task = Task::new(Box::pin(body), shared.clone(), comp.clone());
-    shared.register(comp, Some(task.clone()));
-    shared.schedule(Runnable::counted(task));
+    // The task starts SCHEDULED, and the registry keeps it alive until it is
+    // DONE: spawned on one of the system's workers, its first queue entry
+    // needs no reference of its own (see `Runnable`), which saves a reference
+    // count round trip per spawn.
+    let entry = shared.claim(&task);
+    shared.register(comp, Some(task));
+    shared.schedule(entry);
 }
 
 impl System {
