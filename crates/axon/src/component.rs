@@ -51,12 +51,12 @@ use crate::id::ComponentId;
 use crate::inbox::Inbox;
 use crate::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage};
 use crate::name::Name;
-use crate::node::{AnyNode, Direction, Node, Owner};
+use crate::node::{AnyNode, Claim, Direction, Node, Owner};
 use crate::outbox::Outbox;
 use crate::scheduler::{Shared, System};
 use crate::signal::{Failure, Signal};
 use crate::sync::{Mutex, Ordering};
-use crate::task::{Runnable, Task};
+use crate::task::Task;
 
 /// How a component ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,6 +210,7 @@ impl Component {
         self.decl::<T>(name, Direction::Out, None)
     }
 
+    #[inline]
     fn decl<T: Send + 'static>(
         mut self,
         name: impl Into<Name>,
@@ -217,7 +218,7 @@ impl Component {
         limit: Option<usize>,
     ) -> Self {
         let name = name.into();
-        self.boxes.retain(|b| !(b.dir == dir && b.name == name));
+        self.forget(dir, &name);
         self.boxes.push(BoxDecl {
             name,
             dir,
@@ -225,6 +226,16 @@ impl Component {
             kind: KindOf::<T>::KIND,
         });
         self
+    }
+
+    /// Drop the declaration of box `name` of direction `dir`, if any (there is
+    /// at most one). A search and, rarely, a removal: cheaper than `retain`
+    /// for the usual case of a new name, and the order of the others stays.
+    #[inline]
+    fn forget(&mut self, dir: Direction, name: &Name) {
+        if let Some(i) = self.boxes.iter().position(|b| b.dir == dir && b.name == *name) {
+            self.boxes.remove(i);
+        }
     }
 
     /// The component's name.
@@ -273,7 +284,7 @@ impl Component {
             })?
             .clone();
         let as_name = as_name.into();
-        self.boxes.retain(|b| !(b.dir == dir && b.name == as_name));
+        self.forget(dir, &as_name);
         self.boxes.push(BoxDecl {
             name: as_name,
             dir,
@@ -289,11 +300,15 @@ impl Component {
             id: Some(id),
             name: self.name.clone(),
         };
-        let nodes: NodeList = self
-            .boxes
-            .into_iter()
-            .map(|decl| (decl.kind.make)(decl.name, decl.dir, owner.clone(), decl.limit))
-            .collect();
+        // A plain loop: `collect` into a `SmallVec` went through its generic
+        // `extend` (reserve, then a checked push per item).
+        let mut nodes = NodeList::new();
+        if self.boxes.len() > nodes.inline_size() {
+            nodes.reserve_exact(self.boxes.len());
+        }
+        for decl in self.boxes {
+            nodes.push((decl.kind.make)(decl.name, decl.dir, owner.clone(), decl.limit));
+        }
         let comp = ComponentRef(Arc::new(ComponentShared {
             id,
             name: self.name,
@@ -470,17 +485,22 @@ impl ComponentRef {
 
     fn find(&self, dir: Direction, name: &str) -> Result<Arc<dyn AnyNode>, BoxError> {
         let inner = self.0.inner.lock();
-        inner
-            .boxes
-            .iter()
-            .find(|b| b.is(dir, name))
-            .cloned()
-            .ok_or_else(|| BoxError::NotFound {
-                component: self.0.name.to_string(),
-                name: name.to_string(),
-                dir,
-                available: names_of(&inner.boxes, dir).join(", "),
-            })
+        match inner.boxes.iter().find(|b| b.is(dir, name)) {
+            Some(b) => Ok(b.clone()),
+            None => Err(self.not_found(&inner.boxes, dir, name)),
+        }
+    }
+
+    /// The error for a box `name` of direction `dir` that `boxes` (its boxes)
+    /// lack.
+    #[cold]
+    fn not_found(&self, boxes: &[Arc<dyn AnyNode>], dir: Direction, name: &str) -> BoxError {
+        BoxError::NotFound {
+            component: self.0.name.to_string(),
+            name: name.to_string(),
+            dir,
+            available: names_of(boxes, dir).join(", "),
+        }
     }
 
     /// Its inbox `name`, typed, for linking.
@@ -662,28 +682,36 @@ impl Context {
 
     /// The typed node of box `name` whose owner's handle has not been taken;
     /// marks it taken.
+    ///
+    /// One pass under the component's lock and one dynamic call to check and
+    /// claim the box ([`AnyNode::claim_handle`]); every body takes its boxes
+    /// this way, so it is on the spawn path.
     fn take<T: Send + 'static>(&mut self, dir: Direction, name: &str) -> Result<Arc<Node<T>>, BoxError> {
-        let node = self.me.find(dir, name)?;
-        if node.handle_taken() {
-            return Err(BoxError::AlreadyTaken {
-                component: self.me.name().to_string(),
-                name: name.to_string(),
-            });
-        }
-        if node.message_type() != std::any::TypeId::of::<T>() {
-            return Err(BoxError::WrongType {
-                component: self.me.name().to_string(),
-                name: name.to_string(),
-                requested: std::any::type_name::<T>(),
-                actual: node.type_name(),
-            });
-        }
-        let node = node
-            .as_any()
-            .downcast::<Node<T>>()
-            .unwrap_or_else(|_| unreachable!("the message type was checked"));
-        node.handle_taken.store(true, Ordering::Relaxed);
-        Ok(node)
+        let node = {
+            let inner = self.me.0.inner.lock();
+            let Some(node) = inner.boxes.iter().find(|b| b.is(dir, name)) else {
+                return Err(self.me.not_found(&inner.boxes, dir, name));
+            };
+            match node.claim_handle(std::any::TypeId::of::<T>()) {
+                Claim::Claimed => node.clone(),
+                Claim::Taken => {
+                    return Err(BoxError::AlreadyTaken {
+                        component: self.me.name().to_string(),
+                        name: name.to_string(),
+                    })
+                }
+                Claim::WrongType => {
+                    return Err(BoxError::WrongType {
+                        component: self.me.name().to_string(),
+                        name: name.to_string(),
+                        requested: std::any::type_name::<T>(),
+                        actual: node.type_name(),
+                    })
+                }
+            }
+        };
+        Ok(crate::node::downcast_node::<T>(node)
+            .unwrap_or_else(|_| unreachable!("the message type was checked")))
     }
 
     /// Take the receiving handle of inbox `name`.
@@ -1129,8 +1157,13 @@ where
 {
     let body = async move { main(cx).await.into_outcome() };
     let task = Task::new(Box::pin(body), shared.clone(), comp.clone());
-    shared.register(comp, Some(task.clone()));
-    shared.schedule(Runnable::counted(task));
+    // The task starts SCHEDULED, and the registry keeps it alive until it is
+    // DONE: spawned on one of the system's workers, its first queue entry
+    // needs no reference of its own (see `Runnable`), which saves a reference
+    // count round trip per spawn.
+    let entry = shared.claim(&task);
+    shared.register(comp, Some(task));
+    shared.schedule(entry);
 }
 
 impl System {

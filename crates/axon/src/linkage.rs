@@ -211,10 +211,7 @@ impl AnyBoxRef {
                 actual: self.node.type_name(),
             });
         }
-        let node = self
-            .node
-            .as_any()
-            .downcast::<Node<T>>()
+        let node = crate::node::downcast_node::<T>(self.node)
             .unwrap_or_else(|_| unreachable!("the message type was checked"));
         Ok(BoxRef { node })
     }

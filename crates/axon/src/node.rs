@@ -169,9 +169,30 @@ fn wake_each(wakers: WakeList) {
     }
 }
 
+/// What [`AnyNode::claim_handle`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// The owner's handle was free and the type right: it is taken now.
+    Claimed,
+    /// The owner's handle was taken already.
+    Taken,
+    /// The box carries another message type.
+    WrongType,
+}
+
+/// The typed node behind `node`, or `node` back if it carries another message
+/// type. Through the `Any` supertrait (an upcast, then one dynamic call for
+/// the type id) rather than [`AnyNode::as_any`] (one dynamic call more).
+pub(crate) fn downcast_node<T: Send + 'static>(
+    node: Arc<dyn AnyNode>,
+) -> Result<Arc<Node<T>>, Arc<dyn Any + Send + Sync>> {
+    let any: Arc<dyn Any + Send + Sync> = node;
+    any.downcast::<Node<T>>()
+}
+
 /// A box seen without its message type: for introspection, by-name linking,
 /// `pause()` and shutdown.
-pub(crate) trait AnyNode: Send + Sync + 'static {
+pub(crate) trait AnyNode: Any + Send + Sync + 'static {
     fn meta(&self) -> &BoxMeta;
     fn message_type(&self) -> TypeId;
     /// Inbox or outbox.
@@ -204,6 +225,10 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
     fn close(&self);
     /// Whether the owner's handle has been made (see `Node::handle_taken`).
     fn handle_taken(&self) -> bool;
+    /// Take the owner's handle for message type `ty`: free and of that type, it
+    /// is marked taken. (One dynamic call where `handle_taken` and
+    /// `message_type` would be two.)
+    fn claim_handle(&self, ty: TypeId) -> Claim;
     /// If the owner's handle was never made, do what dropping it does: close
     /// an inbox, stop counting an outbox as the handle's sender.
     fn release_handle(&self);
@@ -320,6 +345,17 @@ impl<T: Send + 'static> AnyNode for Node<T> {
 
     fn handle_taken(&self) -> bool {
         self.handle_taken.load(Ordering::Relaxed)
+    }
+
+    fn claim_handle(&self, ty: TypeId) -> Claim {
+        if self.handle_taken.load(Ordering::Relaxed) {
+            Claim::Taken
+        } else if ty != TypeId::of::<T>() {
+            Claim::WrongType
+        } else {
+            self.handle_taken.store(true, Ordering::Relaxed);
+            Claim::Claimed
+        }
     }
 
     fn release_handle(&self) {

@@ -273,10 +273,17 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         let moved: Vec<T> = {
             let mut st = src.store.lock();
             st.forwarded = true;
-            st.evict_all(&mut wake);
+            if !st.waiters.is_empty() {
+                st.evict_all(&mut wake);
+            }
             st.granted.clear();
             st.reserved = 0;
-            st.queue.drain(..).collect()
+            // A fresh outbox holds nothing: no drain to set up.
+            if st.queue.is_empty() {
+                Vec::new()
+            } else {
+                st.queue.drain(..).collect()
+            }
         };
         // Senders that fed src (even ones gone already) now feed dst's chain:
         // once they are all gone and it is drained, its stream has ended. Mark
@@ -285,11 +292,18 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         // wake a receiver already waiting: otherwise a receiver running on
         // another thread could see the end before the messages (losing them), or
         // never hear of the end at all.
+        //
+        // Nothing to do there, though, when nothing moved, dst is its own sink
+        // and src brought an open sender (the usual case: linking a new
+        // component's outbox): `ever_fed` was set above, after the open count
+        // went up, so no receiver can take the stream for ended, and a
+        // receiver already waiting has nothing new to see.
+        let quiet = moved.is_empty() && dst_is_sink && open > 0;
         let mut chain: SmallVec<[Arc<Node<T>>; 4]> = SmallVec::new();
         if fed && !dst_is_sink {
             downstream(dst, |n| chain.push(n.clone()));
         }
-        if fed || !moved.is_empty() {
+        if (fed || !moved.is_empty()) && !quiet {
             let mut st = sink.store.lock();
             st.queue.extend(moved);
             if fed && dst_is_sink {
@@ -392,7 +406,10 @@ pub(crate) fn close_inbox<T: Send + 'static>(node: &Node<T>) {
                 "inbox closed with messages its owner never received"
             );
         }
-        st.evict_all(&mut wake);
+        // Usually nobody waits for space: skip setting up the drain.
+        if !st.waiters.is_empty() {
+            st.evict_all(&mut wake);
+        }
         if let Some(w) = st.recv.take(&node.armed) {
             wake.push(w);
         }

@@ -477,3 +477,99 @@ fn an_ended_component_is_no_longer_listed_when_join_returns() {
     running.shutdown();
     assert_eq!(stale, 0, "listed after join in {stale} of 1000 rounds");
 }
+
+/// A parent spawns many children that each report once in their first poll
+/// (the wake the scheduler defers, see `DEFER_PICKS` in scheduler.rs) and
+/// then wait; every report arrives, on one thread and on several, and the
+/// worker state a wake reads (`LOCAL`) is used from every kind of caller:
+/// spawns inside a poll, wakes inside a poll, wakes from the main thread.
+#[test]
+fn a_parent_hears_every_report_of_children_spawned_in_bulk() {
+    for threads in [1, 2, 4] {
+        for round in 0..5u64 {
+            let sys = System::builder().threads(threads).build();
+            let running = sys.start();
+            let n: u64 = 3_000 + round * 7;
+            let mut done = Inbox::<u64>::detached("done");
+            let parent = sys.spawn(
+                Component::bare("parent")
+                    .inbox::<u64>("inbox")
+                    .outbox::<u64>("result"),
+                move |mut cx| async move {
+                    let mut inbox = cx.inbox::<u64>("inbox")?;
+                    let mut result = cx.outbox::<u64>("result")?;
+                    let me = cx.me().inbox::<u64>("inbox")?;
+                    for i in 0..n {
+                        let child = cx.system().spawn(
+                            Component::bare("child")
+                                .inbox::<()>("inbox")
+                                .outbox::<u64>("outbox"),
+                            move |mut cx| async move {
+                                let mut inbox = cx.inbox::<()>("inbox")?;
+                                let mut out = cx.outbox::<u64>("outbox")?;
+                                out.send(i).await?;
+                                let _ = inbox.recv().await;
+                                Ok::<_, axon::Error>(())
+                            },
+                        );
+                        link(&child.outbox::<u64>("outbox")?, &me)?;
+                    }
+                    let mut sum = 0u64;
+                    for _ in 0..n {
+                        sum += inbox.recv().await?;
+                    }
+                    result.send(sum).await?;
+                    Ok::<_, axon::Error>(())
+                },
+            );
+            link(&parent.outbox::<u64>("result").unwrap(), &done.endpoint()).unwrap();
+            let sum = done.recv_blocking().expect("the parent reports its sum");
+            assert_eq!(sum, n * (n - 1) / 2, "threads {threads}, round {round}");
+            running.shutdown();
+            assert_eq!(sys.live_components(), 0);
+        }
+    }
+}
+
+/// A wake from a component's first poll is deferred only while other work is
+/// queued: with nothing else to run, the woken component runs at once (the
+/// system does not stall with it parked in the LIFO slot).
+#[test]
+fn a_wake_from_a_first_poll_runs_at_once_when_nothing_else_waits() {
+    for threads in [1, 2] {
+        let sys = System::builder().threads(threads).build();
+        let running = sys.start();
+        let mut done = Inbox::<u64>::detached("done");
+        let parent = sys.spawn(
+            Component::bare("parent")
+                .inbox::<u64>("inbox")
+                .outbox::<u64>("result"),
+            move |mut cx| async move {
+                let mut inbox = cx.inbox::<u64>("inbox")?;
+                let mut result = cx.outbox::<u64>("result")?;
+                let me = cx.me().inbox::<u64>("inbox")?;
+                let mut sum = 0;
+                // One child at a time: each report is the only work there is.
+                for i in 1..=50u64 {
+                    let child = cx.system().spawn(
+                        Component::bare("child").outbox::<u64>("outbox"),
+                        move |mut cx| async move {
+                            let mut out = cx.outbox::<u64>("outbox")?;
+                            out.send(i).await?;
+                            Ok::<_, axon::Error>(())
+                        },
+                    );
+                    link(&child.outbox::<u64>("outbox")?, &me)?;
+                    sum += inbox.recv().await?;
+                }
+                result.send(sum).await?;
+                Ok::<_, axon::Error>(())
+            },
+        );
+        link(&parent.outbox::<u64>("result").unwrap(), &done.endpoint()).unwrap();
+        let t = std::time::Instant::now();
+        assert_eq!(done.recv_blocking(), Ok(1275));
+        assert!(t.elapsed() < std::time::Duration::from_secs(10));
+        running.wait();
+    }
+}
