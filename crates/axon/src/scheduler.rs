@@ -156,12 +156,8 @@ struct Local {
     /// taking the slot gives it up after `LIFO_STREAK` turns, so tasks in the
     /// queue are not starved.
     lifo: Cell<Option<Runnable>>,
-    /// LIFO runs in a row; or, with [`DEFERRED`] set, the picks the task in
-    /// the LIFO slot still waits for (see [`DEFER_PICKS`]). `DEFERRED` is set
-    /// only while the slot holds a deferred task.
+    /// LIFO runs in a row.
     streak: Cell<u8>,
-    /// The task this worker polls is in its first poll (see [`DEFER_PICKS`]).
-    first_poll: Cell<bool>,
 }
 
 /// How many times in a row the LIFO slot may run before the queue gets a turn.
@@ -170,23 +166,6 @@ const LIFO_STREAK: u8 = 3;
 /// Every this many ticks a worker looks at the injector (tasks woken from
 /// outside) before its own queue, so those are not starved by local work.
 const INJECTOR_TICK: u32 = 61;
-
-/// A task woken by a component in its *first* poll waits in the LIFO slot for
-/// this many picks from the queues before it runs (it runs at once when they
-/// are empty). A new component's first poll typically reports to its parent:
-/// a parent spawning many children then drains their reports a batch at a
-/// time (one poll per 33 children, not one per child: about -280 instructions
-/// per child in the `spawn` benchmark), and its inbox holds at most a batch.
-/// A first poll that keeps running (a producer) cancels the deferral
-/// (`undefer`).
-/// Wakes from later polls (every message of a ping-pong, ring or pipeline)
-/// take the slot as before.
-const DEFER_PICKS: u8 = 32;
-
-/// The bit of `Local::streak` that marks the LIFO slot's task deferred (the
-/// low bits count the picks left). Above every real streak, so the hot path's
-/// one test (`streak < LIFO_STREAK`) sends a deferred slot down the cold path.
-const DEFERRED: u8 = 0x80;
 
 thread_local! {
     /// The state of the worker loop running on this thread (null if none). It
@@ -269,23 +248,12 @@ impl Shared {
         let placed = with_local(|local| match local {
             Some(local) if std::ptr::eq(Arc::as_ptr(&local.shared), self) => {
                 if lifo {
-                    let defer = local.first_poll.get();
                     match local.lifo.replace(Some(r)) {
                         Some(prev) => {
-                            if defer {
-                                local.streak.set(DEFERRED | DEFER_PICKS);
-                            } else if local.streak.get() & DEFERRED != 0 {
-                                local.streak.set(0);
-                            }
                             local.queue.push(prev);
                             Placed::Queue
                         }
-                        None => {
-                            if defer {
-                                local.streak.set(DEFERRED | DEFER_PICKS);
-                            }
-                            Placed::Slot
-                        }
+                        None => Placed::Slot,
                     }
                 } else {
                     local.queue.push(r);
@@ -367,24 +335,6 @@ impl Shared {
             })
     }
 
-    /// The pick when the LIFO slot holds `t`, deferred (see [`DEFER_PICKS`]):
-    /// the next task of this worker's queue, `t` staying in the slot, or `t`
-    /// when the queue is empty or its wait is over.
-    #[cold]
-    #[inline(never)]
-    fn deferred(local: &Local, t: Runnable) -> Runnable {
-        let left = local.streak.get() & !DEFERRED;
-        if left > 0 {
-            if let Some(other) = local.queue.pop() {
-                local.streak.set(DEFERRED | (left - 1));
-                local.lifo.set(Some(t));
-                return other;
-            }
-        }
-        local.streak.set(1);
-        t
-    }
-
     fn sleep(&self, index: usize) {
         self.idle
             .sleep(index, || self.has_work() || self.stop.load(Ordering::SeqCst));
@@ -401,7 +351,6 @@ impl Shared {
             queue,
             lifo: Cell::new(None),
             streak: Cell::new(0),
-            first_poll: Cell::new(false),
         };
         /// Puts back the previous `LOCAL` when the loop ends or unwinds, before
         /// `local` (declared earlier) is dropped.
@@ -422,9 +371,6 @@ impl Shared {
                     if local.streak.get() < LIFO_STREAK {
                         local.streak.set(local.streak.get() + 1);
                         return Some(t);
-                    }
-                    if local.streak.get() & DEFERRED != 0 {
-                        return Some(Self::deferred(local, t));
                     }
                     if local.queue.is_empty() && !tick.is_multiple_of(INJECTOR_TICK) {
                         // Its turn is up, but nothing else is queued here and
@@ -487,62 +433,18 @@ fn steal_from<T>(mut f: impl FnMut() -> Steal<T>) -> Option<T> {
     }
 }
 
-/// A component's first poll, marked as such for [`Shared::enqueue`] (see
-/// [`DEFER_PICKS`]). Out of line: the hot path (every later poll) pays only the
-/// test of the poll count.
-#[cold]
-#[inline(never)]
-fn poll_first(fut: &mut crate::task::BoxedMain, cx: &mut Context<'_>) -> Poll<Outcome> {
-    /// Clears the mark however the poll ends (a panic included).
-    struct Unmark;
-    impl Drop for Unmark {
-        fn drop(&mut self) {
-            set_first_poll(false);
-        }
-    }
-    set_first_poll(true);
-    let _unmark = Unmark;
-    fut.as_mut().poll(cx)
-}
-
-/// A component's first poll ended still wanting to run (it used up its budget:
-/// a producer sending a stream, not a new child reporting once): the task it
-/// woke runs next after all, as any woken task does. Deferring it would let a
-/// consumer fall behind a busy producer for good (`fanin` lost 15% when it
-/// did).
-#[cold]
-fn undefer() {
-    with_local(|local| {
-        if let Some(local) = local {
-            if local.streak.get() & DEFERRED != 0 {
-                local.streak.set(0);
-            }
-        }
-    });
-}
-
-/// Mark (or unmark) this worker's current poll as a component's first.
-fn set_first_poll(first: bool) {
-    with_local(|local| {
-        if let Some(local) = local {
-            local.first_poll.set(first);
-        }
-    });
-}
-
 /// Poll one task once, isolating panics.
 fn run_task(r: Runnable) {
     enum After {
         /// Back to idle: the task may run (and finish) elsewhere from now on.
         Idle,
         /// Woken while it ran: back of this worker's queue.
-        /// ... in its first poll (see `undefer`).
-        Requeue(bool),
+        Requeue,
         Finished(Outcome),
     }
     let after = {
         let task = r.task();
-        let poll_count = task.flag.start_run();
+        task.flag.start_run();
         let waker = task.borrowed_waker();
         let mut cx = Context::from_waker(&waker);
         crate::coop::reset();
@@ -553,15 +455,8 @@ fn run_task(r: Runnable) {
         let Some(fut) = slot.as_mut() else {
             return;
         };
-        let polled = catch_unwind(AssertUnwindSafe(|| {
-            if poll_count == 1 {
-                poll_first(fut, &mut cx)
-            } else {
-                fut.as_mut().poll(&mut cx)
-            }
-        }));
-        match polled {
-            Ok(Poll::Pending) if task.flag.end_run() => After::Requeue(poll_count == 1),
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
+            Ok(Poll::Pending) if task.flag.end_run() => After::Requeue,
             Ok(Poll::Pending) => After::Idle,
             Ok(Poll::Ready(outcome)) => {
                 *slot = None;
@@ -578,10 +473,7 @@ fn run_task(r: Runnable) {
     match after {
         // `end_run` let go of the task: drop the entry without looking at it.
         After::Idle => drop(r),
-        After::Requeue(first) => {
-            if first {
-                undefer();
-            }
+        After::Requeue => {
             let shared: *const Shared = &*r.task().shared;
             // SAFETY: this worker's `Local::shared` keeps the system alive while
             // its loop runs (we are inside it), and the task came off this

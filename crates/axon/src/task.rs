@@ -91,16 +91,13 @@ impl WakeFlag {
     }
 
     /// A worker took the task off a run queue and is about to poll it: the
-    /// state becomes `RUNNING` and the poll count goes up by one. Returns the
-    /// new count (1 for the task's first poll; see [`poll_gen`](Self::poll_gen),
-    /// which wraps at 61 bits where this does not).
-    pub fn start_run(&self) -> u64 {
+    /// state becomes `RUNNING` and the poll count goes up by one.
+    pub fn start_run(&self) {
         // Nobody else writes while the task is SCHEDULED (a wake then changes
         // nothing), so a load and a store do.
         let cur = self.0.load(Ordering::Relaxed);
         let gen = (cur >> GEN_SHIFT).wrapping_add(1);
         self.0.store((gen << GEN_SHIFT) | RUNNING, Ordering::Release);
-        gen
     }
 
     /// The poll returned `Pending`. Returns true if the task was woken during the

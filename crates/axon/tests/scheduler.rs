@@ -479,8 +479,7 @@ fn an_ended_component_is_no_longer_listed_when_join_returns() {
 }
 
 /// A parent spawns many children that each report once in their first poll
-/// (the wake the scheduler defers, see `DEFER_PICKS` in scheduler.rs) and
-/// then wait; every report arrives, on one thread and on several, and the
+/// and then wait; every report arrives, on one thread and on several, and the
 /// worker state a wake reads (`LOCAL`) is used from every kind of caller:
 /// spawns inside a poll, wakes inside a poll, wakes from the main thread.
 #[test]
@@ -531,9 +530,9 @@ fn a_parent_hears_every_report_of_children_spawned_in_bulk() {
     }
 }
 
-/// A wake from a component's first poll is deferred only while other work is
-/// queued: with nothing else to run, the woken component runs at once (the
-/// system does not stall with it parked in the LIFO slot).
+/// A wake from a component's first poll: with nothing else to run, the woken
+/// component runs at once (the system does not stall with it parked in the
+/// LIFO slot).
 #[test]
 fn a_wake_from_a_first_poll_runs_at_once_when_nothing_else_waits() {
     for threads in [1, 2] {
