@@ -153,11 +153,6 @@ impl<T: Send + 'static> Inbox<T> {
         Some(m)
     }
 
-    /// How many messages the handle holds.
-    fn held_len(&self) -> usize {
-        self.held.len()
-    }
-
     /// Poll for a message (the building block of [`recv`](Self::recv)).
     ///
     /// Inlined into the caller: popping what the handle holds is a few
@@ -182,12 +177,12 @@ impl<T: Send + 'static> Inbox<T> {
     /// Number of messages waiting for the owner: in this box, and collected by
     /// this handle but not returned yet (Axon's `dataReady`).
     pub fn len(&self) -> usize {
-        self.held_len() + self.node.store.lock().queue.len()
+        self.held.len() + self.node.store.lock().queue.len()
     }
 
     /// Whether no message is waiting.
     pub fn is_empty(&self) -> bool {
-        self.held_len() == 0 && self.node.store.lock().queue.is_empty()
+        self.held.is_empty() && self.node.store.lock().queue.is_empty()
     }
 
     /// Whether a message is waiting (Axon's `dataReady`).
@@ -278,10 +273,10 @@ fn poll_box<T: Send + 'static>(
 
 impl<T: Send + 'static> Drop for Inbox<T> {
     fn drop(&mut self) {
-        if self.held_len() != 0 {
+        if !self.held.is_empty() {
             tracing::warn!(
                 box_ = %self.node.meta.label(),
-                undelivered = self.held_len(),
+                undelivered = self.held.len(),
                 "inbox dropped holding messages its owner collected but never received"
             );
             self.node.held.store(false, Ordering::Relaxed);
