@@ -1156,7 +1156,7 @@ where
     Fut::Output: Termination,
 {
     let body = async move { main(cx).await.into_outcome() };
-    let task = Task::new(Box::pin(body), shared.clone(), comp.clone());
+    let task = Task::allocate(body, shared.clone(), comp.clone());
     // The task starts SCHEDULED, and the registry keeps it alive until it is
     // DONE: spawned on one of the system's workers, its first queue entry
     // needs no reference of its own (see `Runnable`), which saves a reference

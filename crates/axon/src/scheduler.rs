@@ -39,7 +39,7 @@ use crate::component::{self, ComponentRef, Outcome};
 use crate::idle::Sleepers;
 use crate::park::{Park, ThreadPark};
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
-use crate::task::{Runnable, Task};
+use crate::task::{Runnable, Task, TaskRef};
 
 /// Makes the [`Park`] of worker `i`.
 type MakePark = Box<dyn Fn(usize) -> Arc<dyn Park> + Send + Sync>;
@@ -123,7 +123,7 @@ impl SystemBuilder {
 /// A live component as the system tracks it.
 pub(crate) struct Registered {
     pub(crate) component: ComponentRef,
-    pub(crate) task: Option<Arc<Task>>,
+    pub(crate) task: Option<TaskRef>,
 }
 
 /// State shared by the system handle, its workers and its tasks.
@@ -235,7 +235,7 @@ impl Shared {
             // before its worker loop can end.
             unsafe { Runnable::uncounted(task) }
         } else {
-            Runnable::counted(task.to_arc())
+            Runnable::counted(task.to_ref())
         }
     }
 
@@ -286,7 +286,7 @@ impl Shared {
     }
 
     /// A component starts: it counts as live and is listed until it finishes.
-    pub(crate) fn register(&self, component: ComponentRef, task: Option<Arc<Task>>) {
+    pub(crate) fn register(&self, component: ComponentRef, task: Option<TaskRef>) {
         self.live.fetch_add(1, Ordering::SeqCst);
         let mut registry = self.registry.lock();
         let entry = registry.vacant_entry();
@@ -448,24 +448,18 @@ fn run_task(r: Runnable) {
         let waker = task.borrowed_waker();
         let mut cx = Context::from_waker(&waker);
         crate::coop::reset();
-        // SAFETY: `start_run` above gave this worker the run right (the task came
-        // off a run queue, where the flag puts it at most once); it ends at
-        // `end_run`/`finish`, after the last use of `slot`.
-        let slot = unsafe { task.future_mut() };
-        let Some(fut) = slot.as_mut() else {
-            return;
-        };
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
-            Ok(Poll::Pending) if task.flag.end_run() => After::Requeue,
-            Ok(Poll::Pending) => After::Idle,
-            Ok(Poll::Ready(outcome)) => {
-                *slot = None;
-                After::Finished(outcome)
-            }
+        // SAFETY (both blocks): `start_run` above gave this worker the run
+        // right (the task came off a run queue, where the flag puts it at most
+        // once); it ends at `end_run`/`finish`, after the body's last use here.
+        match catch_unwind(AssertUnwindSafe(|| unsafe { task.poll_body(&mut cx) })) {
+            Ok(None) => return,
+            Ok(Some(Poll::Pending)) if task.flag.end_run() => After::Requeue,
+            Ok(Some(Poll::Pending)) => After::Idle,
+            // `poll_body` dropped the finished body.
+            Ok(Some(Poll::Ready(outcome))) => After::Finished(outcome),
             Err(panic) => {
-                let fut = slot.take();
-                // Dropping a future that just panicked may panic again; contain it.
-                let _ = catch_unwind(AssertUnwindSafe(move || drop(fut)));
+                // Dropping a body that just panicked may panic again; contain it.
+                let _ = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
                 After::Finished(Outcome::Panicked(component::panic_message(&*panic)))
             }
         }
@@ -483,7 +477,7 @@ fn run_task(r: Runnable) {
         After::Finished(outcome) => {
             // Finishing removes the task from the registry, whose reference an
             // uncounted entry relies on: hold a counted one from here.
-            let task = r.into_arc();
+            let task = r.into_ref();
             task.flag.finish();
             component::finish(&task.component, outcome);
         }
@@ -698,9 +692,9 @@ fn shutdown_components(shared: &Arc<Shared>) {
                 // (`stop_workers` ran first), so nobody holds the run right and
                 // no worker will take it: the queues are drained below and the
                 // flag is `finish`ed before anything can queue the task again.
-                let fut = unsafe { task.future_mut() }.take();
-                if fut.is_some() {
-                    let _ = catch_unwind(AssertUnwindSafe(move || drop(fut)));
+                let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
+                // A body whose destructor panicked was there all the same.
+                if dropped.unwrap_or(true) {
                     task.flag.finish();
                     component::finish(&comp, Outcome::Cancelled);
                 }
@@ -708,7 +702,7 @@ fn shutdown_components(shared: &Arc<Shared>) {
             None => comp.close_boxes(),
         }
     }
-    // Drain queued tasks so their Arcs (and the components' boxes) are freed.
+    // Drain queued tasks so their references (and the components' boxes) are freed.
     while !shared.injector.is_empty() {
         let _ = shared.injector.steal();
     }

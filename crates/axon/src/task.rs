@@ -24,11 +24,11 @@ use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::task::{RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use crate::component::{ComponentRef, Outcome};
 use crate::scheduler::Shared;
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{fence, AtomicU64, AtomicUsize, Ordering};
 
 const IDLE: u64 = 0;
 const SCHEDULED: u64 = 1;
@@ -145,58 +145,225 @@ impl WakeFlag {
     }
 }
 
-pub(crate) type BoxedMain = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
-
-/// An async component as the scheduler sees it.
+/// The reference count of a task allocation (the `Arc` pattern, kept in the
+/// task's header so the header can sit in the same allocation as the body).
 ///
-/// Always lives in an `Arc` ([`Task::new`] makes it so): the system's registry
-/// holds one reference from spawn until the task is `DONE`, and every [`Waker`]
-/// of the task holds one. Run queues need not: see [`Runnable`].
+/// Taking a reference is a `Relaxed` increment (the taker already holds one);
+/// giving one back is a `Release` decrement, and whoever gives back the last
+/// one runs an `Acquire` fence before freeing, so every other holder's uses
+/// happen before the free. `loom_last_reference_sees_every_use` checks that.
+#[derive(Debug)]
+struct RefCount(AtomicUsize);
+
+impl RefCount {
+    /// One reference: the creator's.
+    fn new() -> Self {
+        RefCount(AtomicUsize::new(1))
+    }
+
+    /// Take one more reference (the caller holds one).
+    fn inc(&self) {
+        let old = self.0.fetch_add(1, Ordering::Relaxed);
+        // As `Arc` does: a count this high means references are being leaked
+        // in a loop; wrapping would free a live task.
+        if old > isize::MAX as usize {
+            std::process::abort();
+        }
+    }
+
+    /// Give one back. Returns true if it was the last: the caller frees.
+    fn dec(&self) -> bool {
+        if self.0.fetch_sub(1, Ordering::Release) != 1 {
+            return false;
+        }
+        fence(Ordering::Acquire);
+        true
+    }
+
+    #[cfg(all(test, not(loom)))]
+    fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// An async component as the scheduler sees it: the header of one allocation
+/// that also holds the component's body (its future).
+///
+/// Body and header share one allocation (a `TaskCell<F>`, typed by the body),
+/// which saves an allocation per spawned component; everything that needs the
+/// body's type (polling it, dropping it, freeing the whole) goes through the
+/// `vtable` the constructor filled in for that type. Run queues and wakers
+/// point at the header, so they stay one word.
+///
+/// Reference counted ([`TaskRef`]): the system's registry holds one reference
+/// from spawn until the task is `DONE`, and every [`Waker`] of the task holds
+/// one. Run queues need not: see [`Runnable`].
 pub(crate) struct Task {
+    refs: RefCount,
     pub(crate) flag: WakeFlag,
-    /// The component's body. Not behind a lock: only the holder of the *run
-    /// right* touches it (see [`Task::future_mut`]), and the wake flag hands that
-    /// right to one worker at a time. A lock here cost two atomic
-    /// read-modify-writes per poll (about 10% of a ping-pong hop; see
-    /// docs/BENCHMARKS.md).
-    future: UnsafeCell<Option<BoxedMain>>,
+    vtable: &'static BodyVtable,
+    /// The whole `TaskCell<F>`, as `Box::into_raw` returned it. The body and
+    /// the allocation are reached through this pointer, never by offsetting
+    /// from a `&Task`: a pointer derived from a reference to the header only
+    /// covers the header.
+    cell: NonNull<()>,
+    /// The body has not been dropped yet. Read and written only by the holder
+    /// of the run right (see [`Task::poll_body`]), or by whoever frees the
+    /// allocation (the last reference, so nobody else can look).
+    has_body: UnsafeCell<bool>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) component: ComponentRef,
 }
 
-// SAFETY: `Task` is shared between threads through `Arc` (run queues, wakers).
-// Every field but `future` is `Sync`. `future` is only reached through
-// `future_mut`, whose callers hold the run right: the worker that moved the flag
-// SCHEDULED -> RUNNING (`start_run`) until it leaves RUNNING (`end_run`/`finish`),
-// or the system's shutdown after every worker thread has been joined. The flag
-// queues a task at most once, so at most one worker holds the right at a time;
-// `loom_requeued_task_is_never_polled_twice_at_once` and
-// `loom_wake_during_run_is_never_lost` below check exactly that, and the
-// `AcqRel` transitions order one holder's writes before the next holder's reads.
-// The body itself is `Send`, so moving it between workers is fine.
-unsafe impl Sync for Task {}
+/// What needs the body's type, for one body type `F`.
+struct BodyVtable {
+    /// Poll the body (which is present).
+    poll: unsafe fn(NonNull<()>, &mut Context<'_>) -> Poll<Outcome>,
+    /// Drop the body in place (which is present).
+    drop_body: unsafe fn(NonNull<()>),
+    /// Free the allocation (dropping the body if it is still present).
+    dealloc: unsafe fn(NonNull<()>),
+}
 
-impl Task {
-    pub(crate) fn new(body: BoxedMain, shared: Arc<Shared>, component: ComponentRef) -> Arc<Self> {
-        Arc::new(Task {
-            flag: WakeFlag::new_scheduled(),
-            future: UnsafeCell::new(Some(body)),
-            shared,
-            component,
-        })
+/// A task allocation: the header, then the body. The body never moves (it is
+/// pinned in place from the first poll until it is dropped in place).
+struct TaskCell<F> {
+    header: Task,
+    body: UnsafeCell<ManuallyDrop<F>>,
+}
+
+impl<F> Drop for TaskCell<F> {
+    fn drop(&mut self) {
+        if *self.header.has_body.get_mut() {
+            // SAFETY: the body is present (the flag) and is dropped only here
+            // or by `drop_body`, which clears the flag first.
+            unsafe { ManuallyDrop::drop(self.body.get_mut()) };
+        }
+    }
+}
+
+impl<F: Future<Output = Outcome> + Send + 'static> TaskCell<F> {
+    const VTABLE: BodyVtable = BodyVtable {
+        poll: Self::poll,
+        drop_body: Self::drop_body,
+        dealloc: Self::dealloc,
+    };
+
+    /// # Safety
+    /// `cell` is the `cell` of a live task of this type whose body is present,
+    /// and the caller holds its run right.
+    unsafe fn poll(cell: NonNull<()>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        let cell = cell.cast::<TaskCell<F>>().as_ptr();
+        // SAFETY: the run right makes this the only access to the body (the
+        // caller's contract); the body lives in the allocation until it is
+        // dropped in place, so pinning it is sound.
+        let body = unsafe { Pin::new_unchecked(&mut **(*cell).body.get()) };
+        body.poll(cx)
     }
 
-    /// The body, for polling or dropping it.
+    /// # Safety
+    /// As for [`poll`](Self::poll); the caller clears `has_body` first.
+    unsafe fn drop_body(cell: NonNull<()>) {
+        let cell = cell.cast::<TaskCell<F>>().as_ptr();
+        // SAFETY: the body is present and only the run-right holder reaches
+        // it (the caller's contract); it is dropped in place, never moved.
+        unsafe { ManuallyDrop::drop(&mut *(*cell).body.get()) };
+    }
+
+    /// # Safety
+    /// `cell` is the `cell` of a task of this type whose last reference the
+    /// caller has just given back.
+    unsafe fn dealloc(cell: NonNull<()>) {
+        // SAFETY: the allocation came from `Box::into_raw` in `Task::allocate` with
+        // this type, and no reference is left to use it.
+        drop(unsafe { Box::from_raw(cell.cast::<TaskCell<F>>().as_ptr()) });
+    }
+}
+
+// SAFETY: `Task` is shared between threads through `TaskRef`s, run-queue
+// entries and wakers. Its plain fields are `Sync`; `cell` is only read.
+// `has_body` and the body it describes are only reached by the holder of the
+// run right: the worker that moved the flag SCHEDULED -> RUNNING
+// (`start_run`) until it leaves RUNNING (`end_run`/`finish`), or the system's
+// shutdown after every worker thread has been joined, or whoever frees the
+// allocation. The flag queues a task at most once, so at most one worker holds
+// the right at a time; `loom_requeued_task_is_never_polled_twice_at_once` and
+// `loom_wake_during_run_is_never_lost` below check exactly that, and the
+// `AcqRel` transitions order one holder's writes before the next holder's
+// reads. The body is `Send` (`Task::allocate` requires it), so polling and dropping
+// it on any worker is fine.
+unsafe impl Sync for Task {}
+// SAFETY: as above; a `Task` is never moved out of its allocation, and what it
+// owns (`Arc`s, a `Send` body) may be dropped on any thread.
+unsafe impl Send for Task {}
+
+impl Task {
+    /// Allocate a task for `body`, `SCHEDULED` (the caller queues it), with one
+    /// reference: the returned one.
+    pub(crate) fn allocate<F>(body: F, shared: Arc<Shared>, component: ComponentRef) -> TaskRef
+    where
+        F: Future<Output = Outcome> + Send + 'static,
+    {
+        let raw = Box::into_raw(Box::new(TaskCell {
+            header: Task {
+                refs: RefCount::new(),
+                flag: WakeFlag::new_scheduled(),
+                vtable: &TaskCell::<F>::VTABLE,
+                cell: NonNull::dangling(),
+                has_body: UnsafeCell::new(true),
+                shared,
+                component,
+            },
+            body: UnsafeCell::new(ManuallyDrop::new(body)),
+        }));
+        // SAFETY: `raw` is a fresh, valid allocation that nothing else sees
+        // yet; both writes and the header pointer go through `raw` itself, so
+        // they keep its provenance over the whole cell.
+        unsafe {
+            (*raw).header.cell = NonNull::new_unchecked(raw).cast();
+            TaskRef(NonNull::new_unchecked(std::ptr::addr_of_mut!((*raw).header)))
+        }
+    }
+
+    /// Poll the body once. `None` if the body is gone already (the task
+    /// finished or was cancelled). When the body completes it is dropped here.
     ///
     /// # Safety
     /// The caller holds the run right: it is the worker that called
     /// [`WakeFlag::start_run`] for this task and has not yet called `end_run` or
-    /// `finish`, or every worker of the system has stopped (shutdown). No other
-    /// reference from `future_mut` may be alive.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn future_mut(&self) -> &mut Option<BoxedMain> {
-        // SAFETY: exclusivity is the caller's contract (above).
-        unsafe { &mut *self.future.get() }
+    /// `finish`, or every worker of the system has stopped (shutdown).
+    pub(crate) unsafe fn poll_body(&self, cx: &mut Context<'_>) -> Option<Poll<Outcome>> {
+        // SAFETY: the run right makes us the only reader and writer of
+        // `has_body` and the body (the caller's contract).
+        unsafe {
+            if !*self.has_body.get() {
+                return None;
+            }
+            let out = (self.vtable.poll)(self.cell, cx);
+            if out.is_ready() {
+                self.drop_body();
+            }
+            Some(out)
+        }
+    }
+
+    /// Drop the body in place if it is still there; returns whether it was. A
+    /// panic from the body's destructor propagates, and the body counts as
+    /// dropped all the same.
+    ///
+    /// # Safety
+    /// As for [`poll_body`](Self::poll_body).
+    pub(crate) unsafe fn drop_body(&self) -> bool {
+        // SAFETY: as in `poll_body`. The flag is cleared before the drop, so
+        // a destructor that panics is never run twice.
+        unsafe {
+            if !*self.has_body.get() {
+                return false;
+            }
+            *self.has_body.get() = false;
+            (self.vtable.drop_body)(self.cell);
+        }
+        true
     }
 
     /// Which poll of this task is current (or was the last): see
@@ -206,15 +373,9 @@ impl Task {
     }
 
     /// A new counted reference to this task.
-    pub(crate) fn to_arc(&self) -> Arc<Task> {
-        let p: *const Task = self;
-        // SAFETY: every `Task` lives in an `Arc` (`Task::new` is the only way to
-        // make one) and the caller's `&self` proves that `Arc` is alive, so taking
-        // one more strong reference and rebuilding an `Arc` for it is sound.
-        unsafe {
-            Arc::increment_strong_count(p);
-            Arc::from_raw(p)
-        }
+    pub(crate) fn to_ref(&self) -> TaskRef {
+        self.refs.inc();
+        TaskRef(NonNull::from(self))
     }
 
     /// Wake through a reference: queue the task if the flag says so.
@@ -250,21 +411,85 @@ impl Task {
     }
 }
 
-/// The waker functions of a task: the data pointer is `Arc::into_raw` of the
-/// task (a counted reference), except in a borrowed waker, which never drops.
+/// A counted reference to a task (what `Arc<Task>` would be, for a task whose
+/// allocation also holds its body).
+pub(crate) struct TaskRef(NonNull<Task>);
+
+// SAFETY: a `TaskRef` shares a `Sync + Send` task (see `Task`) and owns one
+// reference, which any thread may give back (the last one frees the
+// allocation through the body's vtable, dropping a `Send` body).
+unsafe impl Send for TaskRef {}
+// SAFETY: as above; `&TaskRef` only gives `&Task`.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    /// Give up the reference without dropping it (see [`from_raw`](Self::from_raw)).
+    fn into_raw(self) -> NonNull<Task> {
+        ManuallyDrop::new(self).0
+    }
+
+    /// Take back a reference given up by [`into_raw`](Self::into_raw).
+    ///
+    /// # Safety
+    /// `p` came from `into_raw` (or the caller took a reference with
+    /// `RefCount::inc` for it), and that reference is not used elsewhere.
+    unsafe fn from_raw(p: NonNull<Task>) -> Self {
+        TaskRef(p)
+    }
+
+    /// How many references there are (for tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn ref_count(&self) -> usize {
+        self.refs.get()
+    }
+}
+
+impl std::ops::Deref for TaskRef {
+    type Target = Task;
+    fn deref(&self) -> &Task {
+        // SAFETY: this reference keeps the task alive.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> Self {
+        self.to_ref()
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: our reference keeps the task alive until `dec` gives it
+        // back; what freeing needs is read before that, since once it is given
+        // back another holder may free the task at any moment.
+        let t = unsafe { self.0.as_ref() };
+        let (vtable, cell) = (t.vtable, t.cell);
+        if t.refs.dec() {
+            // SAFETY: that was the last reference: nobody else can reach the
+            // task, and `cell` is its allocation, of the vtable's type.
+            unsafe { (vtable.dealloc)(cell) };
+        }
+    }
+}
+
+/// The waker functions of a task: the data pointer is the task's header, and
+/// the waker owns a counted reference ([`TaskRef::into_raw`]), except in a
+/// borrowed waker, which never drops.
 static TASK_WAKER: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
 unsafe fn waker_clone(p: *const ()) -> RawWaker {
-    // SAFETY: `p` is an `Arc<Task>` pointer kept alive by the waker being cloned.
-    unsafe { Arc::increment_strong_count(p.cast::<Task>()) };
+    // SAFETY: `p` is a task kept alive by the waker being cloned; the clone
+    // owns the reference taken here.
+    unsafe { &*p.cast::<Task>() }.refs.inc();
     RawWaker::new(p, &TASK_WAKER)
 }
 
 unsafe fn waker_wake(p: *const ()) {
     // SAFETY: a waker consumed by `wake` owns one reference (borrowed wakers are
     // never consumed: they sit in a `ManuallyDrop`).
-    let task = unsafe { Arc::from_raw(p.cast::<Task>()) };
+    let task = unsafe { TaskRef::from_raw(task_ptr(p)) };
     if task.flag.wake() {
         let shared = task.shared.clone();
         shared.schedule(Runnable::counted(task));
@@ -278,7 +503,14 @@ unsafe fn waker_wake_by_ref(p: *const ()) {
 
 unsafe fn waker_drop(p: *const ()) {
     // SAFETY: a dropped waker owns one reference.
-    drop(unsafe { Arc::from_raw(p.cast::<Task>()) });
+    drop(unsafe { TaskRef::from_raw(task_ptr(p)) });
+}
+
+/// A waker's data pointer as the task it points at.
+fn task_ptr(p: *const ()) -> NonNull<Task> {
+    // SAFETY: wakers of `TASK_WAKER` are only built on task pointers, which
+    // are never null.
+    unsafe { NonNull::new_unchecked(p.cast::<Task>().cast_mut()) }
 }
 
 /// A task on a run queue or in a worker's LIFO slot.
@@ -320,10 +552,10 @@ unsafe impl Send for Runnable {}
 
 impl Runnable {
     /// An entry that owns a reference (any thread may queue it).
-    pub(crate) fn counted(task: Arc<Task>) -> Self {
-        let tagged = Arc::into_raw(task).cast_mut().map_addr(|a| a | COUNTED);
+    pub(crate) fn counted(task: TaskRef) -> Self {
+        let tagged = task.into_raw().as_ptr().map_addr(|a| a | COUNTED);
         Runnable {
-            // SAFETY: `Arc::into_raw` is never null, and setting a bit keeps
+            // SAFETY: a task pointer is never null, and setting a bit keeps
             // it so.
             task: unsafe { NonNull::new_unchecked(tagged) },
         }
@@ -349,33 +581,35 @@ impl Runnable {
 
     /// The task's address, without the tag.
     #[inline]
-    fn ptr(&self) -> *const Task {
-        self.task.as_ptr().map_addr(|a| a & !COUNTED)
+    fn ptr(&self) -> NonNull<Task> {
+        // SAFETY: clearing the tag of a non-null, 8-aligned address leaves it
+        // non-null.
+        unsafe { NonNull::new_unchecked(self.task.as_ptr().map_addr(|a| a & !COUNTED)) }
     }
 
     /// The task. Valid while this entry exists and its holder has not let the
     /// flag leave `SCHEDULED`/`RUNNING` (after `end_run` returns false, or after
-    /// `finish`, the task may be freed by someone else: use [`into_arc`] first).
+    /// `finish`, the task may be freed by someone else: use [`into_ref`] first).
     ///
-    /// [`into_arc`]: Runnable::into_arc
+    /// [`into_ref`]: Runnable::into_ref
     pub(crate) fn task(&self) -> &Task {
         // SAFETY: see the type's documentation: a counted entry owns a
         // reference; an uncounted one is kept alive by the registry while the
         // flag is SCHEDULED or RUNNING, which the holder's contract guarantees.
-        unsafe { &*self.ptr() }
+        unsafe { self.ptr().as_ref() }
     }
 
     /// A counted reference to the task (for a task about to finish, which
     /// leaves the registry and so loses the reference an uncounted entry
     /// relies on).
-    pub(crate) fn into_arc(self) -> Arc<Task> {
+    pub(crate) fn into_ref(self) -> TaskRef {
         let this = ManuallyDrop::new(self);
         if this.is_counted() {
             // SAFETY: a counted entry owns one reference; `ManuallyDrop` stops
             // `Drop` from giving it back as well.
-            unsafe { Arc::from_raw(this.ptr()) }
+            unsafe { TaskRef::from_raw(this.ptr()) }
         } else {
-            this.task().to_arc()
+            this.task().to_ref()
         }
     }
 }
@@ -386,7 +620,7 @@ impl Drop for Runnable {
             // SAFETY: a counted entry owns one reference. (An uncounted entry is
             // never dereferenced here: shutdown drops entries of tasks it has
             // already freed.)
-            drop(unsafe { Arc::from_raw(self.ptr()) });
+            drop(unsafe { TaskRef::from_raw(self.ptr()) });
         }
     }
 }
@@ -403,35 +637,139 @@ mod tests {
         let sys = crate::System::builder().threads(1).build();
         let comp = sys.spawn(crate::Component::bare("c"), |_cx| async {});
         for _ in 0..1000 {
-            let t = Task::new(
-                Box::pin(async { Outcome::Finished }),
-                sys.shared.clone(),
-                comp.clone(),
-            );
-            assert_eq!(Arc::strong_count(&t), 1);
+            let t = Task::allocate(async { Outcome::Finished }, sys.shared.clone(), comp.clone());
+            assert_eq!(t.ref_count(), 1);
             let r = Runnable::counted(t.clone());
             assert!(r.is_counted());
             assert!(std::ptr::eq(r.task(), &*t));
-            assert_eq!(Arc::strong_count(&t), 2);
+            assert_eq!(t.ref_count(), 2);
             drop(r);
-            assert_eq!(Arc::strong_count(&t), 1);
-            let a = Runnable::counted(t.clone()).into_arc();
-            assert!(Arc::ptr_eq(&a, &t));
-            assert_eq!(Arc::strong_count(&t), 2);
+            assert_eq!(t.ref_count(), 1);
+            let a = Runnable::counted(t.clone()).into_ref();
+            assert!(std::ptr::eq(&*a, &*t));
+            assert_eq!(t.ref_count(), 2);
             drop(a);
             // SAFETY: `t` keeps the task alive for as long as the entry exists
             // (the contract's other terms concern the scheduler, not used here).
             let r = unsafe { Runnable::uncounted(&t) };
             assert!(!r.is_counted());
             assert!(std::ptr::eq(r.task(), &*t));
-            assert_eq!(Arc::strong_count(&t), 1);
-            let a = r.into_arc();
-            assert_eq!(Arc::strong_count(&t), 2);
+            assert_eq!(t.ref_count(), 1);
+            let a = r.into_ref();
+            assert_eq!(t.ref_count(), 2);
             drop(a);
             // SAFETY: as above.
             drop(unsafe { Runnable::uncounted(&t) });
-            assert_eq!(Arc::strong_count(&t), 1);
+            assert_eq!(t.ref_count(), 1);
         }
+    }
+
+    /// A body that counts how often it is dropped.
+    struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// The body lives in the task's allocation: whichever thread gives back the
+    /// last of many references frees it, and the body is dropped exactly once.
+    #[test]
+    fn a_task_and_its_body_are_freed_once_whichever_thread_is_last() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let sys = crate::System::builder().threads(1).build();
+        let comp = sys.spawn(crate::Component::bare("c"), |_cx| async {});
+        for round in 0..200 {
+            let drops = std::sync::Arc::new(AtomicUsize::new(0));
+            let body = Counted(drops.clone());
+            // A body bigger than a pointer, so it really sits beside the header.
+            let pad = [round as u8; 96];
+            let t = Task::allocate(
+                async move {
+                    let _keep = (&body, pad);
+                    Outcome::Finished
+                },
+                sys.shared.clone(),
+                comp.clone(),
+            );
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let mine = t.clone();
+                    std::thread::spawn(move || {
+                        for _ in 0..50 {
+                            drop(mine.clone());
+                        }
+                        drop(mine);
+                    })
+                })
+                .collect();
+            drop(t);
+            for h in threads {
+                h.join().unwrap();
+            }
+            assert_eq!(drops.load(SeqCst), 1, "round {round}");
+        }
+    }
+
+    /// `drop_body` drops the body in place once; freeing the task afterwards
+    /// does not drop it again, and polling it then finds nothing.
+    #[test]
+    fn a_dropped_body_is_not_dropped_again_or_polled() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let sys = crate::System::builder().threads(1).build();
+        let comp = sys.spawn(crate::Component::bare("c"), |_cx| async {});
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let body = Counted(drops.clone());
+        let t = Task::allocate(
+            async move {
+                let _keep = &body;
+                std::future::pending::<()>().await;
+                Outcome::Finished
+            },
+            sys.shared.clone(),
+            comp.clone(),
+        );
+        let waker = t.borrowed_waker();
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: nothing else knows this task: this thread holds the run right.
+        unsafe {
+            assert!(t.poll_body(&mut cx).is_some_and(|p| p.is_pending()));
+            assert!(t.drop_body());
+            assert_eq!(drops.load(SeqCst), 1);
+            assert!(!t.drop_body());
+            assert!(t.poll_body(&mut cx).is_none());
+        }
+        drop(t);
+        assert_eq!(drops.load(SeqCst), 1);
+    }
+
+    /// A finished body is dropped by the poll that finished it.
+    #[test]
+    fn a_finished_body_is_dropped_by_its_last_poll() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let sys = crate::System::builder().threads(1).build();
+        let comp = sys.spawn(crate::Component::bare("c"), |_cx| async {});
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let body = Counted(drops.clone());
+        let t = Task::allocate(
+            async move {
+                drop(body);
+                Outcome::Failed("done".into())
+            },
+            sys.shared.clone(),
+            comp.clone(),
+        );
+        let waker = t.borrowed_waker();
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: as above.
+        let out = unsafe { t.poll_body(&mut cx) };
+        assert_eq!(out, Some(Poll::Ready(Outcome::Failed("done".into()))));
+        assert_eq!(drops.load(SeqCst), 1);
+        // SAFETY: as above.
+        assert!(!unsafe { t.drop_body() });
+        drop(t);
+        assert_eq!(drops.load(SeqCst), 1);
     }
 }
 
@@ -599,6 +937,50 @@ mod loom_tests {
             assert!(flag.is_done(), "state {} wake {}", flag.state(), w);
             assert!(!w);
             assert!(!flag.wake());
+        });
+    }
+
+    /// [`RefCount`], the way `TaskRef` uses it: three holders (this thread and
+    /// two others) each read the task, then give their reference back; the
+    /// one that gives back the last frees it (here: writes to it). Loom's cell
+    /// checks that every read happens before that write, whichever holder is
+    /// last, and that exactly one holder frees.
+    #[test]
+    fn loom_last_reference_sees_every_use() {
+        struct Obj {
+            refs: RefCount,
+            data: loom::cell::UnsafeCell<u64>,
+            frees: AtomicUsize,
+        }
+        fn use_then_release(obj: &Obj) {
+            // SAFETY: a holder only reads; the write below needs the last
+            // reference (that is what the model checks).
+            let v = obj.data.with(|p| unsafe { *p });
+            assert_eq!(v, 7);
+            if obj.refs.dec() {
+                // SAFETY: as above.
+                obj.data.with_mut(|p| unsafe { *p = 0 });
+                obj.frees.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        model(|| {
+            let obj = std::sync::Arc::new(Obj {
+                refs: RefCount::new(),
+                data: loom::cell::UnsafeCell::new(7),
+                frees: AtomicUsize::new(0),
+            });
+            let holders: Vec<_> = (0..2)
+                .map(|_| {
+                    obj.refs.inc();
+                    let obj = obj.clone();
+                    thread::spawn(move || use_then_release(&obj))
+                })
+                .collect();
+            use_then_release(&obj);
+            for h in holders {
+                h.join().unwrap();
+            }
+            assert_eq!(obj.frees.load(Ordering::Relaxed), 1);
         });
     }
 }

@@ -529,3 +529,50 @@ fn a_parent_hears_every_report_of_children_spawned_in_bulk() {
         }
     }
 }
+
+/// Panics when dropped, unless its thread is already unwinding (a second
+/// panic there would abort the process).
+struct PanicOnDrop;
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("destructor boom");
+        }
+    }
+}
+
+/// No reference test: a body is dropped in place, inside the task's own
+/// allocation. When shutdown cancels a body whose locals panic as they are
+/// dropped, the panic is contained: the component is `Cancelled`, the other
+/// bodies are still dropped, and shutdown returns.
+#[test]
+fn shutdown_contains_a_body_whose_destructor_panics() {
+    let sys = System::builder().threads(1).build();
+    let running = sys.start();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let mut stuck = Vec::new();
+    let mut counts = Vec::new();
+    for i in 0..3 {
+        let d = dropped.clone();
+        let (c, n) = spawn_counted(
+            &sys,
+            Component::bare("stuck").inbox::<u8>("inbox"),
+            move |mut cx| async move {
+                // The middle one panics when dropped; the others set the flag.
+                let _bomb = if i == 1 { Some(PanicOnDrop) } else { None };
+                let _flag = (i != 1).then(|| DropFlag(d));
+                let mut inbox = cx.inbox::<u8>("inbox")?;
+                inbox.recv().await?;
+                Ok::<_, axon::Error>(())
+            },
+        );
+        stuck.push(c);
+        counts.push(n);
+    }
+    wait_until("all three wait", || counts.iter().all(|n| n.parked_after(1)));
+    running.shutdown();
+    for c in &stuck {
+        assert_eq!(c.outcome(), Some(Outcome::Cancelled));
+    }
+    assert!(dropped.load(Ordering::SeqCst));
+}
