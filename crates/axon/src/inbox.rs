@@ -256,7 +256,7 @@ fn poll_box<T: Send + 'static>(
             }
             _ => {}
         }
-        if !st.waiters.is_empty() {
+        if st.has_waiters() {
             let mut wake = WakeList::new();
             st.grant(&mut wake);
             drop(st);

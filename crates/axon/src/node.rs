@@ -404,3 +404,26 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         Some((t.meta.id, t.meta.name.clone(), t.meta.owner.id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Node;
+
+    /// Every component has at least two boxes, each an `Arc<Node<T>>`: its
+    /// size is most of a component's memory (the `spawn` benchmark). It was
+    /// 200 bytes; the bound only ever goes down.
+    #[test]
+    #[cfg(all(target_pointer_width = "64", not(loom)))]
+    fn node_size() {
+        assert!(
+            std::mem::size_of::<Node<u64>>() <= 192,
+            "{}",
+            std::mem::size_of::<Node<u64>>()
+        );
+        assert!(
+            std::mem::size_of::<Node<()>>() <= 192,
+            "{}",
+            std::mem::size_of::<Node<()>>()
+        );
+    }
+}

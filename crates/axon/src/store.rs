@@ -67,18 +67,30 @@ pub(crate) struct Store<T> {
     pub(crate) closed: bool,
     /// The receiver's waker, and whether it is parked waiting for a delivery.
     pub(crate) recv: RecvSlot,
-    pub(crate) waiters: Lazy<VecDeque<Waiter>>,
-    /// Tickets woken with a reserved slot that have not pushed yet.
-    pub(crate) granted: Lazy<Vec<u64>>,
-    /// Slots promised to granted tickets.
+    /// Waiting senders and granted tickets: `None` until a sender first has to
+    /// wait. Both are needed only by a size-limited box whose senders found it
+    /// full, so they share one pointer, allocated on first use, rather than
+    /// taking one each: 8 bytes less in every box (see `node::tests::node_size`).
+    waiting: Option<Box<Waiting>>,
+    /// Slots promised to granted tickets (`waiting.granted.len()`). Kept here,
+    /// not in `waiting`, because [`has_space`](Store::has_space) reads it on
+    /// every send to a limited box: no pointer to follow on that path.
     pub(crate) reserved: u32,
 }
 
-/// A queue or list that is almost always empty (waiting senders, granted
-/// tickets, the boxes linked into a box, what an inbox handle collected): one
-/// pointer, allocated on first use, so an idle box or handle does not carry a
-/// `VecDeque`'s or `Vec`'s header for nothing. It
-/// offers the few methods `Store` uses, with their usual meaning.
+/// The senders waiting for space in one store, behind [`Store::waiting`].
+#[derive(Debug, Default)]
+struct Waiting {
+    /// Senders waiting for space, front first.
+    waiters: VecDeque<Waiter>,
+    /// Tickets woken with a reserved slot that have not pushed yet.
+    granted: Vec<u64>,
+}
+
+/// A queue or list that is almost always empty (the boxes linked into a box,
+/// what an inbox handle collected): one pointer, allocated on first use, so an
+/// idle box or handle does not carry a `VecDeque`'s or `Vec`'s header for
+/// nothing. It offers the few methods its users need, with their usual meaning.
 #[derive(Debug)]
 pub(crate) struct Lazy<C>(Option<Box<C>>);
 
@@ -113,40 +125,12 @@ impl<T> Lazy<VecDeque<T>> {
         self.0.as_ref().map_or(0, |d| d.len())
     }
 
-    pub(crate) fn push_back(&mut self, item: T) {
-        self.get_mut().push_back(item);
-    }
-
     pub(crate) fn pop_front(&mut self) -> Option<T> {
         self.0.as_mut()?.pop_front()
-    }
-
-    pub(crate) fn remove(&mut self, index: usize) -> Option<T> {
-        self.0.as_mut()?.remove(index)
-    }
-
-    pub(crate) fn iter(&self) -> LazyIter<std::collections::vec_deque::Iter<'_, T>> {
-        LazyIter(self.0.as_ref().map(|d| d.iter()))
-    }
-
-    pub(crate) fn iter_mut(&mut self) -> LazyIter<std::collections::vec_deque::IterMut<'_, T>> {
-        LazyIter(self.0.as_mut().map(|d| d.iter_mut()))
-    }
-
-    /// Take every item out (and free the allocation).
-    pub(crate) fn drain(&mut self, _all: std::ops::RangeFull) -> impl Iterator<Item = T> {
-        self.0.take().into_iter().flat_map(|d| *d)
-    }
-}
-
-impl<T: PartialEq> Lazy<Vec<T>> {
-    pub(crate) fn contains(&self, item: &T) -> bool {
-        self.0.as_ref().is_some_and(|v| v.contains(item))
     }
 }
 
 impl<T> Lazy<Vec<T>> {
-    #[allow(dead_code)] // the loom models look
     pub(crate) fn is_empty(&self) -> bool {
         self.0.as_ref().is_none_or(|v| v.is_empty())
     }
@@ -164,15 +148,6 @@ impl<T> Lazy<Vec<T>> {
     pub(crate) fn iter(&self) -> LazyIter<std::slice::Iter<'_, T>> {
         LazyIter(self.0.as_ref().map(|v| v.iter()))
     }
-
-    pub(crate) fn swap_remove(&mut self, index: usize) -> T {
-        self.get_mut().swap_remove(index)
-    }
-
-    /// Remove every item (and free the allocation).
-    pub(crate) fn clear(&mut self) {
-        self.0 = None;
-    }
 }
 
 /// Tickets are unique process-wide (so unique per store) without each store
@@ -187,8 +162,7 @@ impl<T> Store<T> {
             forwarded: false,
             closed: false,
             recv: RecvSlot::new(),
-            waiters: Lazy::new(),
-            granted: Lazy::new(),
+            waiting: None,
             reserved: 0,
         }
     }
@@ -219,11 +193,20 @@ impl<T> Store<T> {
 
     /// Push a message using the reservation held by `ticket`.
     pub(crate) fn push_granted(&mut self, ticket: u64, msg: T, armed: &Armed) -> Wakeup {
-        if let Some(pos) = self.granted.iter().position(|&t| t == ticket) {
-            self.granted.swap_remove(pos);
-            self.reserved -= 1;
+        if let Some(w) = self.waiting.as_deref_mut() {
+            if let Some(pos) = w.granted.iter().position(|&t| t == ticket) {
+                w.granted.swap_remove(pos);
+                self.reserved -= 1;
+            }
         }
         self.push(msg, armed)
+    }
+
+    /// Whether any sender waits for space (one pointer test when none ever
+    /// has; the receive path asks after every collect).
+    #[inline]
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.waiting.as_ref().is_some_and(|w| !w.waiters.is_empty())
     }
 
     /// Pop the front message; wakers of senders that may now send are appended
@@ -231,7 +214,7 @@ impl<T> Store<T> {
     #[inline]
     pub(crate) fn pop(&mut self, wake: &mut WakeList) -> Option<T> {
         let msg = self.queue.pop_front()?;
-        if !self.waiters.is_empty() {
+        if self.has_waiters() {
             self.grant(wake);
         }
         Some(msg)
@@ -241,13 +224,17 @@ impl<T> Store<T> {
     /// the first `Reserve` waiter are all woken (they retry on their own), then
     /// each `Reserve` waiter gets one reserved slot while space lasts.
     pub(crate) fn grant(&mut self, wake: &mut WakeList) {
-        while self.has_space() {
-            let Some(w) = self.waiters.pop_front() else {
+        let Some(waiting) = self.waiting.as_deref_mut() else {
+            return;
+        };
+        // `has_space` spelt out: `waiting` borrows `self`.
+        while self.queue.len() + (self.reserved as usize) < self.limit {
+            let Some(w) = waiting.waiters.pop_front() else {
                 break;
             };
             if w.kind == WaitKind::Reserve {
                 self.reserved += 1;
-                self.granted.push(w.ticket);
+                waiting.granted.push(w.ticket);
             }
             wake.push(w.waker);
         }
@@ -255,10 +242,10 @@ impl<T> Store<T> {
 
     /// Queue a waiting sender and return its ticket.
     pub(crate) fn enqueue(&mut self, origin: BoxId, kind: WaitKind, waker: Waker) -> u64 {
+        let waiters = &mut self.waiting.get_or_insert_with(Box::default).waiters;
         if kind == WaitKind::Notify {
             // One notify entry per outbox is enough; refresh its waker.
-            if let Some(w) = self
-                .waiters
+            if let Some(w) = waiters
                 .iter_mut()
                 .find(|w| w.origin == origin && w.kind == WaitKind::Notify)
             {
@@ -269,7 +256,7 @@ impl<T> Store<T> {
             }
         }
         let ticket = NEXT_TICKET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.waiters.push_back(Waiter {
+        waiters.push_back(Waiter {
             ticket,
             origin,
             kind,
@@ -280,10 +267,13 @@ impl<T> Store<T> {
 
     /// Where `ticket` stands; a still-waiting ticket gets its waker refreshed.
     pub(crate) fn ticket_state(&mut self, ticket: u64, waker: &Waker) -> TicketState {
-        if self.granted.contains(&ticket) {
+        let Some(waiting) = self.waiting.as_deref_mut() else {
+            return TicketState::Gone;
+        };
+        if waiting.granted.contains(&ticket) {
             return TicketState::Granted;
         }
-        match self.waiters.iter_mut().find(|w| w.ticket == ticket) {
+        match waiting.waiters.iter_mut().find(|w| w.ticket == ticket) {
             Some(w) => {
                 if !w.waker.will_wake(waker) {
                     w.waker = waker.clone();
@@ -297,36 +287,61 @@ impl<T> Store<T> {
     /// A waiting sender gave up (its future was dropped or it found the box
     /// closed): forget its ticket and pass any reservation on.
     pub(crate) fn cancel(&mut self, ticket: u64, wake: &mut WakeList) {
-        if let Some(pos) = self.granted.iter().position(|&t| t == ticket) {
-            self.granted.swap_remove(pos);
+        let Some(waiting) = self.waiting.as_deref_mut() else {
+            return;
+        };
+        if let Some(pos) = waiting.granted.iter().position(|&t| t == ticket) {
+            waiting.granted.swap_remove(pos);
             self.reserved -= 1;
             self.grant(wake);
-        } else if let Some(pos) = self.waiters.iter().position(|w| w.ticket == ticket) {
-            self.waiters.remove(pos);
+        } else if let Some(pos) = waiting.waiters.iter().position(|w| w.ticket == ticket) {
+            waiting.waiters.remove(pos);
         }
     }
 
     /// Wake (and forget) every waiting sender whose origin matches `affected`,
     /// releasing reservations they held: their chain now ends elsewhere.
     pub(crate) fn evict(&mut self, affected: impl Fn(BoxId) -> bool, wake: &mut WakeList) {
-        let mut kept = Lazy::new();
-        for w in self.waiters.drain(..) {
+        let Some(waiting) = self.waiting.as_deref_mut() else {
+            return;
+        };
+        let mut kept = VecDeque::new();
+        for w in waiting.waiters.drain(..) {
             if affected(w.origin) {
                 wake.push(w.waker);
             } else {
                 kept.push_back(w);
             }
         }
-        self.waiters = kept;
+        waiting.waiters = kept;
         // Granted tickets of evicted senders are found `Gone` only if we drop
         // them here; they cannot be told apart by origin, so keep grants: a
         // granted sender pushes into this store on its next poll only if its
         // chain still ends here, otherwise its Send future cancels the grant.
+        if waiting.waiters.is_empty() && waiting.granted.is_empty() {
+            self.waiting = None;
+        }
     }
 
-    /// Wake every waiting sender (the box stopped being a sink or was closed).
+    /// Wake every waiting sender and drop every grant, freeing the waiting
+    /// senders' allocation (the box stopped being a sink or was closed).
     pub(crate) fn evict_all(&mut self, wake: &mut WakeList) {
-        wake.extend(self.waiters.drain(..).map(|w| w.waker));
+        if let Some(waiting) = self.waiting.take() {
+            wake.extend(waiting.waiters.into_iter().map(|w| w.waker));
+        }
+        self.reserved = 0;
+    }
+
+    /// Waiting senders (for tests and models).
+    #[cfg(test)]
+    pub(crate) fn waiter_count(&self) -> usize {
+        self.waiting.as_ref().map_or(0, |w| w.waiters.len())
+    }
+
+    /// Granted tickets not yet used (for tests and models).
+    #[cfg(test)]
+    pub(crate) fn granted_count(&self) -> usize {
+        self.waiting.as_ref().map_or(0, |w| w.granted.len())
     }
 
     /// The size limit (`None`: unbounded).
@@ -366,8 +381,10 @@ mod tests {
         assert!(!s.has_space());
         assert_eq!(s.ticket_state(a, &wb), TicketState::Granted);
         assert_eq!(s.ticket_state(b, &wb), TicketState::Waiting);
+        assert_eq!(s.granted_count(), 1);
         let _ = s.push_granted(a, 3, &Armed::new());
         assert_eq!(s.reserved, 0);
+        assert_eq!(s.granted_count(), 0);
         assert_eq!(s.queue.len(), 2);
     }
 
@@ -399,7 +416,7 @@ mod tests {
         let t1 = s.enqueue(origin, WaitKind::Notify, w.clone());
         let t2 = s.enqueue(origin, WaitKind::Notify, w);
         assert_eq!(t1, t2);
-        assert_eq!(s.waiters.len(), 1);
+        assert_eq!(s.waiter_count(), 1);
         s.pop(&mut wake);
         assert_eq!(wake.len(), 1);
         assert_eq!(s.reserved, 0);
@@ -615,8 +632,8 @@ mod loom_tests {
     fn assert_settled(store: &Shared) {
         let st = store.lock();
         assert!(st.queue.is_empty());
-        assert!(st.waiters.is_empty());
-        assert!(st.granted.is_empty());
+        assert_eq!(st.waiter_count(), 0);
+        assert_eq!(st.granted_count(), 0);
         assert_eq!(st.reserved, 0);
         assert!(st.has_space());
     }

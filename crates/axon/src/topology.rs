@@ -273,11 +273,7 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         let moved: Vec<T> = {
             let mut st = src.store.lock();
             st.forwarded = true;
-            if !st.waiters.is_empty() {
-                st.evict_all(&mut wake);
-            }
-            st.granted.clear();
-            st.reserved = 0;
+            st.evict_all(&mut wake);
             // A fresh outbox holds nothing: no drain to set up.
             if st.queue.is_empty() {
                 Vec::new()
@@ -406,15 +402,10 @@ pub(crate) fn close_inbox<T: Send + 'static>(node: &Node<T>) {
                 "inbox closed with messages its owner never received"
             );
         }
-        // Usually nobody waits for space: skip setting up the drain.
-        if !st.waiters.is_empty() {
-            st.evict_all(&mut wake);
-        }
+        st.evict_all(&mut wake);
         if let Some(w) = st.recv.take(&node.armed) {
             wake.push(w);
         }
-        st.granted.clear();
-        st.reserved = 0;
     }
     wake_all(wake);
 }
