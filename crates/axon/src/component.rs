@@ -1069,12 +1069,12 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
     loop {
         let sink = crate::topology::resolve(node);
         let mut st = sink.store.lock();
-        if st.forwarded {
+        if sink.forwarded.load(Ordering::Relaxed) {
             // Linked onward since we resolved it (as in `Outbox::try_send`):
             // resolve again rather than strand the message in a forwarding box.
             continue;
         }
-        if st.closed {
+        if sink.closed.load(Ordering::Relaxed) {
             tracing::warn!(box_ = %node.meta.label(), "failure signal not delivered: destination closed");
             return;
         }

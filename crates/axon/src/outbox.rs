@@ -113,10 +113,10 @@ impl<T: Send + 'static> Outbox<T> {
         // re-routed (an unlink) while the old sink stays final. Both are
         // published before the topology change takes this lock, so checking
         // under it is race-free.
-        if st.forwarded || self.node.gen.load(Ordering::Acquire) != self.gen {
+        if sink.forwarded.load(Ordering::Relaxed) || self.node.gen.load(Ordering::Acquire) != self.gen {
             return Attempt::Retry(msg);
         }
-        if st.closed {
+        if sink.closed.load(Ordering::Relaxed) {
             return Attempt::Closed(msg);
         }
         if !st.has_space() {
@@ -272,13 +272,15 @@ impl<T: Send + 'static> SendFuture<'_, T> {
             }
             let sink = this.outbox.sink_node();
             let mut st = sink.store.lock();
-            if st.forwarded || this.outbox.node.gen.load(Ordering::Acquire) != this.outbox.gen {
+            if sink.forwarded.load(Ordering::Relaxed)
+                || this.outbox.node.gen.load(Ordering::Acquire) != this.outbox.gen
+            {
                 drop(st);
                 this.outbox.force_refresh();
                 continue;
             }
             let msg = this.msg.take().expect("Send polled after completion");
-            if st.closed {
+            if sink.closed.load(Ordering::Relaxed) {
                 if let Some((_, t)) = this.ticket.take() {
                     let mut wake = WakeList::new();
                     st.cancel(t, &mut wake);
