@@ -16,7 +16,7 @@ use std::task::Waker;
 use crate::id::{BoxId, ComponentId};
 use crate::name::Name;
 use crate::store::{Lazy, Store, WaitKind};
-use crate::sync::{AtomicBool, AtomicU32, AtomicU64, BoxLock, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, BoxLock, Mutex, Ordering};
 use crate::wakeup::Armed;
 
 /// Whether a box receives (inbox) or sends (outbox).
@@ -110,17 +110,64 @@ pub(crate) struct Node<T> {
     /// Inbox or outbox (a fact like those in `meta`, kept here where it fills
     /// the flags' padding).
     pub(crate) dir: Direction,
+    /// Two facts about the store, [`StoreFlags`]: whether this box is
+    /// forwarded and whether it is closed. Part of the store's state, read
+    /// and written only with `store` locked (so `Relaxed` is enough: the lock
+    /// orders them, and a writer, holding the lock, needs no read-modify-write
+    /// to change one bit). They sit here, beside the other flags, rather than
+    /// in [`Store`], which is then 64 bytes where it would be 72 (see
+    /// `Store::room`); one byte rather than two `bool`s so that a send reads
+    /// both with one load.
+    store_flags: AtomicU8,
+}
+
+/// The store flags of a box, read at once (see [`Node::store_flags`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StoreFlags(u8);
+
+impl StoreFlags {
+    const FORWARDED: u8 = 1;
+    const CLOSED: u8 = 2;
+
     /// This box has a target: it is no longer a final sink and pushes must
     /// resolve the chain again.
-    ///
-    /// This and `closed` are part of the store's state: read and written only
-    /// with `store` locked (so `Relaxed` is enough: the lock orders them).
-    /// They sit here, beside the other flags, rather than in [`Store`], which
-    /// is then 64 bytes where it would be 72 (see `Store::room`).
-    pub(crate) forwarded: AtomicBool,
+    #[inline]
+    pub(crate) fn forwarded(self) -> bool {
+        self.0 & Self::FORWARDED != 0
+    }
+
     /// The receiving side is gone (its owner finished or the handle was
-    /// dropped). Under the store lock, like `forwarded`.
-    pub(crate) closed: AtomicBool,
+    /// dropped).
+    #[inline]
+    pub(crate) fn closed(self) -> bool {
+        self.0 & Self::CLOSED != 0
+    }
+}
+
+impl<T> Node<T> {
+    /// The store flags. Call with `store` locked.
+    #[inline]
+    pub(crate) fn store_flags(&self) -> StoreFlags {
+        StoreFlags(self.store_flags.load(Ordering::Relaxed))
+    }
+
+    /// Mark this box forwarded (`true`: it gained a target) or not. Call with
+    /// `store` locked.
+    pub(crate) fn set_forwarded(&self, on: bool) {
+        self.set_store_flag(StoreFlags::FORWARDED, on);
+    }
+
+    /// Mark this box closed. Call with `store` locked.
+    pub(crate) fn set_closed(&self) {
+        self.set_store_flag(StoreFlags::CLOSED, true);
+    }
+
+    fn set_store_flag(&self, bit: u8, on: bool) {
+        // Only holders of the store lock write: a load and a store suffice.
+        let f = self.store_flags.load(Ordering::Relaxed);
+        let f = if on { f | bit } else { f & !bit };
+        self.store_flags.store(f, Ordering::Relaxed);
+    }
 }
 
 impl<T> fmt::Debug for Node<T> {
@@ -156,8 +203,7 @@ impl<T: Send + 'static> Node<T> {
             // A detached box is made with its handle.
             handle_taken: AtomicBool::new(!owned),
             dir,
-            forwarded: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
+            store_flags: AtomicU8::new(0),
         })
     }
 }
@@ -339,10 +385,10 @@ impl<T: Send + 'static> AnyNode for Node<T> {
             let (gen, sink) = crate::topology::resolve_with_gen(self);
             let sink: &Node<T> = sink.as_deref().unwrap_or(self);
             let mut st = sink.store.lock();
-            if sink.forwarded.load(Ordering::Relaxed) || self.gen.load(Ordering::Acquire) != gen {
+            if sink.store_flags().forwarded() || self.gen.load(Ordering::Acquire) != gen {
                 continue; // re-routed meanwhile (see Outbox::attempt)
             }
-            if st.has_space() || sink.closed.load(Ordering::Relaxed) {
+            if st.has_space() || sink.store_flags().closed() {
                 drop(st);
                 waker.wake_by_ref();
                 return;
@@ -460,7 +506,7 @@ mod tests {
         assert!(err.to_string().contains("test.out"), "{err}");
         assert!(out.topo.lock().target.is_none());
         assert_eq!(inbox.open_upstream.load(Ordering::SeqCst), u32::MAX);
-        assert!(!out.forwarded.load(Ordering::Relaxed));
+        assert!(!out.store_flags().forwarded());
         // One fewer fits.
         inbox.open_upstream.store(u32::MAX - 1, Ordering::SeqCst);
         crate::topology::link(&out, &inbox).unwrap();

@@ -259,7 +259,7 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         }
         let closed = {
             let _st = sink.store.lock();
-            sink.closed.load(Ordering::Relaxed)
+            sink.store_flags().closed()
         };
         if closed {
             return Err(LinkError::Closed {
@@ -295,7 +295,7 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         // its waiting senders resolve again.
         let moved: Vec<T> = {
             let mut st = src.store.lock();
-            src.forwarded.store(true, Ordering::Relaxed);
+            src.set_forwarded(true);
             st.evict_all(&mut wake);
             // A fresh outbox holds nothing: no drain to set up.
             if st.queue.is_empty() {
@@ -362,7 +362,7 @@ pub(crate) fn unlink<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) 
             .retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(src)));
         {
             let _st = src.store.lock();
-            src.forwarded.store(false, Ordering::Relaxed);
+            src.set_forwarded(false);
         }
         let moved = upstream(src);
         for n in &moved {
@@ -417,11 +417,12 @@ pub(crate) fn close_inbox<T: Send + 'static>(node: &Node<T>) {
     let mut wake = WakeList::new();
     {
         let mut st = node.store.lock();
-        if node.closed.load(Ordering::Relaxed) {
+        let flags = node.store_flags();
+        if flags.closed() {
             return;
         }
-        node.closed.store(true, Ordering::Relaxed);
-        if !st.queue.is_empty() && !node.forwarded.load(Ordering::Relaxed) {
+        node.set_closed();
+        if !st.queue.is_empty() && !flags.forwarded() {
             tracing::warn!(
                 box_ = %node.meta.label(),
                 undelivered = st.queue.len(),
