@@ -242,6 +242,16 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         };
         let dst_is_sink = beyond.is_none();
         let sink: &Node<T> = beyond.as_deref().unwrap_or(dst);
+        let closed = {
+            let _st = sink.store.lock();
+            sink.store_flags().closed()
+        };
+        if closed {
+            return Err(LinkError::Closed {
+                source_box: src.meta.label(),
+                sink: dst.meta.label(),
+            });
+        }
         // Every box from dst to the sink will count src's open senders too;
         // the sink counts the most (all of the chain's), so if it can, they
         // all can. (The counts change only under the topology lock, held.)
@@ -253,16 +263,6 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
             .is_none()
         {
             return Err(LinkError::TooManySenders {
-                source_box: src.meta.label(),
-                sink: dst.meta.label(),
-            });
-        }
-        let closed = {
-            let _st = sink.store.lock();
-            sink.store_flags().closed()
-        };
-        if closed {
-            return Err(LinkError::Closed {
                 source_box: src.meta.label(),
                 sink: dst.meta.label(),
             });
