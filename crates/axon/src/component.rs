@@ -1069,12 +1069,13 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
     loop {
         let sink = crate::topology::resolve(node);
         let mut st = sink.store.lock();
-        if st.forwarded {
+        let flags = sink.store_flags();
+        if flags.forwarded() {
             // Linked onward since we resolved it (as in `Outbox::try_send`):
             // resolve again rather than strand the message in a forwarding box.
             continue;
         }
-        if st.closed {
+        if flags.closed() {
             tracing::warn!(box_ = %node.meta.label(), "failure signal not delivered: destination closed");
             return;
         }

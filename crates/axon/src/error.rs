@@ -125,6 +125,15 @@ pub enum LinkError {
         /// The destination box.
         sink: String,
     },
+    /// The chain's final inbox would count more open senders (outboxes at or
+    /// upstream of it) than a box can: `u32::MAX`.
+    #[error("cannot link {source_box} to {sink}: the final inbox of the chain would have more than 4294967295 open senders")]
+    TooManySenders {
+        /// The source box.
+        source_box: String,
+        /// The destination box.
+        sink: String,
+    },
     /// A box was linked to itself.
     #[error("cannot link {0} to itself")]
     SelfLink(String),

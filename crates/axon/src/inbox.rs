@@ -137,7 +137,7 @@ impl<T: Send + 'static> Inbox<T> {
             wake_all(wake);
             return Ok(m);
         }
-        if st.closed || senders_gone(&self.node) {
+        if self.node.store_flags().closed() || senders_gone(&self.node) {
             return Err(TryRecvError::Closed);
         }
         Err(TryRecvError::Empty)
@@ -251,12 +251,12 @@ fn poll_box<T: Send + 'static>(
                 std::mem::swap(held.get_mut(), &mut st.queue);
                 node.held.store(true, Ordering::Relaxed);
             }
-            _ if st.queue.is_empty() && !st.closed && !senders_gone(node) => {
+            _ if st.queue.is_empty() && !node.store_flags().closed() && !senders_gone(node) => {
                 st.recv.emptied(cx.waker(), &node.armed);
             }
             _ => {}
         }
-        if !st.waiters.is_empty() {
+        if st.has_waiters() {
             let mut wake = WakeList::new();
             st.grant(&mut wake);
             drop(st);
@@ -264,7 +264,7 @@ fn poll_box<T: Send + 'static>(
         }
         return Poll::Ready(Ok(m));
     }
-    if st.closed || senders_gone(node) {
+    if node.store_flags().closed() || senders_gone(node) {
         return Poll::Ready(Err(RecvError::Closed));
     }
     st.recv.park_armed(cx.waker(), &node.armed);

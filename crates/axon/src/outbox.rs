@@ -107,16 +107,21 @@ impl<T: Send + 'static> Outbox<T> {
     #[inline]
     fn attempt(&mut self, msg: T) -> Attempt<T> {
         self.refresh();
-        let sink = self.sink_node();
+        // The node itself, not its `Arc`: the flags read under the lock below
+        // are then at fixed offsets from a pointer already in a register
+        // (through `&Arc` the compiler loads the `Arc`'s pointer again after
+        // the lock's atomic: two instructions a send).
+        let sink: &Node<T> = self.sink_node();
         let mut st = sink.store.lock();
         // `forwarded`: the sink gained a target. The generation: our chain was
         // re-routed (an unlink) while the old sink stays final. Both are
         // published before the topology change takes this lock, so checking
         // under it is race-free.
-        if st.forwarded || self.node.gen.load(Ordering::Acquire) != self.gen {
+        let flags = sink.store_flags();
+        if flags.forwarded() || self.node.gen.load(Ordering::Acquire) != self.gen {
             return Attempt::Retry(msg);
         }
-        if st.closed {
+        if flags.closed() {
             return Attempt::Closed(msg);
         }
         if !st.has_space() {
@@ -272,13 +277,14 @@ impl<T: Send + 'static> SendFuture<'_, T> {
             }
             let sink = this.outbox.sink_node();
             let mut st = sink.store.lock();
-            if st.forwarded || this.outbox.node.gen.load(Ordering::Acquire) != this.outbox.gen {
+            let flags = sink.store_flags();
+            if flags.forwarded() || this.outbox.node.gen.load(Ordering::Acquire) != this.outbox.gen {
                 drop(st);
                 this.outbox.force_refresh();
                 continue;
             }
             let msg = this.msg.take().expect("Send polled after completion");
-            if st.closed {
+            if flags.closed() {
                 if let Some((_, t)) = this.ticket.take() {
                     let mut wake = WakeList::new();
                     st.cancel(t, &mut wake);

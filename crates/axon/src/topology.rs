@@ -169,17 +169,22 @@ fn downstream<T>(node: &Arc<Node<T>>, mut f: impl FnMut(&Arc<Node<T>>)) -> Arc<N
     }
 }
 
-fn add_open<T>(node: &Arc<Node<T>>, delta: isize) -> Arc<Node<T>> {
-    downstream(node, |n| {
-        if delta >= 0 {
-            let d = delta as usize;
-            n.open_upstream.fetch_add(d, Ordering::SeqCst);
-            if d > 0 {
-                n.ever_fed.store(true, Ordering::SeqCst);
-            }
-        } else {
-            n.open_upstream.fetch_sub((-delta) as usize, Ordering::SeqCst);
+/// Count `n` more open senders at `node` and every box downstream of it;
+/// returns the sink. [`link`] has checked that no count goes past `u32::MAX`.
+fn add_open<T>(node: &Arc<Node<T>>, n: u32) -> Arc<Node<T>> {
+    downstream(node, |b| {
+        b.open_upstream.fetch_add(n, Ordering::SeqCst);
+        if n > 0 {
+            b.ever_fed.store(true, Ordering::SeqCst);
         }
+    })
+}
+
+/// Count `n` fewer open senders at `node` and every box downstream of it;
+/// returns the sink.
+fn remove_open<T>(node: &Arc<Node<T>>, n: u32) -> Arc<Node<T>> {
+    downstream(node, |b| {
+        b.open_upstream.fetch_sub(n, Ordering::SeqCst);
     })
 }
 
@@ -237,8 +242,27 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         };
         let dst_is_sink = beyond.is_none();
         let sink: &Node<T> = beyond.as_deref().unwrap_or(dst);
-        if sink.store.lock().closed {
+        let closed = {
+            let _st = sink.store.lock();
+            sink.store_flags().closed()
+        };
+        if closed {
             return Err(LinkError::Closed {
+                source_box: src.meta.label(),
+                sink: dst.meta.label(),
+            });
+        }
+        // Every box from dst to the sink will count src's open senders too;
+        // the sink counts the most (all of the chain's), so if it can, they
+        // all can. (The counts change only under the topology lock, held.)
+        let open = src.open_upstream.load(Ordering::SeqCst);
+        if sink
+            .open_upstream
+            .load(Ordering::SeqCst)
+            .checked_add(open)
+            .is_none()
+        {
+            return Err(LinkError::TooManySenders {
                 source_box: src.meta.label(),
                 sink: dst.meta.label(),
             });
@@ -256,7 +280,6 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
                 n.gen.fetch_add(1, Ordering::Release);
             }
         }
-        let open = src.open_upstream.load(Ordering::SeqCst);
         let fed = src.ever_fed.load(Ordering::SeqCst);
         // dst is its own sink (the usual case): the chain is dst alone.
         if dst_is_sink {
@@ -266,18 +289,14 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
                 dst.ever_fed.store(true, Ordering::SeqCst);
             }
         } else {
-            add_open(dst, open as isize);
+            add_open(dst, open);
         }
         // src stops being a sink: its waiting messages move on, in order, and
         // its waiting senders resolve again.
         let moved: Vec<T> = {
             let mut st = src.store.lock();
-            st.forwarded = true;
-            if !st.waiters.is_empty() {
-                st.evict_all(&mut wake);
-            }
-            st.granted.clear();
-            st.reserved = 0;
+            src.set_forwarded(true);
+            st.evict_all(&mut wake);
             // A fresh outbox holds nothing: no drain to set up.
             if st.queue.is_empty() {
                 Vec::new()
@@ -334,14 +353,17 @@ pub(crate) fn unlink<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) 
                 sink: dst.meta.label(),
             });
         }
-        let open = src.open_upstream.load(Ordering::SeqCst) as isize;
-        let old_sink = add_open(dst, -open);
+        let open = src.open_upstream.load(Ordering::SeqCst);
+        let old_sink = remove_open(dst, open);
         src.topo.lock().target = None;
         dst.topo
             .lock()
             .sources
             .retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(src)));
-        src.store.lock().forwarded = false;
+        {
+            let _st = src.store.lock();
+            src.set_forwarded(false);
+        }
         let moved = upstream(src);
         for n in &moved {
             n.gen.fetch_add(1, Ordering::Release);
@@ -382,7 +404,7 @@ pub(crate) fn close_outbox<T: Send + 'static>(node: &Node<T>, share: Share) {
         let target = node.topo.lock().target.clone();
         node.open_upstream.fetch_sub(1, Ordering::SeqCst);
         if let Some(t) = target {
-            let sink = add_open(&t, -1);
+            let sink = remove_open(&t, 1);
             wake_if_closed(&sink, &mut wake);
         }
     }
@@ -395,26 +417,22 @@ pub(crate) fn close_inbox<T: Send + 'static>(node: &Node<T>) {
     let mut wake = WakeList::new();
     {
         let mut st = node.store.lock();
-        if st.closed {
+        let flags = node.store_flags();
+        if flags.closed() {
             return;
         }
-        st.closed = true;
-        if !st.queue.is_empty() && !st.forwarded {
+        node.set_closed();
+        if !st.queue.is_empty() && !flags.forwarded() {
             tracing::warn!(
                 box_ = %node.meta.label(),
                 undelivered = st.queue.len(),
                 "inbox closed with messages its owner never received"
             );
         }
-        // Usually nobody waits for space: skip setting up the drain.
-        if !st.waiters.is_empty() {
-            st.evict_all(&mut wake);
-        }
+        st.evict_all(&mut wake);
         if let Some(w) = st.recv.take(&node.armed) {
             wake.push(w);
         }
-        st.granted.clear();
-        st.reserved = 0;
     }
     wake_all(wake);
 }
