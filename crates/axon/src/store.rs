@@ -426,8 +426,10 @@ mod tests {
         assert_eq!(s.granted_count(), 1);
         let _ = s.push_granted(a, 3, &Armed::new());
         assert_eq!(s.granted_count(), 0);
-        assert_eq!(s.granted_count(), 0);
         assert_eq!(s.queue.len(), 2);
+        // The reservation is used up: the limit (2) is all room again, and full.
+        assert_eq!(s.limit(), Some(2));
+        assert!(!s.has_space());
     }
 
     #[test]

@@ -634,8 +634,7 @@ mod tests {
     /// the same task.
     #[test]
     fn runnable_entries_tag_their_reference() {
-        let sys = crate::System::builder().threads(1).build();
-        let comp = sys.spawn(crate::Component::bare("c"), |_cx| async {});
+        let (sys, comp) = fixture();
         for _ in 0..1000 {
             let t = Task::allocate(async { Outcome::Finished }, sys.shared.clone(), comp.clone());
             assert_eq!(t.ref_count(), 1);
@@ -664,35 +663,51 @@ mod tests {
         }
     }
 
-    /// A body that counts how often it is dropped.
-    struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    /// A body's guard that counts how often it is dropped.
+    struct Counted(Arc<AtomicUsize>);
 
     impl Drop for Counted {
         fn drop(&mut self) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.0.fetch_add(1, SeqCst);
         }
+    }
+
+    /// A system, and a component of it for tasks to belong to.
+    fn fixture() -> (crate::System, ComponentRef) {
+        let sys = crate::System::builder().threads(1).build();
+        let comp = sys.spawn(crate::Component::bare("c"), |_cx| async {});
+        (sys, comp)
+    }
+
+    /// A task of `sys` whose body `body` makes around a drop-counting guard,
+    /// and the guard's count.
+    fn counted_task<F>(
+        sys: &crate::System,
+        comp: &ComponentRef,
+        body: impl FnOnce(Counted) -> F,
+    ) -> (TaskRef, Arc<AtomicUsize>)
+    where
+        F: Future<Output = Outcome> + Send + 'static,
+    {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let t = Task::allocate(body(Counted(drops.clone())), sys.shared.clone(), comp.clone());
+        (t, drops)
     }
 
     /// The body lives in the task's allocation: whichever thread gives back the
     /// last of many references frees it, and the body is dropped exactly once.
     #[test]
     fn a_task_and_its_body_are_freed_once_whichever_thread_is_last() {
-        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-        let sys = crate::System::builder().threads(1).build();
-        let comp = sys.spawn(crate::Component::bare("c"), |_cx| async {});
+        let (sys, comp) = fixture();
         for round in 0..200 {
-            let drops = std::sync::Arc::new(AtomicUsize::new(0));
-            let body = Counted(drops.clone());
             // A body bigger than a pointer, so it really sits beside the header.
             let pad = [round as u8; 96];
-            let t = Task::allocate(
-                async move {
-                    let _keep = (&body, pad);
-                    Outcome::Finished
-                },
-                sys.shared.clone(),
-                comp.clone(),
-            );
+            let (t, drops) = counted_task(&sys, &comp, |guard| async move {
+                let _keep = (&guard, pad);
+                Outcome::Finished
+            });
             let threads: Vec<_> = (0..4)
                 .map(|_| {
                     let mine = t.clone();
@@ -716,20 +731,12 @@ mod tests {
     /// does not drop it again, and polling it then finds nothing.
     #[test]
     fn a_dropped_body_is_not_dropped_again_or_polled() {
-        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-        let sys = crate::System::builder().threads(1).build();
-        let comp = sys.spawn(crate::Component::bare("c"), |_cx| async {});
-        let drops = std::sync::Arc::new(AtomicUsize::new(0));
-        let body = Counted(drops.clone());
-        let t = Task::allocate(
-            async move {
-                let _keep = &body;
-                std::future::pending::<()>().await;
-                Outcome::Finished
-            },
-            sys.shared.clone(),
-            comp.clone(),
-        );
+        let (sys, comp) = fixture();
+        let (t, drops) = counted_task(&sys, &comp, |guard| async move {
+            let _keep = &guard;
+            std::future::pending::<()>().await;
+            Outcome::Finished
+        });
         let waker = t.borrowed_waker();
         let mut cx = Context::from_waker(&waker);
         // SAFETY: nothing else knows this task: this thread holds the run right.
@@ -747,19 +754,11 @@ mod tests {
     /// A finished body is dropped by the poll that finished it.
     #[test]
     fn a_finished_body_is_dropped_by_its_last_poll() {
-        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-        let sys = crate::System::builder().threads(1).build();
-        let comp = sys.spawn(crate::Component::bare("c"), |_cx| async {});
-        let drops = std::sync::Arc::new(AtomicUsize::new(0));
-        let body = Counted(drops.clone());
-        let t = Task::allocate(
-            async move {
-                drop(body);
-                Outcome::Failed("done".into())
-            },
-            sys.shared.clone(),
-            comp.clone(),
-        );
+        let (sys, comp) = fixture();
+        let (t, drops) = counted_task(&sys, &comp, |guard| async move {
+            drop(guard);
+            Outcome::Failed("done".into())
+        });
         let waker = t.borrowed_waker();
         let mut cx = Context::from_waker(&waker);
         // SAFETY: as above.
