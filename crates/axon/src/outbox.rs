@@ -106,7 +106,11 @@ impl<T: Send + 'static> Outbox<T> {
 
     #[inline]
     fn attempt(&mut self, msg: T) -> Attempt<T> {
-        self.refresh();
+        // No `refresh()` first: the generation is checked under the sink's
+        // lock below anyway, and a stale cached sink (rare: a link or unlink
+        // upstream) only costs a `Retry`, whose callers re-resolve. That
+        // saves a load and a compare on every send.
+        //
         // The node itself, not its `Arc`: the flags read under the lock below
         // are then at fixed offsets from a pointer already in a register
         // (through `&Arc` the compiler loads the `Arc`'s pointer again after
