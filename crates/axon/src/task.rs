@@ -293,9 +293,6 @@ impl<F: Future<Output = Outcome> + Send + 'static> TaskCell<F> {
 // reads. The body is `Send` (`Task::allocate` requires it), so polling and dropping
 // it on any worker is fine.
 unsafe impl Sync for Task {}
-// SAFETY: as above; a `Task` is never moved out of its allocation, and what it
-// owns (`Arc`s, a `Send` body) may be dropped on any thread.
-unsafe impl Send for Task {}
 
 impl Task {
     /// Allocate a task for `body`, `SCHEDULED` (the caller queues it), with one
