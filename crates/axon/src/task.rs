@@ -17,6 +17,13 @@
 //! ends, so a busy component cannot starve others. The transitions are pure
 //! atomics ([`WakeFlag`]); the `loom_*` models at the end of this file check
 //! them under loom.
+//!
+//! ## One allocation per task
+//! A task's header (`Task`: flag, reference count, system, component) and
+//! its body (the component's future) share one heap block, a `TaskCell<F>`;
+//! a small per-body-type vtable polls, drops and frees it. `TaskRef` is the
+//! counted reference (the `Arc` pattern, with its own loom model); run-queue
+//! entries (`Runnable`) and wakers point at the header and stay one word.
 
 use std::cell::UnsafeCell;
 use std::future::Future;
