@@ -150,11 +150,15 @@ pub(crate) struct Shared {
 struct Local {
     shared: Arc<Shared>,
     queue: Worker<Runnable>,
-    /// The task woken last by the task running on this worker: it runs next,
-    /// while its messages are still in cache (a ping-pong or a ring never
-    /// touches the run queue). Not visible to thieves; a task that keeps
-    /// taking the slot gives it up after `LIFO_STREAK` turns, so tasks in the
-    /// queue are not starved.
+    /// The task woken last by the task running on this worker, if nothing
+    /// else was queued here then: it runs next, while its messages are still
+    /// in cache, and a ping-pong or a ring never touches the run queue. A task
+    /// woken while others are queued goes behind them instead: order stays
+    /// first come, first served, and a component that many others wake (a
+    /// parent collecting from its children, a fan-in consumer) runs once per
+    /// batch of their messages rather than once per message. Not visible to
+    /// thieves; a task that keeps taking the slot gives it up after
+    /// `LIFO_STREAK` turns, so work arriving from outside is not starved.
     lifo: Cell<Option<Runnable>>,
     /// LIFO runs in a row.
     streak: Cell<u8>,
@@ -247,7 +251,9 @@ impl Shared {
         }
         let placed = with_local(|local| match local {
             Some(local) if std::ptr::eq(Arc::as_ptr(&local.shared), self) => {
-                if lifo {
+                // The slot only while nothing else is queued here (see
+                // `Local::lifo`): otherwise first come, first served.
+                if lifo && local.queue.is_empty() {
                     match local.lifo.replace(Some(r)) {
                         Some(prev) => {
                             local.queue.push(prev);

@@ -576,3 +576,57 @@ fn shutdown_contains_a_body_whose_destructor_panics() {
     }
     assert!(dropped.load(Ordering::SeqCst));
 }
+
+/// A component that many others wake runs once per batch of their messages, not
+/// once per message: on a worker with other tasks queued, a woken task goes
+/// behind them (first come, first served) rather than ahead of them. Here a
+/// parent spawns 300 children on a one-thread system, each sends it one
+/// message, and the parent is polled a handful of times (its first poll, then
+/// once per budget's worth of messages), not 300.
+#[test]
+fn a_component_woken_by_many_runs_once_per_batch() {
+    const CHILDREN: u64 = 300;
+    let sys = System::builder().threads(1).build();
+    let mut result = Inbox::<u64>::detached("result");
+    let (parent, counts) = spawn_counted(
+        &sys,
+        Component::bare("parent")
+            .inbox::<u64>("inbox")
+            .outbox::<u64>("result"),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u64>("inbox")?;
+            let mut result = cx.outbox::<u64>("result")?;
+            let me = cx.me().inbox::<u64>("inbox")?;
+            for i in 0..CHILDREN {
+                let child = cx.system().spawn(
+                    Component::bare("child").outbox::<u64>("outbox"),
+                    move |mut cx| async move {
+                        let mut out = cx.outbox::<u64>("outbox")?;
+                        out.send(i).await?;
+                        Ok::<_, axon::Error>(())
+                    },
+                );
+                link(&child.outbox::<u64>("outbox")?, &me)?;
+            }
+            let mut sum = 0;
+            for _ in 0..CHILDREN {
+                sum += inbox.recv().await?;
+            }
+            result.send(sum).await?;
+            Ok::<_, axon::Error>(())
+        },
+    );
+    link(&parent.outbox::<u64>("result").unwrap(), &result.endpoint()).unwrap();
+    let running = sys.start();
+    assert_eq!(result.recv_blocking(), Ok(CHILDREN * (CHILDREN - 1) / 2));
+    assert_finished(&parent);
+    running.wait();
+    // 1 poll that spawns and parks, then one per 128 messages (the cooperative
+    // budget), and at most a few more for wakes that land between batches;
+    // one poll per child (300) is what this guards against.
+    assert!(
+        counts.polls() <= 10,
+        "the parent was polled {} times for {CHILDREN} messages",
+        counts.polls()
+    );
+}
