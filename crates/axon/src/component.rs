@@ -55,7 +55,7 @@ use crate::node::{AnyNode, Claim, Direction, Node, Owner};
 use crate::outbox::Outbox;
 use crate::scheduler::{Shared, System};
 use crate::signal::{Failure, Signal};
-use crate::sync::{Mutex, Ordering};
+use crate::sync::{Ordering, ShortLock};
 use crate::task::Task;
 
 /// How a component ended.
@@ -316,7 +316,7 @@ impl Component {
             shared: Arc::downgrade(shared),
             registry_slot: std::sync::atomic::AtomicU32::new(NO_SLOT),
             ended: std::sync::atomic::AtomicU8::new(Ended::Running as u8),
-            inner: Mutex::new(Inner {
+            inner: ShortLock::new(Inner {
                 boxes: nodes,
                 parent: None,
                 fam: None,
@@ -354,7 +354,7 @@ pub(crate) struct ComponentShared {
     /// `Inner`: that keeps the whole at 104 bytes, a 128-byte heap block
     /// instead of 144 (16 bytes less per component).
     ended: std::sync::atomic::AtomicU8,
-    inner: Mutex<Inner>,
+    inner: ShortLock<Inner>,
 }
 
 const NO_SLOT: u32 = u32::MAX;

@@ -16,7 +16,7 @@ use std::task::Waker;
 use crate::id::{BoxId, ComponentId};
 use crate::name::Name;
 use crate::store::{Lazy, Store, WaitKind};
-use crate::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, BoxLock, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering, ShortLock};
 use crate::wakeup::Armed;
 
 /// Whether a box receives (inbox) or sends (outbox).
@@ -69,10 +69,10 @@ pub(crate) struct Topo<T> {
 /// One box.
 pub(crate) struct Node<T> {
     pub(crate) meta: BoxMeta,
-    pub(crate) store: BoxLock<Store<T>>,
+    pub(crate) store: ShortLock<Store<T>>,
     /// Lets the receiver park again without the lock (see [`crate::wakeup`]).
     pub(crate) armed: Armed,
-    pub(crate) topo: Mutex<Topo<T>>,
+    pub(crate) topo: ShortLock<Topo<T>>,
     /// Bumped whenever the final sink this box resolves to may have changed;
     /// outboxes cache their resolved sink against it.
     pub(crate) gen: AtomicU64,
@@ -186,9 +186,9 @@ impl<T: Send + 'static> Node<T> {
                 name,
                 owner,
             },
-            store: BoxLock::new(Store::new(limit)),
+            store: ShortLock::new(Store::new(limit)),
             armed: Armed::new(),
-            topo: Mutex::new(Topo {
+            topo: ShortLock::new(Topo {
                 target: None,
                 sources: Lazy::new(),
             }),

@@ -38,7 +38,7 @@ use slab::Slab;
 use crate::component::{self, ComponentRef, Outcome};
 use crate::idle::Sleepers;
 use crate::park::{Park, ThreadPark};
-use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, ShortLock};
 use crate::task::{Runnable, Task, TaskRef};
 
 /// Makes the [`Park`] of worker `i`.
@@ -112,7 +112,7 @@ impl SystemBuilder {
                 keep_alive: AtomicBool::new(false),
                 running: AtomicUsize::new(0),
                 live: AtomicUsize::new(0),
-                registry: Mutex::new(Slab::new()),
+                registry: ShortLock::new(Slab::new()),
                 idle_waiters: Mutex::new(Vec::new()),
                 cat: crate::cat::Cat::new(), // the system's CAT (see cat.rs)
             }),
@@ -141,7 +141,7 @@ pub(crate) struct Shared {
     live: AtomicUsize,
     /// Live components. A component keeps its slot number (see
     /// `ComponentShared::registry_slot`), so finishing is O(1) without hashing.
-    pub(crate) registry: Mutex<Slab<Registered>>,
+    pub(crate) registry: ShortLock<Slab<Registered>>,
     idle_waiters: Mutex<Vec<Waker>>,
     /// The system's CAT (service registry), reached through `System::cat` in cat.rs.
     pub(crate) cat: crate::cat::Cat,

@@ -1,4 +1,4 @@
-//! [`SpinLock`]: the lock around each box's store.
+//! [`SpinLock`]: the lock of the kernel's short critical sections.
 //!
 //! A box's critical sections are a handful of instructions (push or pop a
 //! message, look at the waiting-sender queue), and on the hot path the lock is
@@ -8,6 +8,12 @@
 //! is parked); this lock unlocks with a plain `Release` store, which saves one
 //! per critical section — three per message hop (send, receive, and the receive
 //! that finds the box empty). See docs/BENCHMARKS.md for the before/after.
+//!
+//! The same holds for the other short sections on the spawn-and-wire path: a
+//! box's place in the linkage graph, the global topology lock, a component's
+//! boxes and family, and the system's registry ([`ShortLock`](crate::sync)
+//! names them all). Spawning a component, taking its boxes and linking it takes
+//! these about ten times; each saves a read-modify-write.
 //!
 //! Contention is handled by [`crossbeam_utils::Backoff`]: spin briefly, then
 //! yield the thread to the OS, so a waiter whose holder was preempted does not
@@ -46,6 +52,17 @@ impl<T: Default> Default for SpinLock<T> {
 }
 
 impl<T> SpinLock<T> {
+    /// An unlocked lock (`const`, so a `static` can hold one).
+    #[cfg(not(loom))]
+    pub(crate) const fn new(value: T) -> Self {
+        SpinLock {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// An unlocked lock (loom's atomics cannot be made in a `const`).
+    #[cfg(loom)]
     pub(crate) fn new(value: T) -> Self {
         SpinLock {
             locked: AtomicBool::new(false),

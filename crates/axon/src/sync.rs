@@ -4,8 +4,9 @@
 //! so the concurrency models (`loom_tests` modules in `task.rs`, `idle.rs` and
 //! `store.rs`) explore every interleaving of the real kernel code: the task wake
 //! flag, the idle-worker hand-off and the waiting-sender queue. Otherwise they are
-//! `std` atomics and a `parking_lot` mutex and condition variable. Each box's store
-//! is guarded by [`BoxLock`]: the kernel's spin lock (`spin.rs`, which has its own
+//! `std` atomics and a `parking_lot` mutex and condition variable. Short critical
+//! sections (a box's store and topology, a component's state, the registry) are
+//! guarded by [`ShortLock`]: the kernel's spin lock (`spin.rs`, which has its own
 //! loom model) in normal builds, loom's mutex under loom. Run the models with
 //! `RUSTFLAGS="--cfg loom" cargo test -p axon --release --lib loom`.
 //!
@@ -126,11 +127,15 @@ impl std::fmt::Debug for Condvar {
     }
 }
 
-/// The lock of a box's store: a spin lock whose unlock is a plain `Release`
-/// store, where `parking_lot`'s unlock is a read-modify-write. See `spin.rs`.
+/// The lock of the kernel's short, non-blocking critical sections: a box's
+/// store and its place in the linkage graph, a component's boxes and family,
+/// the system's registry. A spin lock whose unlock is a plain `Release` store,
+/// where `parking_lot`'s unlock is a read-modify-write (see `spin.rs`): every
+/// message hop takes the store's lock, and spawning and wiring a component
+/// takes the others about ten times.
 #[cfg(not(loom))]
-pub(crate) type BoxLock<T> = crate::spin::SpinLock<T>;
-/// Under loom the store keeps loom's mutex: the store models check the store's
-/// logic; `spin.rs` has its own model of the lock.
+pub(crate) type ShortLock<T> = crate::spin::SpinLock<T>;
+/// Under loom these keep loom's mutex: the models check the logic around the
+/// locks; `spin.rs` has its own model of the lock.
 #[cfg(loom)]
-pub(crate) type BoxLock<T> = Mutex<T>;
+pub(crate) type ShortLock<T> = Mutex<T>;

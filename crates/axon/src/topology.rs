@@ -29,7 +29,13 @@ use crate::error::LinkError;
 use crate::node::{wake_all, Node, WakeList};
 use crate::sync::Ordering;
 
-/// Serialises every change to the box graph.
+/// Serialises every change to the box graph. Its sections are short (a link,
+/// an unlink, a walk along one chain), so it is the kernel's spin lock, whose
+/// unlock is a plain store (see `spin.rs`); under loom, which cannot make one
+/// in a `static`, a `parking_lot` mutex (no model reaches it).
+#[cfg(not(loom))]
+static TOPOLOGY: crate::spin::SpinLock<()> = crate::spin::SpinLock::new(());
+#[cfg(loom)]
 static TOPOLOGY: parking_lot::Mutex<()> = parking_lot::const_mutex(());
 
 /// A sequence count over changes to targets and generations: odd while
