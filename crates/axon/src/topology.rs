@@ -181,9 +181,29 @@ fn add_open<T>(node: &Arc<Node<T>>, n: u32) -> Arc<Node<T>> {
     downstream(node, |b| {
         b.open_upstream.fetch_add(n, Ordering::SeqCst);
         if n > 0 {
-            b.ever_fed.store(true, Ordering::SeqCst);
+            mark_fed(b);
         }
     })
+}
+
+/// Note that `node`'s generation changed (its final sink may have): the
+/// outboxes that cached a sink resolve again. Call under the topology lock,
+/// which every writer of a generation holds: a load and a `Release` store then
+/// do what `fetch_add` would, without its read-modify-write (one per link).
+fn bump_gen<T>(node: &Node<T>) {
+    let g = node.gen.load(Ordering::Relaxed);
+    node.gen.store(g.wrapping_add(1), Ordering::Release);
+}
+
+/// Mark `node` fed (an open sender counts there now), right after its open
+/// count went up. `ever_fed` never goes back to false, so when it is set
+/// already (a second sender linked to the same inbox: a parent collecting
+/// from its children) storing it again changes nothing a receiver could see,
+/// and the store, a read-modify-write as `SeqCst`, is skipped.
+fn mark_fed<T>(node: &Node<T>) {
+    if !node.ever_fed.load(Ordering::Relaxed) {
+        node.ever_fed.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Count `n` fewer open senders at `node` and every box downstream of it;
@@ -280,10 +300,10 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         dst_topo.sources.push(Arc::downgrade(src));
         drop(dst_topo);
         if src_alone {
-            src.gen.fetch_add(1, Ordering::Release);
+            bump_gen(src);
         } else {
             for n in upstream(src) {
-                n.gen.fetch_add(1, Ordering::Release);
+                bump_gen(&n);
             }
         }
         let fed = src.ever_fed.load(Ordering::SeqCst);
@@ -292,7 +312,7 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
             // What `add_open(dst, open)` does for a chain of one.
             if open > 0 {
                 dst.open_upstream.fetch_add(open, Ordering::SeqCst);
-                dst.ever_fed.store(true, Ordering::SeqCst);
+                mark_fed(dst);
             }
         } else {
             add_open(dst, open);
@@ -372,7 +392,7 @@ pub(crate) fn unlink<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) 
         }
         let moved = upstream(src);
         for n in &moved {
-            n.gen.fetch_add(1, Ordering::Release);
+            bump_gen(n);
         }
         let ids: Vec<_> = moved.iter().map(|n| n.meta.id).collect();
         old_sink.store.lock().evict(|id| ids.contains(&id), &mut wake);
