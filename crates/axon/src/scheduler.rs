@@ -150,15 +150,17 @@ pub(crate) struct Shared {
 struct Local {
     shared: Arc<Shared>,
     queue: Worker<Runnable>,
-    /// The task woken last by the task running on this worker, if nothing
-    /// else was queued here then: it runs next, while its messages are still
-    /// in cache, and a ping-pong or a ring never touches the run queue. A task
-    /// woken while others are queued goes behind them instead: order stays
+    /// The task woken last by the task running on this worker, if fewer than
+    /// `LIFO_MAX_QUEUED` tasks were queued here then: it runs next, while its
+    /// messages are still in cache, and a ping-pong or a ring never touches
+    /// the run queue. A task woken while more are queued goes behind them
+    /// instead: with that many runnable the cache is cold anyway, order stays
     /// first come, first served, and a component that many others wake (a
     /// parent collecting from its children, a fan-in consumer) runs once per
     /// batch of their messages rather than once per message. Not visible to
     /// thieves; a task that keeps taking the slot gives it up after
-    /// `LIFO_STREAK` turns, so work arriving from outside is not starved.
+    /// `LIFO_STREAK` turns, so the queue and work arriving from outside are
+    /// not starved.
     lifo: Cell<Option<Runnable>>,
     /// LIFO runs in a row.
     streak: Cell<u8>,
@@ -166,6 +168,10 @@ struct Local {
 
 /// How many times in a row the LIFO slot may run before the queue gets a turn.
 const LIFO_STREAK: u8 = 3;
+
+/// A woken task takes the LIFO slot only while fewer tasks than this are
+/// queued on the worker (see `Local::lifo`).
+const LIFO_MAX_QUEUED: usize = 32;
 
 /// Every this many ticks a worker looks at the injector (tasks woken from
 /// outside) before its own queue, so those are not starved by local work.
@@ -251,9 +257,9 @@ impl Shared {
         }
         let placed = with_local(|local| match local {
             Some(local) if std::ptr::eq(Arc::as_ptr(&local.shared), self) => {
-                // The slot only while nothing else is queued here (see
+                // The slot only while few others are queued here (see
                 // `Local::lifo`): otherwise first come, first served.
-                if lifo && local.queue.is_empty() {
+                if lifo && local.queue.len() < LIFO_MAX_QUEUED {
                     match local.lifo.replace(Some(r)) {
                         Some(prev) => {
                             local.queue.push(prev);

@@ -578,7 +578,7 @@ fn shutdown_contains_a_body_whose_destructor_panics() {
 }
 
 /// A component that many others wake runs once per batch of their messages, not
-/// once per message: on a worker with other tasks queued, a woken task goes
+/// once per message: on a worker with many tasks queued, a woken task goes
 /// behind them (first come, first served) rather than ahead of them. Here a
 /// parent spawns 300 children on a one-thread system, each sends it one
 /// message, and the parent is polled a handful of times (its first poll, then
