@@ -36,7 +36,7 @@
 //! outboxes stop counting as senders; its parent is woken and told how it ended.
 
 use std::any::Any;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -373,7 +373,11 @@ struct Inner {
 
 #[derive(Default)]
 struct Family {
-    children: Vec<ComponentRef>,
+    /// Live children by id: ids grow with creation, so this lists them in the
+    /// order they were created, and adopting or losing one is `O(log n)`
+    /// (a `Vec` made a parent of `n` children pay `O(n)` for each, `O(n²)` in
+    /// all: 1.3 s for 40,000 children).
+    children: BTreeMap<ComponentId, ComponentRef>,
     child_exits: VecDeque<ChildExit>,
     child_waker: Option<Waker>,
     exit_waiters: Vec<Waker>,
@@ -532,14 +536,14 @@ impl ComponentRef {
         names_of(&self.0.inner.lock().boxes, dir)
     }
 
-    /// Its live children.
+    /// Its live children, in the order they were created.
     pub fn children(&self) -> Vec<ComponentRef> {
         self.0
             .inner
             .lock()
             .fam
             .as_ref()
-            .map_or_else(Vec::new, |f| f.children.clone())
+            .map_or_else(Vec::new, |f| f.children.values().cloned().collect())
     }
 
     /// Its parent, if it has one that still exists.
@@ -856,7 +860,7 @@ impl Context {
         let child_boxes = child.boxes();
         let links: Vec<Linkage> = {
             let mut inner = self.me.0.inner.lock();
-            inner.f().children.retain(|c| c != child);
+            inner.f().children.remove(&child.id());
             let (touching, rest): (Vec<_>, Vec<_>) = inner
                 .f()
                 .links
@@ -874,7 +878,7 @@ impl Context {
         }
     }
 
-    /// Live children.
+    /// Live children, in the order they were created.
     pub fn children(&self) -> Vec<ComponentRef> {
         self.me.children()
     }
@@ -996,9 +1000,7 @@ fn adopt(parent: &ComponentRef, child: &ComponentRef) {
         ci.parent = Some(Arc::downgrade(&parent.0));
     }
     let mut pi = parent.0.inner.lock();
-    if !pi.f().children.contains(child) {
-        pi.f().children.push(child.clone());
-    }
+    pi.f().children.entry(child.id()).or_insert_with(|| child.clone());
 }
 
 /// Everything that happens when a component ends.
@@ -1047,7 +1049,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     }
     if let Some(parent) = parent.and_then(|p| p.upgrade()) {
         let mut pi = parent.inner.lock();
-        pi.f().children.retain(|c| c != comp);
+        pi.f().children.remove(&comp.id());
         pi.f().child_exits.push_back(ChildExit {
             child: comp.clone(),
             outcome,

@@ -502,3 +502,38 @@ fn panic_signal_arrives_before_the_signal_box_closes() {
         "got {got:?}"
     );
 }
+
+/// Children are listed in the order they were created, whatever the order they
+/// were added in; and a parent of thousands of children (kept by id, so adding
+/// or losing one does not scan the others) hears every one of them end, once.
+#[test]
+fn children_are_listed_in_creation_order_and_many_are_tracked_exactly() {
+    let sys = System::builder().threads(1).build();
+    let (k1, f1) = waiter(&sys, "k1");
+    let (k2, f2) = waiter(&sys, "k2");
+    let (k3, f3) = waiter(&sys, "k3");
+    let kids = [k1.clone(), k2.clone(), k3.clone()];
+    const MANY: usize = 3000;
+    let parent = sys.spawn(Component::bare("parent"), move |cx| async move {
+        cx.add_child(&kids[2]);
+        cx.add_child(&kids[0]);
+        cx.add_child(&kids[1]);
+        assert_eq!(cx.children(), kids.to_vec());
+        drop((f1, f2, f3));
+        let mut spawned = Vec::with_capacity(MANY);
+        for _ in 0..MANY {
+            spawned.push(cx.spawn_child(Component::bare("kid"), |_cx| async move {}));
+        }
+        let mut ended = std::collections::HashSet::new();
+        while let Some(exit) = cx.child_exit().await {
+            assert_eq!(exit.outcome, Outcome::Finished);
+            assert!(ended.insert(exit.child.id()), "{:?} reported twice", exit.child);
+        }
+        assert_eq!(ended.len(), MANY + 3);
+        assert!(spawned.iter().all(|k| ended.contains(&k.id())));
+        assert!(cx.children().is_empty());
+        Ok::<_, axon::Error>(())
+    });
+    sys.run();
+    assert_finished(&parent);
+}
