@@ -177,16 +177,22 @@ fn waiter(sys: &System, name: &'static str) -> (ComponentRef, Outbox<()>) {
     (c, feed)
 }
 
+/// Three [`waiter`]s, `k1` to `k3`, and their feeds.
+fn three_waiters(sys: &System) -> ([ComponentRef; 3], [Outbox<()>; 3]) {
+    let (k1, f1) = waiter(sys, "k1");
+    let (k2, f2) = waiter(sys, "k2");
+    let (k3, f3) = waiter(sys, "k3");
+    ([k1, k2, k3], [f1, f2, f3])
+}
+
 /// Ports `test_Component.py::test_addChildren` and `test_Component.py::test_childComponents`:
 /// each added child is listed exactly once (adding one twice changes nothing),
 /// and the parent hears of each child's end.
 #[test]
 fn added_children_are_listed_once_and_their_ends_reported() {
     let sys = System::builder().threads(1).build();
-    let (k1, f1) = waiter(&sys, "k1");
-    let (k2, f2) = waiter(&sys, "k2");
-    let (k3, f3) = waiter(&sys, "k3");
-    let kids = [k1.clone(), k2.clone(), k3.clone()];
+    let (ks, feeds) = three_waiters(&sys);
+    let kids = ks.clone();
     let parent = sys.spawn(Component::bare("parent"), move |cx| async move {
         cx.add_child(&kids[0]);
         cx.add_child(&kids[1]);
@@ -201,7 +207,7 @@ fn added_children_are_listed_once_and_their_ends_reported() {
         }
         assert!(!cx.children_done());
         // Let the children go: dropping their feeds closes their inboxes.
-        drop((f1, f2, f3));
+        drop(feeds);
         let mut ended = Vec::new();
         while let Some(exit) = cx.child_exit().await {
             assert_eq!(exit.outcome, Outcome::Finished);
@@ -215,8 +221,8 @@ fn added_children_are_listed_once_and_their_ends_reported() {
     });
     sys.run();
     assert_finished(&parent);
-    for k in [k1, k2, k3] {
-        assert_finished(&k);
+    for k in &ks {
+        assert_finished(k);
     }
 }
 
@@ -509,17 +515,14 @@ fn panic_signal_arrives_before_the_signal_box_closes() {
 #[test]
 fn children_are_listed_in_creation_order_and_many_are_tracked_exactly() {
     let sys = System::builder().threads(1).build();
-    let (k1, f1) = waiter(&sys, "k1");
-    let (k2, f2) = waiter(&sys, "k2");
-    let (k3, f3) = waiter(&sys, "k3");
-    let kids = [k1.clone(), k2.clone(), k3.clone()];
+    let (kids, feeds) = three_waiters(&sys);
     const MANY: usize = 3000;
     let parent = sys.spawn(Component::bare("parent"), move |cx| async move {
         cx.add_child(&kids[2]);
         cx.add_child(&kids[0]);
         cx.add_child(&kids[1]);
         assert_eq!(cx.children(), kids.to_vec());
-        drop((f1, f2, f3));
+        drop(feeds);
         let mut spawned = Vec::with_capacity(MANY);
         for _ in 0..MANY {
             spawned.push(cx.spawn_child(Component::bare("kid"), |_cx| async move {}));
