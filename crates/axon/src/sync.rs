@@ -11,8 +11,9 @@
 //! `RUSTFLAGS="--cfg loom" cargo test -p axon --release --lib loom`.
 //!
 //! Not swapped (the models never reach them, and the crate still builds under
-//! loom): the global topology lock (`topology::TOPOLOGY`, a `parking_lot` const
-//! mutex), the id counters and the thread-locals of the scheduler, `coop` and
+//! loom): the global topology lock (`topology::TOPOLOGY`, a `static` spin lock,
+//! and a `parking_lot` const mutex under loom, whose atomics cannot be made in
+//! a `static`), the id counters and the thread-locals of the scheduler, `coop` and
 //! `threaded`. A model that used them would block a real OS thread or share state
 //! between loom threads, so models drive `Store`, `WakeFlag` and `Sleepers`
 //! directly.
