@@ -165,13 +165,26 @@ impl<T: Send + 'static> Inbox<T> {
             }
             return Poll::Ready(Ok(self.take_held().expect("held is not empty")));
         }
+        // Parked on this (empty) box earlier in this very poll: `Pending`
+        // without the lock (see `crate::wakeup`, "Arming"). Checked here
+        // rather than in `poll_box` so that this path, once per message hop
+        // in a ring or ping-pong, skips the call and its prologue.
+        if self.node.armed.armed_for(cx.waker()) {
+            return Poll::Pending;
+        }
         poll_box(&self.node, cx, Some(&mut self.held))
     }
 
     /// [`recv`](Self::recv) through a shared reference, one message at a time
     /// (see [`try_recv_one`](Self::try_recv_one)).
     pub(crate) async fn recv_one(&self) -> Result<T, RecvError> {
-        std::future::poll_fn(|cx| poll_box(&self.node, cx, None)).await
+        std::future::poll_fn(|cx| {
+            if self.node.armed.armed_for(cx.waker()) {
+                return Poll::Pending;
+            }
+            poll_box(&self.node, cx, None)
+        })
+        .await
     }
 
     /// Number of messages waiting for the owner: in this box, and collected by
@@ -223,18 +236,15 @@ fn senders_gone<T>(node: &Node<T>) -> bool {
 
 /// Receive from the box itself: pop its front message, collecting the rest
 /// into `held` when given and allowed (see "Collecting in batches"), or park.
-/// `held`, when given, is empty.
+/// `held`, when given, is empty. Callers check first that the box is not
+/// armed for the calling task (`Armed::armed_for`): an armed box means
+/// `Pending` without the lock.
 #[inline(never)]
 fn poll_box<T: Send + 'static>(
     node: &Node<T>,
     cx: &mut Context<'_>,
     held: Option<&mut Lazy<VecDeque<T>>>,
 ) -> Poll<Result<T, RecvError>> {
-    // Parked on this (empty) box earlier in this very poll: no need for the
-    // lock to park again (see `crate::wakeup`, "Arming").
-    if node.armed.armed_for(cx.waker()) {
-        return Poll::Pending;
-    }
     if coop::poll_proceed(cx).is_pending() {
         return Poll::Pending;
     }

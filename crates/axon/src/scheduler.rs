@@ -207,6 +207,7 @@ fn with_local<R>(f: impl for<'a> FnOnce(Option<&'a Local>) -> R) -> R {
 
 /// Queue an entry made by [`Shared::claim`] (the task's flag already says
 /// `SCHEDULED`) on the task's system.
+#[inline]
 pub(crate) fn schedule_claimed(r: Runnable) {
     if r.is_counted() {
         // From outside the system: once queued, the task may run and finish
