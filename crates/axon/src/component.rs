@@ -53,7 +53,7 @@ use crate::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage};
 use crate::name::Name;
 use crate::node::{AnyNode, Claim, Direction, Node, Owner};
 use crate::outbox::Outbox;
-use crate::scheduler::{Shared, System};
+use crate::scheduler::{Registered, Shared, System};
 use crate::signal::{Failure, Signal};
 use crate::sync::{Ordering, ShortLock};
 use crate::task::Task;
@@ -1159,13 +1159,13 @@ where
     Fut::Output: Termination,
 {
     let body = async move { main(cx).await.into_outcome() };
-    let task = Task::allocate(body, shared.clone(), comp.clone());
+    let task = Task::allocate(body, shared.clone(), comp);
     // The task starts SCHEDULED, and the registry keeps it alive until it is
     // DONE: spawned on one of the system's workers, its first queue entry
     // needs no reference of its own (see `Runnable`), which saves a reference
     // count round trip per spawn.
     let entry = shared.claim(&task);
-    shared.register(comp, Some(task));
+    shared.register(Registered::Async(task));
     shared.schedule(entry);
 }
 
@@ -1254,7 +1254,7 @@ impl System {
             comp,
             parent: parent.cloned(),
             start: Some(Box::new(move |comp: ComponentRef| {
-                shared.register(comp.clone(), None);
+                shared.register(Registered::Threaded(comp.clone()));
                 let me = comp.clone();
                 let spawned = std::thread::Builder::new()
                     .name(format!("{}#{}", comp.name(), comp.id().as_u64()))

@@ -121,9 +121,24 @@ impl SystemBuilder {
 }
 
 /// A live component as the system tracks it.
-pub(crate) struct Registered {
-    pub(crate) component: ComponentRef,
-    pub(crate) task: Option<TaskRef>,
+///
+/// An async component is tracked through its task, which holds the
+/// component: one reference count fewer per spawn than keeping both.
+pub(crate) enum Registered {
+    /// An async component's task (its header holds the component).
+    Async(TaskRef),
+    /// A threaded component.
+    Threaded(ComponentRef),
+}
+
+impl Registered {
+    /// The component, async or threaded.
+    pub(crate) fn component(&self) -> &ComponentRef {
+        match self {
+            Registered::Async(task) => &task.component,
+            Registered::Threaded(component) => component,
+        }
+    }
 }
 
 /// State shared by the system handle, its workers and its tasks.
@@ -299,12 +314,12 @@ impl Shared {
     }
 
     /// A component starts: it counts as live and is listed until it finishes.
-    pub(crate) fn register(&self, component: ComponentRef, task: Option<TaskRef>) {
+    pub(crate) fn register(&self, entry: Registered) {
         self.live.fetch_add(1, Ordering::SeqCst);
         let mut registry = self.registry.lock();
-        let entry = registry.vacant_entry();
-        component.set_registry_slot(entry.key());
-        entry.insert(Registered { component, task });
+        let slot = registry.vacant_entry();
+        entry.component().set_registry_slot(slot.key());
+        slot.insert(entry);
     }
 
     pub(crate) fn component_finished(&self, component: &ComponentRef) {
@@ -312,7 +327,7 @@ impl Shared {
             let mut registry = self.registry.lock();
             // The slot is ours: it was cleared on our side before anyone else
             // could be given it.
-            if registry.get(slot).is_some_and(|r| r.component == *component) {
+            if registry.get(slot).is_some_and(|r| r.component() == component) {
                 registry.remove(slot);
             }
         }
@@ -605,7 +620,7 @@ impl System {
             .registry
             .lock()
             .iter()
-            .map(|(_, r)| r.component.clone())
+            .map(|(_, r)| r.component().clone())
             .collect();
         v.sort_by_key(|c| c.id());
         v
@@ -691,7 +706,8 @@ fn shutdown_components(shared: &Arc<Shared>) {
                 break;
             }
             match registry.get(key) {
-                Some(r) => (r.component.clone(), r.task.clone()),
+                Some(Registered::Async(task)) => (task.component.clone(), Some(task.clone())),
+                Some(Registered::Threaded(comp)) => (comp.clone(), None),
                 None => {
                     key += 1;
                     continue;
