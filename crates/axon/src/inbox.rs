@@ -165,26 +165,13 @@ impl<T: Send + 'static> Inbox<T> {
             }
             return Poll::Ready(Ok(self.take_held().expect("held is not empty")));
         }
-        // Parked on this (empty) box earlier in this very poll: `Pending`
-        // without the lock (see `crate::wakeup`, "Arming"). Checked here
-        // rather than in `poll_box` so that this path, once per message hop
-        // in a ring or ping-pong, skips the call and its prologue.
-        if self.node.armed.armed_for(cx.waker()) {
-            return Poll::Pending;
-        }
-        poll_box(&self.node, cx, Some(&mut self.held))
+        recv_from_box(&self.node, cx, Some(&mut self.held))
     }
 
     /// [`recv`](Self::recv) through a shared reference, one message at a time
     /// (see [`try_recv_one`](Self::try_recv_one)).
     pub(crate) async fn recv_one(&self) -> Result<T, RecvError> {
-        std::future::poll_fn(|cx| {
-            if self.node.armed.armed_for(cx.waker()) {
-                return Poll::Pending;
-            }
-            poll_box(&self.node, cx, None)
-        })
-        .await
+        std::future::poll_fn(|cx| recv_from_box(&self.node, cx, None)).await
     }
 
     /// Number of messages waiting for the owner: in this box, and collected by
@@ -234,11 +221,29 @@ fn senders_gone<T>(node: &Node<T>) -> bool {
     node.ever_fed.load(Ordering::SeqCst) && node.open_upstream.load(Ordering::SeqCst) == 0
 }
 
+/// Receive from the box itself (see [`poll_box`]), unless the box is armed
+/// for this very poll: then `Pending` without the lock (see `crate::wakeup`,
+/// "Arming").
+///
+/// Inlined into the receive, with `poll_box` out of line: in a ring or a
+/// ping-pong a component comes back to its armed box once per message hop,
+/// and this way that costs a load and a compare, not a call and its prologue.
+#[inline]
+fn recv_from_box<T: Send + 'static>(
+    node: &Node<T>,
+    cx: &mut Context<'_>,
+    held: Option<&mut Lazy<VecDeque<T>>>,
+) -> Poll<Result<T, RecvError>> {
+    if node.armed.armed_for(cx.waker()) {
+        return Poll::Pending;
+    }
+    poll_box(node, cx, held)
+}
+
 /// Receive from the box itself: pop its front message, collecting the rest
 /// into `held` when given and allowed (see "Collecting in batches"), or park.
-/// `held`, when given, is empty. Callers check first that the box is not
-/// armed for the calling task (`Armed::armed_for`): an armed box means
-/// `Pending` without the lock.
+/// `held`, when given, is empty. Called through [`recv_from_box`], which has
+/// checked that the box is not armed for this poll.
 #[inline(never)]
 fn poll_box<T: Send + 'static>(
     node: &Node<T>,
