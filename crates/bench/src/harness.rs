@@ -1,6 +1,6 @@
-//! The measuring harness: runs a warm-up and N timed repetitions of one
-//! (workload, system) pair, verifies every repetition's check value, reduces
-//! the figures to median/min/max, prints table or TSV rows, and provides the
+//! The measuring harness: runs one workload on each system (a warm-up, then
+//! N timed rounds in which the systems take turns), verifies every
+//! repetition's check value, reduces the figures to median/min/max, prints table or TSV rows, and provides the
 //! process helpers (CPU time, RSS, the spawn-mem child process, a watchdog).
 
 use std::fs;
@@ -65,13 +65,35 @@ pub fn stats(values: &[f64]) -> Stats {
     }
 }
 
-/// Run one warm-up and `cfg.reps` timed repetitions. Every repetition,
-/// the warm-up included, must pass verification.
-pub fn run_row(w: Workload, sys: &dyn System, cfg: &Config, dog: &Watchdog) -> Row {
-    let mut values = Vec::with_capacity(cfg.reps);
-    let started = Instant::now();
-    let outcome = 'reps: {
-        for rep in 0..=cfg.reps {
+/// Run workload `w` on every system: one warm-up each, then `cfg.reps` timed
+/// rounds. Every repetition, the warm-ups included, must pass verification.
+///
+/// The repetitions are *interleaved*: each round runs every system once, in
+/// turn, rather than all of one system's repetitions before the next
+/// system's. On a shared or virtual machine, speed drifts over seconds and
+/// minutes; interleaved, a slow spell lands on every system's figures alike
+/// instead of on whichever system happened to be running, so the ratios
+/// compare like with like. A system that fails, or cannot express the
+/// workload, drops out of the later rounds; the others go on.
+pub fn run_workload(w: Workload, systems: &[&dyn System], cfg: &Config, dog: &Watchdog) -> Vec<Row> {
+    struct Progress {
+        values: Vec<f64>,
+        spent: Duration,
+        ended: Option<Outcome>,
+    }
+    let mut progress: Vec<Progress> = systems
+        .iter()
+        .map(|_| Progress {
+            values: Vec::with_capacity(cfg.reps),
+            spent: Duration::ZERO,
+            ended: None,
+        })
+        .collect();
+    for rep in 0..=cfg.reps {
+        for (sys, p) in systems.iter().zip(progress.iter_mut()) {
+            if p.ended.is_some() {
+                continue;
+            }
             let label = if rep == 0 {
                 "warm-up".to_string()
             } else {
@@ -85,38 +107,49 @@ pub fn run_row(w: Workload, sys: &dyn System, cfg: &Config, dog: &Watchdog) -> R
                     Duration::from_secs(900)
                 },
             );
-            let result = one_repetition(w, sys, cfg);
+            let started = Instant::now();
+            let result = one_repetition(w, *sys, cfg);
+            p.spent += started.elapsed();
             dog.disarm();
             match result {
-                Ok(v) if rep > 0 => values.push(v),
+                Ok(v) if rep > 0 => p.values.push(v),
                 Ok(_) => {}
-                Err(RunError::NotApplicable(why)) => break 'reps Outcome::NotApplicable(why),
-                Err(RunError::NotImplemented) => break 'reps Outcome::NotImplemented,
+                Err(RunError::NotApplicable(why)) => p.ended = Some(Outcome::NotApplicable(why)),
+                Err(RunError::NotImplemented) => p.ended = Some(Outcome::NotImplemented),
                 Err(RunError::Failed(why)) => {
-                    break 'reps Outcome::Failed(format!("{label}: {why}"));
+                    p.ended = Some(Outcome::Failed(format!("{label}: {why}")));
+                    report(w, *sys, p.spent, p.ended.as_ref());
                 }
             }
-        }
-        Outcome::Measured(stats(&values))
-    };
-    if matches!(outcome, Outcome::Measured(_) | Outcome::Failed(_)) {
-        eprintln!(
-            "[bench] {:<9} {:<9} {:>6.1} s{}",
-            w.name(),
-            sys.name(),
-            started.elapsed().as_secs_f64(),
-            if let Outcome::Failed(why) = &outcome {
-                format!("  FAILED: {why}")
-            } else {
-                String::new()
+            if rep == cfg.reps && p.ended.is_none() {
+                report(w, *sys, p.spent, None);
             }
-        );
+        }
     }
-    Row {
-        workload: w,
-        system: sys.name(),
-        outcome,
-    }
+    systems
+        .iter()
+        .zip(progress)
+        .map(|(sys, p)| Row {
+            workload: w,
+            system: sys.name(),
+            outcome: p.ended.unwrap_or_else(|| Outcome::Measured(stats(&p.values))),
+        })
+        .collect()
+}
+
+/// The progress line for a system done with a workload (measured, or failed).
+fn report(w: Workload, sys: &dyn System, spent: Duration, failed: Option<&Outcome>) {
+    eprintln!(
+        "[bench] {:<9} {:<9} {:>6.1} s{}",
+        w.name(),
+        sys.name(),
+        spent.as_secs_f64(),
+        if let Some(Outcome::Failed(why)) = failed {
+            format!("  FAILED: {why}")
+        } else {
+            String::new()
+        }
+    );
 }
 
 fn verify(what: &str, got: u64, expected: u64) -> Result<(), RunError> {
@@ -559,14 +592,89 @@ mod tests {
             tsv: true,
         };
         let dog = Watchdog::start();
-        let row = run_row(Workload::Pingpong, &Miscounts, &cfg, &dog);
+        let [row] = run_workload(Workload::Pingpong, &[&Miscounts], &cfg, &dog)
+            .try_into()
+            .ok()
+            .expect("one row per system");
         match &row.outcome {
             Outcome::Failed(why) => assert!(why.contains("verification failed"), "{why}"),
             _ => panic!("a miscount must fail the row"),
         }
         assert!(row.failed());
-        let row = run_row(Workload::Ring, &Miscounts, &cfg, &dog);
-        assert!(matches!(row.outcome, Outcome::NotApplicable(_)));
+        let rows = run_workload(Workload::Ring, &[&Miscounts], &cfg, &dog);
+        assert!(matches!(rows[0].outcome, Outcome::NotApplicable(_)));
+    }
+
+    /// Counts its own pingpong repetitions, correctly, and reports the count
+    /// as the time taken (in ms): its row's figures show which repetitions it ran.
+    struct Counts {
+        name: &'static str,
+        runs: std::sync::atomic::AtomicU64,
+        log: Arc<Mutex<Vec<&'static str>>>,
+    }
+
+    impl System for Counts {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn runtime(&self) -> &'static str {
+            "test double"
+        }
+        fn pingpong(&self, round_trips: u64, idle: usize) -> systems::RunResult {
+            self.log.lock().unwrap().push(self.name);
+            let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(systems::Sample {
+                measured: Duration::from_millis(1 + n),
+                check: round_trips + idle as u64,
+            })
+        }
+        fn ring(&self, _: usize, _: u64) -> systems::RunResult {
+            Err(RunError::NotImplemented)
+        }
+        fn pipeline(&self, _: usize, _: u64, _: Option<usize>) -> systems::RunResult {
+            Err(RunError::NotImplemented)
+        }
+        fn fanin(&self, _: usize, _: u64) -> systems::RunResult {
+            Err(RunError::NotImplemented)
+        }
+        fn spawn(&self, _: usize) -> systems::RunResult {
+            Err(RunError::NotImplemented)
+        }
+        fn idle(&self, _: usize, _: Duration) -> systems::RunResult {
+            Err(RunError::NotImplemented)
+        }
+    }
+
+    /// Rounds take every system in turn; each row holds only its own system's
+    /// timed repetitions (not the warm-up); a failing system drops out
+    /// without stopping the others.
+    #[test]
+    fn repetitions_are_interleaved_and_kept_apart() {
+        let cfg = Config {
+            params: Params::quick(),
+            quick: true,
+            reps: 3,
+            tsv: true,
+        };
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let counts = |name| Counts {
+            name,
+            runs: std::sync::atomic::AtomicU64::new(0),
+            log: log.clone(),
+        };
+        let (a, b) = (counts("a"), counts("b"));
+        let dog = Watchdog::start();
+        let rows = run_workload(Workload::Pingpong, &[&a, &Miscounts, &b], &cfg, &dog);
+        assert_eq!(*log.lock().unwrap(), ["a", "b", "a", "b", "a", "b", "a", "b"]);
+        assert!(rows[1].failed());
+        for row in [&rows[0], &rows[2]] {
+            let Outcome::Measured(s) = row.outcome else {
+                panic!("{} was not measured", row.system);
+            };
+            // The warm-up took 1 ms and is left out; the timed runs took 2, 3 and 4.
+            let ms = |k| ns_per(Duration::from_millis(k), cfg.params.pingpong_round_trips);
+            assert_eq!((s.min, s.median, s.max), (ms(2), ms(3), ms(4)), "{}", row.system);
+        }
     }
 
     #[test]

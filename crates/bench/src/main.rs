@@ -25,8 +25,10 @@ use workloads::{Params, Workload};
     name = "bench",
     about = "Peer-comparison benchmarks for kamaelia-rs",
     after_help = "Each figure is the median of --reps timed repetitions (default 5) after one \
-                  warm-up; every repetition verifies its own count or checksum, and the exit \
-                  status is non-zero if any verification fails."
+                  warm-up; the systems take turns, one repetition each per round, so that a \
+                  slow spell of the machine falls on all of them alike. Every repetition \
+                  verifies its own count or checksum, and the exit status is non-zero if any \
+                  verification fails."
 )]
 struct Cli {
     /// Workload to run; `all` runs every one; `net` is a placeholder.
@@ -148,7 +150,7 @@ fn main() -> ExitCode {
     };
     if !cfg.tsv {
         println!(
-            "kamaelia-rs peer benchmarks ({}): median of {} repetitions after 1 warm-up; \
+            "kamaelia-rs peer benchmarks ({}): median of {} interleaved repetitions after 1 warm-up; \
              nproc = {}",
             if cfg.quick { "QUICK sizes" } else { "full sizes" },
             cfg.reps,
@@ -160,10 +162,8 @@ fn main() -> ExitCode {
     let dog = Watchdog::start();
     let mut failures = Vec::new();
     for w in cli.target.workloads() {
-        let rows: Vec<_> = systems
-            .iter()
-            .map(|s| harness::run_row(w, s.as_ref(), &cfg, &dog))
-            .collect();
+        let chosen: Vec<&dyn systems::System> = systems.iter().map(|s| s.as_ref()).collect();
+        let rows = harness::run_workload(w, &chosen, &cfg, &dog);
         harness::print_rows(&rows, &cfg);
         failures.extend(rows.into_iter().filter(|r| r.failed()).map(|r| {
             let why = match r.outcome {
