@@ -1,7 +1,8 @@
 //! The measuring harness: runs one workload on each system (a warm-up, then
 //! N timed rounds in which the systems take turns), verifies every
-//! repetition's check value, reduces the figures to median/min/max, prints table or TSV rows, and provides the
-//! process helpers (CPU time, RSS, the spawn-mem child process, a watchdog).
+//! repetition's check value, reduces the figures to median/min/max, prints
+//! table or TSV rows, and provides the process helpers (CPU time, RSS, the
+//! spawn-mem child process, a watchdog).
 
 use std::fs;
 use std::io::{self, Write};
