@@ -203,16 +203,16 @@ fn one_repetition(w: Workload, sys: &dyn System, cfg: &Config) -> Result<f64, Ru
         }
         Workload::Spawn => {
             let n = p.spawn_components;
-            let s = sys.spawn(n)?;
-            verify("sum of indices", s.check, workloads::expected_indices(n))?;
-            Ok(ns_per(s.measured, n as u64))
+            let child = spawn_via_child(sys.name(), cfg.quick, ChildRun::Warm)?;
+            verify("sum of indices", child.check, workloads::expected_indices(n))?;
+            Ok(ns_per(child.measured, n as u64))
         }
         Workload::SpawnMem => {
             sys.spawn_memory()?;
             let n = p.spawn_components;
-            let (bytes, check) = spawn_mem_via_child(sys.name(), cfg.quick)?;
-            verify("sum of indices", check, workloads::expected_indices(n))?;
-            Ok(bytes as f64 / n as f64)
+            let child = spawn_via_child(sys.name(), cfg.quick, ChildRun::Cold)?;
+            verify("sum of indices", child.check, workloads::expected_indices(n))?;
+            Ok(child.peak_bytes as f64 / n as f64)
         }
         Workload::Idle => {
             let n = p.idle_components;
@@ -237,49 +237,99 @@ fn one_repetition(w: Workload, sys: &dyn System, cfg: &Config) -> Result<f64, Ru
 }
 
 // ---------------------------------------------------------------------------
-// spawn-mem: one fresh child process per repetition, so that memory freed by
-// earlier runs and kept by the allocator cannot hide the real footprint.
+// spawn and spawn-mem: one fresh child process per repetition, so that what
+// ran before (other workloads, other systems) cannot change the figures.
+//
+// - spawn-mem counts the peak resident memory of one spawn in a fresh process
+//   (`Cold`): memory freed by earlier runs and kept by the allocator would
+//   otherwise hide the real footprint.
+// - spawn times the second of two spawns in one fresh process (`Warm`): the
+//   first brings the allocator's heap to the size the workload needs, as the
+//   warm-up does for every other workload. Measured in a process shared with
+//   other systems, the time depended on whether the allocator had handed the
+//   previous system's memory back to the kernel (to be faulted in again, page
+//   by page): the same binary measured 384 ns per component after its own
+//   runs and 1,232 ns between other systems' runs. And a cold spawn on this
+//   virtual machine costs about a nanosecond per byte in page faults, so it
+//   would measure the footprint a second time, which spawn-mem already does.
 
-/// Run `bench spawn-mem-child --peer NAME` and parse `ok BYTES CHECK`.
-fn spawn_mem_via_child(name: &str, quick: bool) -> Result<(u64, u64), RunError> {
+/// Which spawn a `bench spawn-child` run reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildRun {
+    /// The first spawn in the process.
+    Cold,
+    /// The second, after an untimed first one.
+    Warm,
+}
+
+/// What one `bench spawn-child` run reports.
+struct ChildSpawn {
+    /// Peak resident set size above the baseline, in bytes.
+    peak_bytes: u64,
+    /// The workload's check value.
+    check: u64,
+    /// The time the system measured for spawning the components.
+    measured: Duration,
+}
+
+/// Run `bench spawn-child --peer NAME [--warm]` and parse
+/// `ok BYTES CHECK NANOS`.
+fn spawn_via_child(name: &str, quick: bool, run: ChildRun) -> Result<ChildSpawn, RunError> {
     let exe = std::env::current_exe().map_err(|e| systems::failed("current_exe", e))?;
     let mut cmd = Command::new(exe);
-    cmd.args(["spawn-mem-child", "--peer", name]);
+    cmd.args(["spawn-child", "--peer", name]);
     if quick {
         cmd.arg("--quick");
     }
-    let out = cmd.output().map_err(|e| systems::failed("spawn-mem child", e))?;
+    if run == ChildRun::Warm {
+        cmd.arg("--warm");
+    }
+    let out = cmd.output().map_err(|e| systems::failed("spawn child", e))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or("").trim().to_string();
     let fields: Vec<&str> = line.split_whitespace().collect();
     match fields.as_slice() {
-        ["ok", bytes, check] if out.status.success() => {
-            let bytes = bytes.parse().map_err(|e| systems::failed("child bytes", e))?;
-            let check = check.parse().map_err(|e| systems::failed("child check", e))?;
-            Ok((bytes, check))
-        }
+        ["ok", bytes, check, nanos] if out.status.success() => Ok(ChildSpawn {
+            peak_bytes: bytes.parse().map_err(|e| systems::failed("child bytes", e))?,
+            check: check.parse().map_err(|e| systems::failed("child check", e))?,
+            measured: Duration::from_nanos(
+                nanos
+                    .parse()
+                    .map_err(|e| systems::failed("child nanoseconds", e))?,
+            ),
+        }),
         ["notimpl"] => Err(RunError::NotImplemented),
         _ => Err(RunError::Failed(format!(
-            "spawn-mem child exited with {} and printed {line:?}; stderr: {}",
+            "spawn child exited with {} and printed {line:?}; stderr: {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ))),
     }
 }
 
-/// The child side: spawn the components once and print
-/// `ok <peak RSS - baseline RSS in bytes> <check>`.
-pub fn spawn_mem_child(sys: &dyn System, params: &Params) -> ExitCode {
+/// The child side: spawn the components (twice for [`ChildRun::Warm`],
+/// reporting the second) and print
+/// `ok <peak RSS - baseline RSS in bytes> <check> <measured nanoseconds>`.
+pub fn spawn_child(sys: &dyn System, params: &Params, run: ChildRun) -> ExitCode {
     // Reset the peak (VmHWM) where the kernel allows; in a fresh process the
     // peak so far is small anyway.
     let _ = fs::write("/proc/self/clear_refs", "5");
     let result = rss_bytes().and_then(|base| {
-        let run = sys.spawn(params.spawn_components);
+        let first = sys.spawn(params.spawn_components);
+        let run = match (run, first) {
+            (ChildRun::Warm, Ok(_)) => sys.spawn(params.spawn_components),
+            (_, first) => first,
+        };
         peak_rss_bytes().map(|peak| (base, peak, run))
     });
     match result {
         Ok((base, peak, Ok(sample))) => {
-            println!("ok {} {}", peak.saturating_sub(base), sample.check);
+            println!(
+                "ok {} {} {}",
+                peak.saturating_sub(base),
+                sample.check,
+                sample.measured.as_nanos()
+            );
             ExitCode::SUCCESS
         }
         Ok((_, _, Err(RunError::NotImplemented))) => {

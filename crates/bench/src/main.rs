@@ -42,6 +42,9 @@ struct Cli {
     /// About 1/100 of the sizes (CI smoke test); all verifications still run.
     #[arg(long)]
     quick: bool,
+    /// With `spawn-child`: spawn twice and report the second.
+    #[arg(long, hide = true)]
+    warm: bool,
     /// Timed repetitions per figure, after one warm-up.
     #[arg(long, value_name = "N", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -64,9 +67,9 @@ enum Target {
     Scale,
     /// Network workloads (placeholder).
     Net,
-    /// Internal: one spawn-mem repetition in a fresh process.
+    /// Internal: one spawn or spawn-mem repetition in a fresh process.
     #[value(hide = true)]
-    SpawnMemChild,
+    SpawnChild,
 }
 
 impl Target {
@@ -82,7 +85,7 @@ impl Target {
             Target::SpawnMem => vec![Workload::SpawnMem],
             Target::Idle => vec![Workload::Idle],
             Target::Scale => vec![Workload::Scale],
-            Target::Net | Target::SpawnMemChild => vec![],
+            Target::Net | Target::SpawnChild => vec![],
         }
     }
 }
@@ -132,12 +135,20 @@ fn main() -> ExitCode {
             println!("net: the network workloads arrive with the network components; nothing to run yet.");
             return ExitCode::SUCCESS;
         }
-        Target::SpawnMemChild => {
+        Target::SpawnChild => {
             let [sys] = systems.as_slice() else {
-                eprintln!("bench: spawn-mem-child needs exactly one --peer");
+                eprintln!("bench: spawn-child needs exactly one --peer");
                 return ExitCode::from(2);
             };
-            return harness::spawn_mem_child(sys.as_ref(), &params);
+            return harness::spawn_child(
+                sys.as_ref(),
+                &params,
+                if cli.warm {
+                    harness::ChildRun::Warm
+                } else {
+                    harness::ChildRun::Cold
+                },
+            );
         }
         _ => {}
     }
