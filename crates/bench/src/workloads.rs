@@ -109,7 +109,8 @@ impl Workload {
                 group(p.fanin_per_producer)
             ),
             Workload::Spawn => format!(
-                "create {} components (each with an inbox), each sends one message to the parent",
+                "create {} components (each with an inbox), each sends one message to the parent; \
+                 timed in a fresh child process, after one untimed spawn there",
                 group(p.spawn_components as u64)
             ),
             Workload::SpawnMem => format!(
