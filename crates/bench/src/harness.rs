@@ -601,20 +601,42 @@ mod tests {
         assert_eq!(ratio(Direction::LowerIsBetter, 0.0, 0.5), None);
     }
 
-    /// A system that miscounts by one, and one that cannot run anything.
-    struct Miscounts;
+    /// A test system. Its pingpong logs its name, reports the number of
+    /// pingpong runs so far plus one as the time taken (in ms), so a row's
+    /// figures show which repetitions it ran, and gets the count right unless
+    /// it `miscounts` (by one). Its ring is not applicable; the rest is not
+    /// implemented.
+    struct Double {
+        name: &'static str,
+        miscounts: bool,
+        runs: std::sync::atomic::AtomicU64,
+        log: Arc<Mutex<Vec<&'static str>>>,
+    }
 
-    impl System for Miscounts {
+    impl Double {
+        fn new(name: &'static str, miscounts: bool, log: &Arc<Mutex<Vec<&'static str>>>) -> Self {
+            Double {
+                name,
+                miscounts,
+                runs: std::sync::atomic::AtomicU64::new(0),
+                log: log.clone(),
+            }
+        }
+    }
+
+    impl System for Double {
         fn name(&self) -> &'static str {
-            "miscounts"
+            self.name
         }
         fn runtime(&self) -> &'static str {
             "test double"
         }
         fn pingpong(&self, round_trips: u64, idle: usize) -> systems::RunResult {
+            self.log.lock().unwrap().push(self.name);
+            let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(systems::Sample {
-                measured: Duration::from_millis(1),
-                check: round_trips + idle as u64 - 1,
+                measured: Duration::from_millis(1 + n),
+                check: round_trips + idle as u64 - u64::from(self.miscounts),
             })
         }
         fn ring(&self, _: usize, _: u64) -> systems::RunResult {
@@ -634,16 +656,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_wrong_check_fails_the_row() {
-        let cfg = Config {
+    /// Quick sizes, `reps` timed repetitions, TSV output.
+    fn quick_config(reps: usize) -> Config {
+        Config {
             params: Params::quick(),
             quick: true,
-            reps: 1,
+            reps,
             tsv: true,
-        };
+        }
+    }
+
+    #[test]
+    fn a_wrong_check_fails_the_row() {
+        let cfg = quick_config(1);
         let dog = Watchdog::start();
-        let [row] = run_workload(Workload::Pingpong, &[&Miscounts], &cfg, &dog)
+        let miscounts = Double::new("miscounts", true, &Arc::default());
+        let [row] = run_workload(Workload::Pingpong, &[&miscounts], &cfg, &dog)
             .try_into()
             .ok()
             .expect("one row per system");
@@ -652,48 +680,8 @@ mod tests {
             _ => panic!("a miscount must fail the row"),
         }
         assert!(row.failed());
-        let rows = run_workload(Workload::Ring, &[&Miscounts], &cfg, &dog);
+        let rows = run_workload(Workload::Ring, &[&miscounts], &cfg, &dog);
         assert!(matches!(rows[0].outcome, Outcome::NotApplicable(_)));
-    }
-
-    /// Counts its own pingpong repetitions, correctly, and reports the count
-    /// as the time taken (in ms): its row's figures show which repetitions it ran.
-    struct Counts {
-        name: &'static str,
-        runs: std::sync::atomic::AtomicU64,
-        log: Arc<Mutex<Vec<&'static str>>>,
-    }
-
-    impl System for Counts {
-        fn name(&self) -> &'static str {
-            self.name
-        }
-        fn runtime(&self) -> &'static str {
-            "test double"
-        }
-        fn pingpong(&self, round_trips: u64, idle: usize) -> systems::RunResult {
-            self.log.lock().unwrap().push(self.name);
-            let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(systems::Sample {
-                measured: Duration::from_millis(1 + n),
-                check: round_trips + idle as u64,
-            })
-        }
-        fn ring(&self, _: usize, _: u64) -> systems::RunResult {
-            Err(RunError::NotImplemented)
-        }
-        fn pipeline(&self, _: usize, _: u64, _: Option<usize>) -> systems::RunResult {
-            Err(RunError::NotImplemented)
-        }
-        fn fanin(&self, _: usize, _: u64) -> systems::RunResult {
-            Err(RunError::NotImplemented)
-        }
-        fn spawn(&self, _: usize) -> systems::RunResult {
-            Err(RunError::NotImplemented)
-        }
-        fn idle(&self, _: usize, _: Duration) -> systems::RunResult {
-            Err(RunError::NotImplemented)
-        }
     }
 
     /// Rounds take every system in turn; each row holds only its own system's
@@ -701,22 +689,18 @@ mod tests {
     /// without stopping the others.
     #[test]
     fn repetitions_are_interleaved_and_kept_apart() {
-        let cfg = Config {
-            params: Params::quick(),
-            quick: true,
-            reps: 3,
-            tsv: true,
-        };
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let counts = |name| Counts {
-            name,
-            runs: std::sync::atomic::AtomicU64::new(0),
-            log: log.clone(),
-        };
-        let (a, b) = (counts("a"), counts("b"));
+        let cfg = quick_config(3);
+        let log = Arc::default();
+        let a = Double::new("a", false, &log);
+        let miscounts = Double::new("miscounts", true, &log);
+        let b = Double::new("b", false, &log);
         let dog = Watchdog::start();
-        let rows = run_workload(Workload::Pingpong, &[&a, &Miscounts, &b], &cfg, &dog);
-        assert_eq!(*log.lock().unwrap(), ["a", "b", "a", "b", "a", "b", "a", "b"]);
+        let rows = run_workload(Workload::Pingpong, &[&a, &miscounts, &b], &cfg, &dog);
+        // The failing system runs its warm-up only.
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["a", "miscounts", "b", "a", "b", "a", "b", "a", "b"]
+        );
         assert!(rows[1].failed());
         for row in [&rows[0], &rows[2]] {
             let Outcome::Measured(s) = row.outcome else {
