@@ -349,8 +349,9 @@ pub(crate) struct ComponentShared {
     /// Its slot in the system's registry while it is registered (`NO_SLOT`
     /// otherwise).
     registry_slot: std::sync::atomic::AtomicU32,
-    /// How it ended (an [`Ended`]), read and written only with `inner` locked.
-    /// A byte here, beside `kind` and `registry_slot`, rather than a field of
+    /// How it ended (an [`Ended`]), plus the [`SETTLED`] bit once every
+    /// end-of-component step is done; read and written only with `inner`
+    /// locked. A byte here, beside `kind` and `registry_slot`, rather than a field of
     /// `Inner`: that keeps the whole at 104 bytes, a 128-byte heap block
     /// instead of 144 (16 bytes less per component).
     ended: std::sync::atomic::AtomicU8,
@@ -413,10 +414,17 @@ enum Ended {
     Other = 3,
 }
 
+/// Set in `ComponentShared::ended`, beside the [`Ended`] value, when the
+/// component has finished ending: its outcome is recorded and it has left the
+/// system's registry and live count. [`Finished`] (and so `join`) waits for
+/// this, not just for the outcome, so that whoever it returns to no longer
+/// finds the component listed as live.
+const SETTLED: u8 = 0x80;
+
 impl ComponentShared {
     /// How it ended, or `None` while it runs. Call with `inner` locked.
     fn outcome_locked(&self, inner: &Inner) -> Option<Outcome> {
-        match self.ended.load(Ordering::Relaxed) {
+        match self.ended.load(Ordering::Relaxed) & !SETTLED {
             e if e == Ended::Running as u8 => None,
             e if e == Ended::Finished as u8 => Some(Outcome::Finished),
             e if e == Ended::Cancelled as u8 => Some(Outcome::Cancelled),
@@ -426,7 +434,23 @@ impl ComponentShared {
 
     /// Whether it has ended. Call with `inner` locked.
     fn ended_locked(&self) -> bool {
-        self.ended.load(Ordering::Relaxed) != Ended::Running as u8
+        self.ended.load(Ordering::Relaxed) & !SETTLED != Ended::Running as u8
+    }
+
+    /// How it ended, once it has settled (see [`SETTLED`]); `None` before.
+    /// Call with `inner` locked.
+    fn settled_outcome_locked(&self, inner: &Inner) -> Option<Outcome> {
+        if self.ended.load(Ordering::Relaxed) & SETTLED == 0 {
+            return None;
+        }
+        self.outcome_locked(inner)
+    }
+
+    /// Mark it settled (see [`SETTLED`]), after its outcome is recorded. Call
+    /// with `inner` locked.
+    fn settle_locked(&self) {
+        let e = self.ended.load(Ordering::Relaxed);
+        self.ended.store(e | SETTLED, Ordering::Relaxed);
     }
 
     /// Record how it ended. Call with `inner` locked (the lock orders this
@@ -563,7 +587,10 @@ impl ComponentRef {
         self.outcome().is_some()
     }
 
-    /// A future resolving to its outcome when it ends.
+    /// A future resolving to its outcome when it has ended: when every
+    /// end-of-component step is done (linkages removed, boxes closed, the
+    /// outcome recorded, the system no longer counting or listing it), which
+    /// can be a moment after [`is_finished`](Self::is_finished) turns true.
     pub fn finished(&self) -> Finished {
         Finished { comp: self.clone() }
     }
@@ -623,7 +650,7 @@ impl Future for Finished {
     type Output = Outcome;
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Outcome> {
         let mut inner = self.comp.0.inner.lock();
-        match self.comp.0.outcome_locked(&inner) {
+        match self.comp.0.settled_outcome_locked(&inner) {
             Some(o) => Poll::Ready(o),
             None => {
                 if !inner.f().exit_waiters.iter().any(|w| w.will_wake(cx.waker())) {
@@ -1035,18 +1062,23 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     }
     comp.close_boxes();
     // Then the end becomes visible: outcome, system registry, parent, joiners.
-    let (waiters, parent) = {
+    let parent = {
         let mut inner = comp.0.inner.lock();
         comp.0.set_outcome_locked(&mut inner, outcome.clone());
-        let waiters = inner.fam.as_mut().map(|f| {
+        if let Some(f) = inner.fam.as_mut() {
             f.child_waker = None;
-            std::mem::take(&mut f.exit_waiters)
-        });
-        (waiters.unwrap_or_default(), inner.parent.take())
+        }
+        inner.parent.take()
     };
     if let Some(shared) = comp.system_shared() {
         shared.component_finished(comp);
     }
+    // Joiners last: once `join` returns, the system no longer lists it.
+    let waiters = {
+        let mut inner = comp.0.inner.lock();
+        comp.0.settle_locked();
+        inner.fam.as_mut().map(|f| std::mem::take(&mut f.exit_waiters))
+    };
     if let Some(parent) = parent.and_then(|p| p.upgrade()) {
         let mut pi = parent.inner.lock();
         pi.f().children.remove(&comp.id());
@@ -1060,7 +1092,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
             w.wake();
         }
     }
-    for w in waiters {
+    for w in waiters.into_iter().flatten() {
         w.wake();
     }
 }
@@ -1145,6 +1177,8 @@ impl Drop for Dormant {
         if self.start.take().is_some() {
             let mut inner = self.comp.0.inner.lock();
             self.comp.0.set_outcome_locked(&mut inner, Outcome::Cancelled);
+            // Never registered: nothing else to wait for.
+            self.comp.0.settle_locked();
             drop(inner);
             self.comp.close_boxes();
         }
