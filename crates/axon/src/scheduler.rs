@@ -18,7 +18,8 @@
 //!   receiver's waker between wakes (`wakeup.rs`).
 //! * **Sleeping.** A worker with nothing to do announces itself as a sleeper,
 //!   checks the queues once more, and parks in its [`Park`] with no timeout.
-//!   Whoever queues work unparks one sleeper. The hand-off lives in
+//!   Whoever queues work unparks one sleeper; a worker queueing work on its
+//!   own queue does so at most once a poll (`Helper`). The hand-off lives in
 //!   `idle.rs` (it has `loom` models).
 //!
 //! [`System::run`] returns when every component has finished;
@@ -179,6 +180,34 @@ struct Local {
     lifo: Cell<Option<Runnable>>,
     /// LIFO runs in a row.
     streak: Cell<u8>,
+    /// Whether the current poll has woken a sleeping worker for work it queued
+    /// here (see [`Helper`]).
+    helper: Cell<Helper>,
+}
+
+/// Waking a sleeping worker to share this worker's queue, at most once a poll.
+///
+/// Work queued on a worker's own queue will run there anyway; a sleeper is
+/// woken only so that it can steal some, and the wake costs the waker a
+/// futex system call (about 0.3 µs on our test machine). A poll that queues
+/// many tasks (a parent spawning children in a loop) used to pay that call for
+/// nearly every one: the helper stole the one or two queued so far, ran them,
+/// found nothing and slept again before the next arrived (`bench spawn`,
+/// `axon-n`: one futex call per component). Now the first task a poll queues
+/// wakes a helper; later ones in the same poll do not, and if any were held
+/// back and are still queued when the poll ends, one more wake goes out then.
+/// A helper that is awake steals from the queue on its own, so held-back work
+/// waits for a helper no longer than the poll that queued it; and a task
+/// nobody steals runs on this worker anyway: the rule can cost parallelism,
+/// never liveness.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Helper {
+    /// This poll has queued nothing here yet.
+    Quiet,
+    /// This poll queued work and notified a sleeper (if there was one).
+    Woken,
+    /// Work queued after that was not announced.
+    Held,
 }
 
 /// How many times in a row the LIFO slot may run before the queue gets a turn.
@@ -267,8 +296,11 @@ impl Shared {
 
     fn enqueue(&self, r: Runnable, lifo: bool) {
         enum Placed {
-            Slot,
-            Queue,
+            /// On this worker, nobody to tell: the private slot, or the queue
+            /// when this poll has woken a helper already (see `Helper`).
+            Here,
+            /// On this worker's queue, the first this poll: wake a helper.
+            Shared,
             Elsewhere(Runnable),
         }
         let placed = with_local(|local| match local {
@@ -277,22 +309,25 @@ impl Shared {
                 // `Local::lifo`): otherwise first come, first served.
                 if lifo && local.queue.len() < LIFO_MAX_QUEUED {
                     match local.lifo.replace(Some(r)) {
-                        Some(prev) => {
-                            local.queue.push(prev);
-                            Placed::Queue
-                        }
-                        None => Placed::Slot,
+                        Some(prev) => local.queue.push(prev),
+                        None => return Placed::Here,
                     }
                 } else {
                     local.queue.push(r);
-                    Placed::Queue
+                }
+                if local.helper.get() == Helper::Quiet {
+                    local.helper.set(Helper::Woken);
+                    Placed::Shared
+                } else {
+                    local.helper.set(Helper::Held);
+                    Placed::Here
                 }
             }
             _ => Placed::Elsewhere(r),
         });
         match placed {
-            Placed::Slot => {}
-            Placed::Queue => self.idle.notify_for_local_work(),
+            Placed::Here => {}
+            Placed::Shared => self.idle.notify_for_local_work(),
             Placed::Elsewhere(r) => {
                 // Not a worker of this system. (An uncounted entry never lands
                 // here: it is made only on a worker of this system, whose
@@ -379,6 +414,7 @@ impl Shared {
             queue,
             lifo: Cell::new(None),
             streak: Cell::new(0),
+            helper: Cell::new(Helper::Quiet),
         };
         /// Puts back the previous `LOCAL` when the loop ends or unwinds, before
         /// `local` (declared earlier) is dropped.
@@ -420,7 +456,14 @@ impl Shared {
                     local.queue.push(task);
                     break;
                 }
-                Some(task) => run_task(task),
+                Some(task) => {
+                    run_task(task);
+                    // Work queued by that poll and not announced yet: one wake
+                    // for all of it (see `Helper`).
+                    if local.helper.replace(Helper::Quiet) == Helper::Held && !local.queue.is_empty() {
+                        self.idle.notify_for_local_work();
+                    }
+                }
                 None => {
                     if self.stop.load(Ordering::SeqCst) {
                         break;

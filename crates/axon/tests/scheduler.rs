@@ -630,3 +630,102 @@ fn a_component_woken_by_many_runs_once_per_batch() {
         counts.polls()
     );
 }
+
+/// A [`Park`](axon::Park) that counts how often a worker was unparked.
+struct CountingPark {
+    inner: axon::ThreadPark,
+    unparks: Arc<AtomicUsize>,
+}
+
+impl axon::Park for CountingPark {
+    fn park(&self, timeout: Option<std::time::Duration>) {
+        self.inner.park(timeout);
+    }
+    fn unpark(&self) {
+        self.unparks.fetch_add(1, Ordering::SeqCst);
+        self.inner.unpark();
+    }
+}
+
+/// No reference test (Axon had one thread): a poll that queues many
+/// components on its worker wakes a sleeping worker for them once, not once
+/// per component. Waking costs the waker a system call; paying one for every
+/// child of a parent that spawns in a loop made spawning on two threads three
+/// times slower than on one (`bench spawn`, `axon-n`).
+#[test]
+fn a_poll_that_queues_many_components_wakes_a_sleeping_worker_once() {
+    const CHILDREN: usize = 500;
+    let unparks = Arc::new(AtomicUsize::new(0));
+    let counter = unparks.clone();
+    let sys = System::builder()
+        .threads(2)
+        .park(move |_| {
+            Arc::new(CountingPark {
+                inner: axon::ThreadPark::new(),
+                unparks: counter.clone(),
+            })
+        })
+        .build();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let seen = ran.clone();
+    sys.spawn(Component::bare("parent"), move |cx| async move {
+        for _ in 0..CHILDREN {
+            let ran = seen.clone();
+            cx.system()
+                .spawn(Component::bare("child"), move |_cx| async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, axon::Error>(())
+                });
+            // Some work between spawns (a parent links each child, say), long
+            // enough for the other worker to run what is queued and go back
+            // to sleep: the case in which every queued child used to wake it.
+            let t = std::time::Instant::now();
+            while t.elapsed() < std::time::Duration::from_micros(20) {
+                std::hint::spin_loop();
+            }
+        }
+        Ok::<_, axon::Error>(())
+    });
+    sys.run();
+    assert_eq!(ran.load(Ordering::SeqCst), CHILDREN);
+    // At most: the parent's spawn from this thread (1), the parent's poll
+    // (its first queued child, and once more at its end for the rest: 2),
+    // and the stop when the last component ends (one per worker: 2).
+    let n = unparks.load(Ordering::SeqCst);
+    assert!(n <= 8, "{n} unparks for {CHILDREN} children spawned in one poll");
+}
+
+/// No reference test: work that a component queues while its poll goes on
+/// (here: it never yields until that work has run) is taken by the other
+/// worker, so holding back wakes within a poll does not serialise it.
+#[test]
+fn components_queued_by_a_busy_poll_run_on_another_worker() {
+    let sys = System::builder().threads(2).build();
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    sys.spawn(Component::bare("busy"), move |cx| async move {
+        // Two: the first woken sits in this worker's private next-task slot,
+        // the second pushes it onto the queue the other worker steals from.
+        for _ in 0..2 {
+            let ran = flag.clone();
+            cx.system()
+                .spawn(Component::bare("helper"), move |_cx| async move {
+                    ran.store(true, Ordering::SeqCst);
+                    Ok::<_, axon::Error>(())
+                });
+        }
+        // Not a timing assertion: a generous bound so a failure ends the test
+        // instead of hanging it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !flag.load(Ordering::SeqCst) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no other worker ran the components this poll queued"
+            );
+            std::hint::spin_loop();
+        }
+        Ok::<_, axon::Error>(())
+    });
+    sys.run();
+    assert!(ran.load(Ordering::SeqCst));
+}
