@@ -359,12 +359,19 @@ impl Shared {
 
     pub(crate) fn component_finished(&self, component: &ComponentRef) {
         if let Some(slot) = component.take_registry_slot() {
-            let mut registry = self.registry.lock();
-            // The slot is ours: it was cleared on our side before anyone else
-            // could be given it.
-            if registry.get(slot).is_some_and(|r| r.component() == component) {
-                registry.remove(slot);
-            }
+            let removed = {
+                let mut registry = self.registry.lock();
+                // The slot is ours: it was cleared on our side before anyone
+                // else could be given it.
+                registry
+                    .get(slot)
+                    .is_some_and(|r| r.component() == component)
+                    .then(|| registry.remove(slot))
+            };
+            // Dropped after the registry's spin lock is released: the entry
+            // holds a reference to the task (or component), and whatever its
+            // drop runs should not run with other spawns spinning on the lock.
+            drop(removed);
         }
         if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
             let waiters = std::mem::take(&mut *self.idle_waiters.lock());
