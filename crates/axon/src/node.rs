@@ -74,8 +74,8 @@ pub(crate) struct Topo<T> {
 /// spread over 180 of the 184 bytes. In a ring of 100 components, where the
 /// next box is out of the L1 cache by the time a hop reaches it, that made
 /// 18% more L1 read misses (callgrind's cache simulation; see
-/// docs/BENCHMARKS.md). The graph fields and the
-/// immutable facts, which only linking and introspection read, come last.
+/// docs/BENCHMARKS.md). The graph fields and the immutable facts, which only
+/// linking and introspection read, come last.
 #[repr(C)]
 pub(crate) struct Node<T> {
     /// The messages and the senders waiting for space, behind the lock every
