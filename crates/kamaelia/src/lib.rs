@@ -13,9 +13,12 @@
 //!   console reading and echoing, serde marshalling, line splitting and framing
 //!   of byte streams, fan-out and splitting.
 //! * [`backplane`]: named publish/subscribe hubs found through the CAT.
+//! * [`internet`]: sockets as components — a reactor the scheduler sleeps in,
+//!   TCP server, client and connection adapter, `ServerCore`.
 
 #![warn(missing_docs)]
 
 pub mod backplane;
 pub mod chassis;
+pub mod internet;
 pub mod util;
