@@ -13,9 +13,12 @@
 //!   console reading and echoing, serde marshalling, line splitting and framing
 //!   of byte streams, fan-out and splitting.
 //! * [`backplane`]: named publish/subscribe hubs found through the CAT.
+//! * [`protocol`]: protocol components on byte streams — an HTTP/1.1 server
+//!   ([`protocol::http`]).
 
 #![warn(missing_docs)]
 
 pub mod backplane;
 pub mod chassis;
+pub mod protocol;
 pub mod util;
