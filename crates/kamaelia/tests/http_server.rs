@@ -496,3 +496,36 @@ fn date_and_server_headers_can_be_turned_off() {
     c.ends();
     sys.wait();
 }
+
+#[test]
+fn a_burst_of_pipelined_requests_is_answered_in_full_and_in_order() {
+    // Far more output than the server buffers before writing.
+    let sys = system();
+    let mut c = Conn::open(&sys, &HttpServer::from_fn(echo));
+    let n = 3000;
+    let all: Vec<u8> = (0..n).flat_map(|i| get(&format!("/{i}"))).collect();
+    c.send(&all);
+    c.eof();
+    for i in 0..n {
+        assert_eq!(c.response().text(), format!("GET /{i} "));
+    }
+    assert_eq!(c.ends(), Signal::ProducerFinished);
+    sys.wait();
+}
+
+#[test]
+fn pipelined_beyond_the_handler_limit_with_end_of_input_all_answered() {
+    let mut cfg = HttpConfig::default();
+    cfg.max_pipelined = 2;
+    let sys = system();
+    let mut c = Conn::open(&sys, &HttpServer::from_components(delayed).config(cfg));
+    let paths = ["/mid", "/a", "/slow", "/b", "/c", "/mid", "/d"];
+    let all: Vec<u8> = paths.iter().flat_map(|p| get(p)).collect();
+    c.send(&all);
+    c.eof();
+    for p in paths {
+        assert_eq!(c.response().text(), p);
+    }
+    assert_eq!(c.ends(), Signal::ProducerFinished);
+    sys.wait();
+}

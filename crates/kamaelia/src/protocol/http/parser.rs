@@ -77,10 +77,14 @@ fn malformed(why: impl Into<String>) -> HttpError {
 }
 
 /// Whether `buf` holds a blank line (the end of a head) at or after `from`.
+/// Stops at the first one found.
 fn has_blank_line(buf: &[u8], from: usize) -> bool {
-    let from = from.saturating_sub(3);
-    buf.get(from..)
-        .is_some_and(|b| b.windows(2).any(|w| w == b"\n\n") || b.windows(3).any(|w| w == b"\n\r\n"))
+    let b = &buf[from.saturating_sub(3).min(buf.len())..];
+    b.iter().enumerate().any(|(i, &c)| {
+        c == b'\n'
+            && (b.get(i + 1) == Some(&b'\n')
+                || (b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n')))
+    })
 }
 
 fn tokens(v: &[u8]) -> impl Iterator<Item = &[u8]> {

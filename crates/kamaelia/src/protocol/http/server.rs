@@ -40,6 +40,10 @@ use super::response::{
     bodiless, write_chunk, write_head, Framing, HeadOptions, Response, ResponsePart, LAST_CHUNK,
 };
 
+/// Output waiting beyond this many bytes is written before more pipelined
+/// requests are parsed, so a burst of small requests cannot pile up responses.
+const FLUSH_AT: usize = 64 * 1024;
+
 /// Limits and options of an [`HttpServer`]. Start from `HttpConfig::default()`
 /// and change the fields you need.
 ///
@@ -334,23 +338,31 @@ impl Conn {
         write_head(&mut self.wbuf, r, framing, opts);
     }
 
-    fn reading(&self) -> bool {
-        !self.peer_done
-            && !self.no_more
+    /// Whether more requests may be taken from the buffer.
+    fn accepting(&self) -> bool {
+        !self.no_more
             && !self.done
             && self.failure.is_none()
             && self.slots.len() < self.cfg.max_pipelined.max(1)
     }
 
+    /// Whether more bytes may be taken from `inbox`.
+    fn reading(&self) -> bool {
+        !self.peer_done && self.accepting()
+    }
+
     async fn serve(&mut self, cx: &Context) -> End {
         loop {
-            self.advance(cx);
+            let more = self.advance(cx);
             match self.flush().await {
                 Ok(()) => {}
                 Err(end) => return end,
             }
             if self.done {
                 return End::Closed;
+            }
+            if more {
+                continue;
             }
             self.arm_timer();
             let ev = self.next_event(cx).await;
@@ -391,9 +403,13 @@ impl Conn {
     }
 
     /// Parse and dispatch what can be; write what is answered; decide whether
-    /// the connection is done.
-    fn advance(&mut self, cx: &Context) {
-        while self.reading() {
+    /// the connection is done. True if it stopped with requests perhaps left
+    /// in the buffer because enough output is waiting: flush, then call again.
+    fn advance(&mut self, cx: &Context) -> bool {
+        while self.accepting() {
+            if self.wbuf.len() >= FLUSH_AT {
+                return true;
+            }
             match self.parser.next(&mut self.buf) {
                 Ok(Some(mut req)) => {
                     self.timer = None;
@@ -427,6 +443,7 @@ impl Conn {
                 self.done = true;
             }
         }
+        false
     }
 
     fn dispatch(&mut self, cx: &Context, req: Request) {
