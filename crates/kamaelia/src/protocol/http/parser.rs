@@ -391,3 +391,99 @@ impl Parser {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            max_header_bytes: 4096,
+            max_body_bytes: 4096,
+        }
+    }
+
+    const SAMPLE: &[u8] = b"GET /a?b=c HTTP/1.1\r\nHost: h\r\n\r\n\
+        POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nbody\
+        PUT /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: 1\r\n\r\n\
+        \r\nGET /last HTTP/1.0\r\n\r\n";
+
+    /// Feed `input` in pieces ending at `cuts`; the requests (method, target,
+    /// body) or the first error.
+    fn run(input: &[u8], cuts: &[usize]) -> Result<Vec<(String, String, Vec<u8>)>, HttpError> {
+        let mut p = Parser::new(limits());
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        let mut at = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+            let cut = cut.clamp(at, input.len());
+            buf.extend_from_slice(&input[at..cut]);
+            at = cut;
+            while let Some(r) = p.next(&mut buf)? {
+                out.push((r.method().to_string(), r.target().to_string(), r.body().to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn every_split_gives_the_same_requests() {
+        let whole = run(SAMPLE, &[]).unwrap();
+        assert_eq!(whole.len(), 4);
+        assert_eq!(whole[2].2, b"abcde");
+        for i in 0..SAMPLE.len() {
+            for j in (i..SAMPLE.len()).step_by(7) {
+                assert_eq!(run(SAMPLE, &[i, j]).unwrap(), whole, "split at {i}, {j}");
+            }
+        }
+        let bytewise: Vec<usize> = (0..SAMPLE.len()).collect();
+        assert_eq!(run(SAMPLE, &bytewise).unwrap(), whole);
+    }
+
+    #[test]
+    fn mangled_input_never_panics() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let noise = b"\r\n:; 0123456789abcdefABCDEF%/?\x00\xff\x7f-chunked";
+        for _ in 0..3000 {
+            let mut input = SAMPLE.to_vec();
+            for _ in 0..(next() % 6) {
+                let at = (next() as usize) % input.len();
+                match next() % 3 {
+                    0 => input[at] = noise[(next() as usize) % noise.len()],
+                    1 => {
+                        input.remove(at);
+                    }
+                    _ => input.insert(at, noise[(next() as usize) % noise.len()]),
+                }
+            }
+            let cuts: Vec<usize> = (0..(next() % 5)).map(|_| (next() as usize) % input.len()).collect();
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            let _ = run(&input, &cuts);
+        }
+    }
+
+    #[test]
+    fn limits_and_framing_errors() {
+        let big = [b"GET / HTTP/1.1\r\nHost: h\r\nX: ".as_slice(), &[b'a'; 5000], b"\r\n\r\n"].concat();
+        assert!(matches!(run(&big, &[]), Err(HttpError::HeaderTooLarge { .. })));
+        let cl = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n";
+        assert!(matches!(run(cl, &[]), Err(HttpError::BodyTooLarge { .. })));
+        let two = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
+        assert!(matches!(run(two, &[]), Err(HttpError::Malformed(_))));
+        let same = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx";
+        assert_eq!(run(same, &[]).unwrap().len(), 1);
+        let te = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n";
+        assert!(run(te, &[]).is_err());
+        let neg = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n";
+        assert!(matches!(run(neg, &[]), Err(HttpError::Malformed(_))));
+        let target = b"GET nopath HTTP/1.1\r\nHost: h\r\n\r\n";
+        assert!(matches!(run(target, &[]), Err(HttpError::Malformed(_))));
+    }
+}
