@@ -529,3 +529,25 @@ fn pipelined_beyond_the_handler_limit_with_end_of_input_all_answered() {
     assert_eq!(c.ends(), Signal::ProducerFinished);
     sys.wait();
 }
+
+#[test]
+fn idle_connections_close_and_stalled_bodies_get_408() {
+    let mut cfg = HttpConfig::default();
+    cfg.idle_timeout = Some(Duration::from_millis(100));
+    cfg.header_timeout = None;
+    let server = HttpServer::from_fn(echo).config(cfg);
+    let sys = system();
+    // Between requests: closed with no response.
+    let mut c = Conn::open(&sys, &server);
+    c.send(&get("/1"));
+    assert_eq!(c.response().text(), "GET /1 ");
+    assert_eq!(c.ends(), Signal::ProducerFinished);
+    // In the middle of a body: 408.
+    let mut b = Conn::open(&sys, &server);
+    b.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+    let r = b.response();
+    assert_eq!(r.status, 408);
+    assert!(r.closes());
+    assert_eq!(b.ends(), Signal::ProducerFinished);
+    sys.wait();
+}

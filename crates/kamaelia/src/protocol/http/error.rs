@@ -46,6 +46,13 @@ pub enum HttpError {
         /// The configured timeout.
         after: Duration,
     },
+    /// Nothing arrived for the configured idle time in the middle of a
+    /// request (a stalled body): 408.
+    #[error("no request bytes for {after:?} in the middle of a request; the client stalled")]
+    ReadTimeout {
+        /// The configured idle timeout.
+        after: Duration,
+    },
     /// A `Transfer-Encoding` other than `chunked` (alone or last): 501.
     #[error("transfer-encoding {0:?} is not supported; only chunked is")]
     UnsupportedTransferEncoding(String),
@@ -63,7 +70,7 @@ impl HttpError {
             HttpError::Malformed(_) => 400,
             HttpError::HeaderTooLarge { .. } => 431,
             HttpError::BodyTooLarge { .. } => 413,
-            HttpError::HeaderTimeout { .. } => 408,
+            HttpError::HeaderTimeout { .. } | HttpError::ReadTimeout { .. } => 408,
             HttpError::UnsupportedTransferEncoding(_) => 501,
         }
     }

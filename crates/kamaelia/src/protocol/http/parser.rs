@@ -462,7 +462,9 @@ mod tests {
                     _ => input.insert(at, noise[(next() as usize) % noise.len()]),
                 }
             }
-            let cuts: Vec<usize> = (0..(next() % 5)).map(|_| (next() as usize) % input.len()).collect();
+            let cuts: Vec<usize> = (0..(next() % 5))
+                .map(|_| (next() as usize) % input.len())
+                .collect();
             let mut cuts = cuts;
             cuts.sort_unstable();
             let _ = run(&input, &cuts);
@@ -471,7 +473,12 @@ mod tests {
 
     #[test]
     fn limits_and_framing_errors() {
-        let big = [b"GET / HTTP/1.1\r\nHost: h\r\nX: ".as_slice(), &[b'a'; 5000], b"\r\n\r\n"].concat();
+        let big = [
+            b"GET / HTTP/1.1\r\nHost: h\r\nX: ".as_slice(),
+            &[b'a'; 5000],
+            b"\r\n\r\n",
+        ]
+        .concat();
         assert!(matches!(run(&big, &[]), Err(HttpError::HeaderTooLarge { .. })));
         let cl = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n";
         assert!(matches!(run(cl, &[]), Err(HttpError::BodyTooLarge { .. })));

@@ -28,8 +28,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use axon::time::Sleep;
 use axon::{ChildExit, Component, ComponentRef, Context, Inbox, Outbox, Outcome, Prefab, RecvError, Signal};
 use bytes::{Bytes, BytesMut};
 
@@ -68,6 +69,11 @@ pub struct HttpConfig {
     /// their first byte (from the connection's start for its first request).
     /// Slower: 408 and close. `None`: no limit. Default 10 s.
     pub header_timeout: Option<Duration>,
+    /// How long the connection may sit with nothing received or sent while
+    /// the server waits for input and has no response in progress.
+    /// Mid-request (a stalled body): 408 and close; between requests: the
+    /// connection is closed without a response. `None`: no limit. Default 60 s.
+    pub idle_timeout: Option<Duration>,
     /// With a handler component per request: most requests being handled at
     /// once on one connection (pipelining); reading pauses beyond it. Default 16.
     pub max_pipelined: usize,
@@ -87,6 +93,7 @@ impl Default for HttpConfig {
             max_header_bytes: 16 * 1024,
             max_body_bytes: 1024 * 1024,
             header_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: Some(Duration::from_secs(60)),
             max_pipelined: 16,
             response_queue: 8,
             server_name: Some(Cow::Borrowed("kamaelia-rs")),
@@ -214,6 +221,8 @@ impl HttpServer {
                     done: false,
                     served: 0,
                     timer: None,
+                    idle: None,
+                    last_activity: Instant::now(),
                 };
                 let end = conn.serve(&cx).await;
                 conn.stop_handlers();
@@ -282,6 +291,7 @@ enum Event {
     PartsEnd,
     Exit(ChildExit),
     Timeout,
+    IdleTimeout,
 }
 
 enum End {
@@ -318,7 +328,13 @@ struct Conn {
     /// Nothing more will be written: flush and close.
     done: bool,
     served: u64,
-    timer: Option<axon::time::Sleep>,
+    /// The header timeout of the request being read.
+    timer: Option<Sleep>,
+    /// The idle timeout, armed for `last_activity` + the timeout when it was
+    /// set; activity since only moves `last_activity` (the timer is checked
+    /// and re-armed when it fires, not reset per chunk).
+    idle: Option<Sleep>,
+    last_activity: Instant,
 }
 
 impl Conn {
@@ -369,7 +385,12 @@ impl Conn {
             match ev {
                 Event::Control(s) if s.is_shutdown() => return End::Stopped(s),
                 Event::Control(_) => self.draining = true,
-                Event::Data(b) => self.buf.extend_from_slice(&b),
+                Event::Data(b) => {
+                    if self.cfg.idle_timeout.is_some() {
+                        self.last_activity = Instant::now();
+                    }
+                    self.buf.extend_from_slice(&b);
+                }
                 Event::InputEnd => self.peer_done = true,
                 Event::Part(p) => self.on_part(p),
                 Event::PartsEnd => {
@@ -390,6 +411,7 @@ impl Conn {
                         self.on_parts_end();
                     }
                 }
+                Event::IdleTimeout => self.on_idle_timeout(),
                 Event::Timeout => {
                     self.timer = None;
                     if let Some(after) = self.cfg.header_timeout {
@@ -698,7 +720,38 @@ impl Conn {
         self.slots.clear();
     }
 
+    fn on_idle_timeout(&mut self) {
+        self.idle = None;
+        let Some(after) = self.cfg.idle_timeout else {
+            return;
+        };
+        let due = self.last_activity + after;
+        if Instant::now() < due {
+            // Input came since it was armed: wait for the rest.
+            self.idle = Some(axon::time::sleep_until(due));
+            return;
+        }
+        if self.buf.is_empty() && self.parser.awaiting_head() {
+            tracing::debug!(peer = ?self.peer, ?after, "http: idle connection closed");
+            self.close_now();
+        } else {
+            tracing::debug!(peer = ?self.peer, ?after, "http: request stalled");
+            self.failure = Some(HttpError::ReadTimeout { after });
+            self.no_more = true;
+        }
+    }
+
     fn arm_timer(&mut self) {
+        match (self.reading() && self.slots.is_empty(), self.cfg.idle_timeout) {
+            (true, Some(t)) => {
+                if self.idle.is_none() {
+                    // Idle from now: responses in progress were activity.
+                    self.last_activity = Instant::now();
+                    self.idle = Some(axon::time::sleep_until(self.last_activity + t));
+                }
+            }
+            _ => self.idle = None,
+        }
         let want =
             self.reading() && self.parser.awaiting_head() && (!self.buf.is_empty() || self.served == 0);
         match (want, self.cfg.header_timeout) {
@@ -717,6 +770,9 @@ impl Conn {
             return Ok(());
         }
         let data = self.wbuf.split().freeze();
+        if self.cfg.idle_timeout.is_some() {
+            self.last_activity = Instant::now();
+        }
         let Conn {
             out,
             control,
@@ -782,6 +838,11 @@ impl Conn {
             if let Some(timer) = self.timer.as_mut() {
                 if Pin::new(timer).poll(t).is_ready() {
                     return Poll::Ready(Event::Timeout);
+                }
+            }
+            if let Some(idle) = self.idle.as_mut() {
+                if Pin::new(idle).poll(t).is_ready() {
+                    return Poll::Ready(Event::IdleTimeout);
                 }
             }
             Poll::Pending
