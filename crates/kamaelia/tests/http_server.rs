@@ -551,3 +551,27 @@ fn idle_connections_close_and_stalled_bodies_get_408() {
     assert_eq!(b.ends(), Signal::ProducerFinished);
     sys.wait();
 }
+
+#[test]
+fn the_server_can_be_shared_by_a_per_connection_factory() {
+    fn shareable<T: Clone + Send + Sync + 'static>(_: &T) {}
+    let server = HttpServer::from_fn(hello);
+    shareable(&server);
+    // What a TCP server's factory does for each connection.
+    let factory = move |peer: std::net::SocketAddr| server.build(Some(peer));
+    let sys = system();
+    let peer: std::net::SocketAddr = "127.0.0.1:4000".parse().unwrap();
+    let seen = HttpServer::from_fn(move |req| Response::text(200, format!("{:?}", req.peer())));
+    let mut c = Conn {
+        h: axon::Handle::spawn(sys.system(), seen.build(Some(peer))).unwrap(),
+        got: Vec::new(),
+        at: 0,
+        closed: false,
+    };
+    c.send(&get("/"));
+    assert_eq!(c.response().text(), "Some(127.0.0.1:4000)");
+    c.eof();
+    c.ends();
+    drop(factory(peer));
+    sys.wait();
+}

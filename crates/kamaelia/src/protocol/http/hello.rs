@@ -12,7 +12,9 @@ use super::response::Response;
 /// The body `hello` answers with.
 pub const HELLO_BODY: &[u8] = b"Hello, world!\n";
 
-/// Answer `GET /` with `Hello, world!\n` (see the [module docs](self)).
+/// Answer `GET /` (or `HEAD /`) with `200 OK` and `Hello, world!\n`; other
+/// methods on `/` get 405, other paths 404. The success path allocates
+/// nothing (static body and content type).
 ///
 /// ```
 /// use kamaelia::protocol::http::{hello, Request};

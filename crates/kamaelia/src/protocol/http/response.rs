@@ -161,7 +161,12 @@ impl Response {
     }
 }
 
-/// One message from a handler component (see the [module docs](self)).
+/// One message from a handler component, sent on its `outbox`: one
+/// [`Whole`](ResponsePart::Whole) response, or a [`Head`](ResponsePart::Head)
+/// followed by [`Body`](ResponsePart::Body) chunks and [`End`](ResponsePart::End)
+/// (the component ending does the same as `End`). A streamed body goes out
+/// with the head's `Content-Length` if it sets one, otherwise chunked
+/// (HTTP/1.1 clients) or delimited by closing the connection (HTTP/1.0).
 ///
 /// ```
 /// use kamaelia::protocol::http::{Response, ResponsePart};

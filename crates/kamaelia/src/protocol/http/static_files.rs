@@ -39,7 +39,16 @@ pub struct StaticRootError {
     pub source: io::Error,
 }
 
-/// Serves the files under one directory (see the [module docs](self)).
+/// Serves the files under one directory, one handler component per request.
+///
+/// `/` and other directories serve their `index.html`; the content type comes
+/// from the extension ([`content_type`]); missing files are 404. Anything
+/// that could leave the directory is refused with 403: a `..` segment (plain
+/// or `%2e%2e`), an encoded `/` or `\` (`%2f`, `%5c`), a backslash, a NUL,
+/// or a path whose canonical form (symlinks resolved) is outside the
+/// canonical root. Files larger than one chunk ([`chunk_size`](Self::chunk_size),
+/// 64 KiB by default) are streamed a chunk at a time with their
+/// `Content-Length`, never read whole.
 ///
 /// ```
 /// use kamaelia::protocol::http::StaticFiles;
