@@ -15,10 +15,13 @@
 //! * [`backplane`]: named publish/subscribe hubs found through the CAT.
 //! * [`internet`]: sockets as components — a reactor the scheduler sleeps in,
 //!   TCP server, client and connection adapter, `ServerCore`.
+//! * [`protocol`]: protocol components on byte streams — an HTTP/1.1 server
+//!   ([`protocol::http`]).
 
 #![warn(missing_docs)]
 
 pub mod backplane;
 pub mod chassis;
 pub mod internet;
+pub mod protocol;
 pub mod util;
