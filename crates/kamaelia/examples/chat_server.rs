@@ -74,9 +74,15 @@ fn session(info: ConnectionInfo) -> Prefab {
         let publisher = publish_to::<ChatLine>(CHAT).create_child(&cx);
         let subscriber = subscribe_to::<ChatLine>(CHAT).create_child(&cx);
         cx.link(&to_chat.endpoint(), &publisher.component().inbox("inbox")?)?;
-        cx.link(&publisher_control.endpoint(), &publisher.component().inbox("control")?)?;
+        cx.link(
+            &publisher_control.endpoint(),
+            &publisher.component().inbox("control")?,
+        )?;
         cx.link(&subscriber.component().outbox("outbox")?, &from_chat.endpoint())?;
-        cx.link(&subscriber_control.endpoint(), &subscriber.component().inbox("control")?)?;
+        cx.link(
+            &subscriber_control.endpoint(),
+            &subscriber.component().inbox("control")?,
+        )?;
         publisher.activate();
         subscriber.activate();
         tracing::debug!(peer = %info.peer, id = me, "joined the chat");
@@ -166,10 +172,13 @@ fn main() -> Result<(), axon::Error> {
     // When the server has stopped, stop the backplane too.
     let mut stop_hub = axon::Outbox::<Signal>::detached("stop-hub");
     axon::link(&stop_hub.endpoint(), &hub.inbox("control")?)?;
-    let watcher = sys.spawn(Component::new("stop-hub-when-server-ends"), move |_cx| async move {
-        core.finished().await;
-        let _ = stop_hub.try_send(Signal::ShutdownMicroprocess);
-    });
+    let watcher = sys.spawn(
+        Component::new("stop-hub-when-server-ends"),
+        move |_cx| async move {
+            core.finished().await;
+            let _ = stop_hub.try_send(Signal::ShutdownMicroprocess);
+        },
+    );
     sys.run();
     tracing::info!(outcome = ?watcher.outcome(), "chat server stopped");
     Ok(())

@@ -1,5 +1,6 @@
-//! An HTTP/1.1 server: a directory's files with `--dir`, otherwise a
-//! "Hello, world!" page (what the benchmark measures).
+//! An HTTP/1.1 server: a directory's files with `--dir`; otherwise a
+//! "Hello, world!" page at `/` (what the benchmark measures) and `POST /echo`,
+//! which answers with the request's body.
 //!
 //! `cargo run --release -p kamaelia --example http_server -- --listen 127.0.0.1:8080 --dir .`
 //! then `curl http://127.0.0.1:8080/README.md` (`--listen 127.0.0.1:0` picks a
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use kamaelia::internet::ServerCore;
-use kamaelia::protocol::http::{hello, HttpServer, StaticFiles};
+use kamaelia::protocol::http::{hello, HttpServer, Request, Response, StaticFiles};
 
 /// Serve HTTP.
 #[derive(Parser)]
@@ -40,12 +41,22 @@ struct Args {
     max_body: usize,
 }
 
+/// Hello at `/`; `POST /echo` sends the body back.
+fn app(req: &Request) -> Response {
+    if req.path() == "/echo" && req.method() == "POST" {
+        return Response::new(200)
+            .with_content_type("application/octet-stream")
+            .with_body(req.body().clone());
+    }
+    hello(req)
+}
+
 fn main() -> Result<(), axon::Error> {
     let args = Args::parse();
     common::init_tracing();
     let http = match &args.dir {
         Some(dir) => StaticFiles::new(dir)?.server(),
-        None => HttpServer::from_fn(hello),
+        None => HttpServer::from_fn(app),
     };
     let mut config = http.settings().clone();
     config.header_timeout = Some(Duration::from_secs(args.header_timeout));
