@@ -46,6 +46,7 @@
 //! TLS (put a protocol component in front), and platforms without `mio`.
 
 pub mod csa;
+mod park;
 pub mod reactor;
 pub mod server_core;
 pub mod tcp;

@@ -71,13 +71,15 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axon::{Park, System, SystemBuilder};
 use mio::event::{Event, Source};
 use mio::{Events, Interest, Token};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use slab::Slab;
+
+use super::park::{Driver, Parker, PARKED_CONDVAR};
 
 /// The name under which a system's reactor is tracked in its CAT.
 pub const REACTOR_VALUE: &str = "kamaelia.reactor";
@@ -283,18 +285,6 @@ impl Inner {
         }
         n
     }
-
-    /// Wake one worker sleeping on its condition variable, so that it takes
-    /// over the poller while the caller runs what the poller produced.
-    fn hand_over(&self) {
-        let parkers = self.parkers.lock();
-        for p in parkers.iter().filter_map(Weak::upgrade) {
-            if p.state.load(Ordering::SeqCst) == PARKED_CONDVAR {
-                p.unpark();
-                return;
-            }
-        }
-    }
 }
 
 /// A socket readiness reactor (Kamaelia's Selector, on `mio`). Cheap to clone.
@@ -423,12 +413,7 @@ impl Reactor {
 
     /// A parker for one scheduler worker (see [`SystemBuilder::park`]).
     pub fn parker(&self) -> IoPark {
-        let p = Arc::new(ParkInner {
-            state: AtomicUsize::new(EMPTY),
-            mutex: Mutex::new(()),
-            cv: Condvar::new(),
-            reactor: self.inner.clone(),
-        });
+        let p = Arc::new(Parker::new(self.inner.clone()));
         self.inner.parkers.lock().push(Arc::downgrade(&p));
         IoPark(p)
     }
@@ -571,108 +556,33 @@ impl<S: Source> Drop for IoSource<S> {
     }
 }
 
-// Parker states (as in tokio's multi-thread parker).
-const EMPTY: usize = 0;
-const PARKED_CONDVAR: usize = 1;
-const PARKED_DRIVER: usize = 2;
-const NOTIFIED: usize = 3;
-
-struct ParkInner {
-    state: AtomicUsize,
-    mutex: Mutex<()>,
-    cv: Condvar,
-    reactor: Arc<Inner>,
-}
-
-impl ParkInner {
-    fn park(&self, timeout: Option<Duration>) {
-        // A token left by an earlier unpark: consume it and return.
-        if self
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
-            return;
+impl Driver for Arc<Inner> {
+    fn try_turn(&self, timeout: Option<Duration>, enter: &mut dyn FnMut() -> bool) -> Option<usize> {
+        let mut poller = self.poller.try_lock()?;
+        if !enter() {
+            return Some(0);
         }
-        match self.reactor.poller.try_lock() {
-            Some(mut poller) => self.park_driver(&mut poller, timeout),
-            None => self.park_condvar(timeout),
+        Some(self.turn(&mut poller, timeout))
+    }
+
+    fn wake(&self) {
+        if let Err(e) = self.waker.wake() {
+            tracing::warn!(error = %e, "reactor: could not interrupt the poller");
         }
     }
 
-    fn park_driver(&self, poller: &mut Poller, timeout: Option<Duration>) {
-        match self
-            .state
-            .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
-        {
-            Ok(_) => {}
-            Err(NOTIFIED) => {
-                self.state.swap(EMPTY, Ordering::SeqCst);
+    fn hand_over(&self) {
+        let parkers = self.parkers.lock();
+        for p in parkers.iter().filter_map(Weak::upgrade) {
+            if p.state.load(Ordering::SeqCst) == PARKED_CONDVAR {
+                p.unpark();
                 return;
             }
-            Err(actual) => unreachable!("parker in state {actual} while parking"),
-        }
-        let events = self.reactor.turn(poller, timeout);
-        // NOTIFIED (an unpark, consumed here) or still PARKED_DRIVER.
-        self.state.swap(EMPTY, Ordering::SeqCst);
-        if events > 0 {
-            self.reactor.hand_over();
-        }
-    }
-
-    fn park_condvar(&self, timeout: Option<Duration>) {
-        let mut guard = self.mutex.lock();
-        match self
-            .state
-            .compare_exchange(EMPTY, PARKED_CONDVAR, Ordering::SeqCst, Ordering::SeqCst)
-        {
-            Ok(_) => {}
-            Err(NOTIFIED) => {
-                self.state.swap(EMPTY, Ordering::SeqCst);
-                return;
-            }
-            Err(actual) => unreachable!("parker in state {actual} while parking"),
-        }
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            match deadline {
-                None => self.cv.wait(&mut guard),
-                Some(d) => {
-                    if self.cv.wait_until(&mut guard, d).timed_out() {
-                        self.state.swap(EMPTY, Ordering::SeqCst);
-                        return;
-                    }
-                }
-            }
-            if self
-                .state
-                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-            {
-                return;
-            }
-            // Spurious wakeup: wait again.
-        }
-    }
-
-    fn unpark(&self) {
-        match self.state.swap(NOTIFIED, Ordering::SeqCst) {
-            EMPTY | NOTIFIED => {}
-            PARKED_CONDVAR => {
-                // Take the lock so the notification cannot fall between the
-                // parker's state change and its wait.
-                drop(self.mutex.lock());
-                self.cv.notify_one();
-            }
-            PARKED_DRIVER => {
-                if let Err(e) = self.reactor.waker.wake() {
-                    tracing::warn!(error = %e, "reactor: could not interrupt the poller");
-                }
-            }
-            actual => unreachable!("parker in unknown state {actual}"),
         }
     }
 }
+
+type ParkInner = Parker<Arc<Inner>>;
 
 /// Where a scheduler worker sleeps in a system built with
 /// [`Reactor::system`]: in the reactor's poller if it is free, otherwise on a
