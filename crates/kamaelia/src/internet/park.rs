@@ -75,15 +75,12 @@ impl<D: Driver> Parker<D> {
         {
             return;
         }
-        let mut enter =
-            || match self
-                .state
+        // Unparked since the check above (NOTIFIED): do not wait.
+        let mut enter = || {
+            self.state
                 .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => true,
-                // Unparked since the check above: do not wait.
-                Err(_) => false,
-            };
+                .is_ok()
+        };
         match self.driver.try_turn(timeout, &mut enter) {
             Some(events) => {
                 // NOTIFIED (an unpark, consumed here), PARKED_DRIVER, or EMPTY
