@@ -385,6 +385,9 @@ pub(crate) async fn run(boxes: Boxes, sock: IoSource<TcpStream>, cfg: CsaConfig)
     })
     .await?;
 
+    // Whatever else arrived at `control` (a second stop request, say) has
+    // been answered by ending.
+    while control.try_recv().is_ok() {}
     match end {
         End::Stop(sig) => {
             tracing::trace!(%peer, "adapter told to stop");
