@@ -212,6 +212,9 @@ pub(crate) struct Boxes {
     pub(crate) control: Inbox<Signal>,
     pub(crate) out: Outbox<Bytes>,
     pub(crate) signal: Outbox<Signal>,
+    /// `ProducerFinished` arrived before the adapter started (a client told
+    /// to finish while still connecting): write what `inbox` holds, then FIN.
+    pub(crate) finish: bool,
 }
 
 impl Boxes {
@@ -222,6 +225,7 @@ impl Boxes {
             control: cx.inbox("control")?,
             out: cx.outbox("outbox")?,
             signal: cx.outbox("signal")?,
+            finish: false,
         })
     }
 }
@@ -234,6 +238,7 @@ pub(crate) async fn run(boxes: Boxes, sock: IoSource<TcpStream>, cfg: CsaConfig)
         mut control,
         out,
         mut signal,
+        finish,
     } = boxes;
     let peer = sock
         .get_ref()
@@ -271,7 +276,7 @@ pub(crate) async fn run(boxes: Boxes, sock: IoSource<TcpStream>, cfg: CsaConfig)
     let mut reader_done = false;
     let mut finished_sent = false;
     let mut control_open = true;
-    let mut input = Input::Open;
+    let mut input = if finish { Input::Finishing } else { Input::Open };
     let mut writing: Option<Bytes> = None;
     let mut write_shut = false;
 

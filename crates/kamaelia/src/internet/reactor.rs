@@ -134,7 +134,7 @@ impl Direction {
 }
 
 /// Readiness seen by a waiting task, to be passed back to
-/// [`Registration::clear_ready`] when the operation would block.
+/// [`IoSource::clear_ready`] when the operation would block.
 #[derive(Clone, Copy, Debug)]
 pub struct ReadyEvent {
     tick: usize,

@@ -333,9 +333,12 @@ impl TcpClient {
                     if control_open {
                         match boxes.control.poll_recv(tcx) {
                             Poll::Ready(Ok(sig)) if sig.is_shutdown() => return Poll::Ready(Ok(Some(sig))),
-                            // ProducerFinished before we are connected: there is
-                            // nothing to send; still connect (to read).
-                            Poll::Ready(Ok(_)) => continue,
+                            // ProducerFinished before we are connected: connect,
+                            // write what `inbox` holds, then FIN (and read on).
+                            Poll::Ready(Ok(_)) => {
+                                boxes.finish = true;
+                                continue;
+                            }
                             Poll::Ready(Err(RecvError::Closed)) => control_open = false,
                             Poll::Pending => {}
                         }
