@@ -2,7 +2,7 @@
 //! messages, from a CAT service (Kamaelia's `Selector` service).
 //!
 //! The socket components here do not need it: they wait on the
-//! [`Reactor`](super::Reactor) directly, with no message in between. This is
+//! [`Reactor`] directly, with no message in between. This is
 //! for code written the reference's way, and for descriptors the library has
 //! no component for (a pipe, a terminal, a device, a socket made elsewhere):
 //! a component asks the selector to watch a raw descriptor and is sent a
