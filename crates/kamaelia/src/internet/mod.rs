@@ -48,12 +48,14 @@
 pub mod csa;
 mod park;
 pub mod reactor;
+pub mod selector;
 pub mod server_core;
 pub mod tcp;
 pub mod udp;
 
 pub use csa::{ConnectedSocketAdapter, CsaConfig, CsaError};
 pub use reactor::{Direction, IoPark, IoSource, Reactor, ReadyEvent};
+pub use selector::{selector_service, Ready, SelectorRequest};
 pub use server_core::{ConnectionEvent, ServerCore};
 pub use tcp::{resolve, ConnectionInfo, NewConnection, SingleServer, TcpClient, TcpError, TcpServer};
 pub use udp::{PostboxPeer, SimplePeer, TargettedPeer, UdpError};
