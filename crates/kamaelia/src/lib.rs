@@ -13,9 +13,13 @@
 //!   console reading and echoing, serde marshalling, line splitting and framing
 //!   of byte streams, fan-out and splitting.
 //! * [`backplane`]: named publish/subscribe hubs found through the CAT.
+//! * [`process`]: other programs as components ([`UnixProcess`](process::UnixProcess))
+//!   and raw byte streams in and out ([`ByteReader`](process::ByteReader),
+//!   [`ByteWriter`](process::ByteWriter)).
 
 #![warn(missing_docs)]
 
 pub mod backplane;
 pub mod chassis;
+pub mod process;
 pub mod util;
