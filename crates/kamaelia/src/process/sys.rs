@@ -59,3 +59,39 @@ pub(crate) fn send_signal(pid: u32, group: bool, sig: libc::c_int) -> io::Result
     }
     Err(e)
 }
+
+/// Read up to `max` bytes from `fd` into the spare capacity of `buf`
+/// (reserving it first), without zeroing that memory beforehand; the bytes
+/// read are appended to `buf`. Retries when interrupted.
+///
+/// `reserve` reuses `buf`'s allocation once every chunk split off it has been
+/// dropped, so a steady stream reads into the same few blocks again and again.
+pub(crate) fn read_fd(
+    fd: std::os::fd::BorrowedFd<'_>,
+    buf: &mut bytes::BytesMut,
+    max: usize,
+) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    buf.reserve(max);
+    let spare = buf.spare_capacity_mut();
+    let len = spare.len().min(max);
+    loop {
+        // SAFETY: `spare` is `len` bytes of writable memory owned by `buf`
+        // (its spare capacity, reserved above), valid for the duration of the
+        // call; `read` writes at most `len` bytes into it and needs no
+        // initialised contents. `fd` is open for as long as it is borrowed.
+        let n = unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), len) };
+        if n >= 0 {
+            let n = n as usize; // 0 <= n <= len
+                                // SAFETY: the kernel initialised the first `n` bytes of the spare
+                                // capacity, so the new length covers only initialised bytes.
+                                // Covered by the round-trip tests in tests/process_unix.rs.
+            unsafe { buf.set_len(buf.len() + n) };
+            return Ok(n);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}

@@ -48,10 +48,11 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Poll;
 use std::thread::JoinHandle;
@@ -501,7 +502,7 @@ impl UnixProcess {
                     log_when_unlinked: false,
                     log: LineLog::default(),
                 };
-                let r = pump::<ChildStdout>(
+                let r = pump(
                     stdout,
                     &mut sink,
                     &phase,
@@ -528,7 +529,7 @@ impl UnixProcess {
                         log: LineLog::default(),
                     },
                 };
-                let r = pump::<ChildStderr>(
+                let r = pump(
                     pipe,
                     &mut sink,
                     &phase,
@@ -981,33 +982,28 @@ enum Sink {
 
 /// Reads a pipe to its end, sending what it reads to `sink`. `Ok` also when
 /// stopped early by `phase`.
-fn pump<R: Read>(
-    mut pipe: R,
+fn pump(
+    pipe: impl AsFd,
     sink: &mut Sink,
     phase: &Phase,
     chunk: usize,
     program: &str,
     what: &'static str,
 ) -> Result<(), ProcessError> {
-    // Reads go into a larger zeroed block, split off as they are filled: one
-    // allocation for several chunks, no copy, and each chunk stays valid as
-    // long as someone holds it.
-    let block = chunk.saturating_mul(4).max(chunk);
-    let mut buf = BytesMut::new();
+    // Reads go into a block of several chunks, split off as they are filled:
+    // no copy, each chunk valid as long as someone holds it, and the block's
+    // memory reused once they have all been dropped.
+    let mut buf = BytesMut::with_capacity(chunk.saturating_mul(4));
     loop {
         if phase.get() >= STOP {
             return Ok(());
         }
-        if buf.len() < chunk {
-            buf = BytesMut::zeroed(block);
+        let n =
+            sys::read_fd(pipe.as_fd(), &mut buf, chunk).map_err(|e| ProcessError::io(program, what, e))?;
+        if n == 0 {
+            break;
         }
-        let n = match pipe.read(&mut buf[..chunk]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ProcessError::io(program, what, e)),
-        };
-        let data = buf.split_to(n).freeze();
+        let data = buf.split().freeze();
         match sink {
             Sink::Log(log) => log.push(program, &data),
             Sink::Outbox {
