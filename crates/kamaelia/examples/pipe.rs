@@ -77,7 +77,6 @@ fn run(args: Args, signals: interrupt::Blocked) -> Result<u8, axon::Error> {
         UnixProcess::new(&args.command[0]).args(&args.command[1..])
     };
     let sys = System::new();
-    let _running = sys.start();
     let reader = ByteReader::stdin().chunk_size(args.chunk).build().spawn(&sys);
     let process = process
         .chunk_size(args.chunk)
@@ -99,6 +98,8 @@ fn run(args: Args, signals: interrupt::Blocked) -> Result<u8, axon::Error> {
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = stop.try_send(Signal::ShutdownMicroprocess);
     })?;
+    // Everything is linked: start.
+    let _running = sys.start();
 
     let code = match exit.recv_blocking() {
         Ok(Ok(report)) => {

@@ -92,7 +92,7 @@ fn a_reader_waiting_for_its_consumer_hears_a_shutdown() {
     let sys = System::builder().threads(2).build();
     let running = sys.start();
     let r = ByteReader::from_reader(std::io::repeat(1)).build().spawn(&sys);
-    let mut out = Inbox::<Bytes>::detached("out");
+    let out = Inbox::<Bytes>::detached("out");
     out.set_size(Some(1));
     let mut sig = Inbox::<Signal>::detached("sig");
     link(&r.outbox::<Bytes>("outbox").unwrap(), &out.endpoint()).unwrap();

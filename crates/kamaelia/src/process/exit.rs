@@ -93,7 +93,7 @@ impl fmt::Display for ExitReport {
             (None, None) => write!(f, "ended with status {}", self.status)?,
         }
         if self.killed {
-            write!(f, " (killed on shutdown)")?;
+            write!(f, " (stopped by the component)")?;
         }
         Ok(())
     }
