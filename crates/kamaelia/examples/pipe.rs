@@ -121,12 +121,18 @@ fn run(args: Args, signals: interrupt::Blocked) -> Result<u8, axon::Error> {
     };
     // Everything the command wrote is out once the writer has finished.
     let written = writer.join();
-    if let Outcome::Failed(e) | Outcome::Panicked(e) = &written {
+    // Whoever read our stdout stopped reading (`pipe ... | head`): end quietly
+    // with the code of a program killed by SIGPIPE, as a shell pipeline would.
+    let broken_pipe =
+        matches!(&written, Outcome::Failed(e) if e.contains(&format!("os error {}", libc::EPIPE)));
+    if let (false, Outcome::Failed(e) | Outcome::Panicked(e)) = (broken_pipe, &written) {
         eprintln!("pipe: writing stdout: {e}");
     }
     // The reader may still be blocked reading a terminal: no need to wait for it.
     let code = if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         130
+    } else if broken_pipe {
+        128 + libc::SIGPIPE
     } else if code == 0 && written.is_failure() {
         1
     } else {

@@ -502,3 +502,15 @@ fn a_consumer_that_goes_away_fails_the_component_and_stops_the_child() {
     }
     running.shutdown();
 }
+
+#[test]
+fn an_unlinked_error_outbox_does_not_stall_a_chatty_child() {
+    // 500 separate writes to stderr, nobody collecting them: the first 64
+    // chunks wait in `error`, the rest are logged, and the child runs on.
+    let (out, report, _) = through(
+        UnixProcess::shell("i=0; while [ $i -lt 500 ]; do echo progress $i >&2; i=$((i+1)); done; cat"),
+        b"end".to_vec(),
+    );
+    assert!(report.success(), "{report}");
+    assert_eq!(out, b"end");
+}
