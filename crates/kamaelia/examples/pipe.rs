@@ -77,15 +77,17 @@ fn run(args: Args, signals: interrupt::Blocked) -> Result<u8, axon::Error> {
         UnixProcess::new(&args.command[0]).args(&args.command[1..])
     };
     let sys = System::new();
-    let reader = ByteReader::stdin().chunk_size(args.chunk).build().spawn(&sys);
+    // Created, linked, then activated: the threaded reader and writer start
+    // as soon as they are activated.
+    let reader = ByteReader::stdin().chunk_size(args.chunk).build().create(&sys);
     let process = process
         .chunk_size(args.chunk)
         .stderr(Stderr::Inherit)
         .build()
         .spawn(&sys);
-    let writer = ByteWriter::stdout().build().spawn(&sys);
-    chain(&reader, &process)?;
-    chain(&process, &writer)?;
+    let writer = ByteWriter::stdout().build().create(&sys);
+    chain(reader.component(), &process)?;
+    chain(&process, writer.component())?;
     let mut exit = Inbox::<Exit>::detached("exit");
     link(&process.outbox::<Exit>("exit")?, &exit.endpoint())?;
 
@@ -99,6 +101,8 @@ fn run(args: Args, signals: interrupt::Blocked) -> Result<u8, axon::Error> {
         let _ = stop.try_send(Signal::ShutdownMicroprocess);
     })?;
     // Everything is linked: start.
+    let writer = writer.activate();
+    reader.activate();
     let _running = sys.start();
 
     let code = match exit.recv_blocking() {

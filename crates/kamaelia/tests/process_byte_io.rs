@@ -30,17 +30,25 @@ fn pattern(n: usize) -> Vec<u8> {
 fn copy(reader: ByteReader) -> Vec<u8> {
     let got = Shared::default();
     let sys = System::builder().threads(2).build();
-    let r = reader.build().spawn(&sys);
+    // Threaded components start at once: link before activating.
+    let r = reader.build().create(&sys);
     let w = ByteWriter::to_writer(got.clone())
         .inbox_size(2)
         .build()
-        .spawn(&sys);
-    link(&r.outbox::<Bytes>("outbox").unwrap(), &w.inbox("inbox").unwrap()).unwrap();
+        .create(&sys);
+    let (rc, wc) = (r.component(), w.component());
     link(
-        &r.outbox::<Signal>("signal").unwrap(),
-        &w.inbox("control").unwrap(),
+        &rc.outbox::<Bytes>("outbox").unwrap(),
+        &wc.inbox("inbox").unwrap(),
     )
     .unwrap();
+    link(
+        &rc.outbox::<Signal>("signal").unwrap(),
+        &wc.inbox("control").unwrap(),
+    )
+    .unwrap();
+    let w = w.activate();
+    r.activate();
     let running = sys.start();
     assert_eq!(
         axon::block_on_timeout(w.finished(), Some(LIMIT)),
@@ -74,11 +82,13 @@ fn the_reader_sends_chunks_of_at_most_chunk_size_then_producer_finished() {
     let r = ByteReader::from_reader(Cursor::new(pattern(10_000)))
         .chunk_size(4096)
         .build()
-        .spawn(&sys);
+        .create(&sys);
     let mut out = Inbox::<Bytes>::detached("out");
     let mut sig = Inbox::<Signal>::detached("sig");
-    link(&r.outbox::<Bytes>("outbox").unwrap(), &out.endpoint()).unwrap();
-    link(&r.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
+    let rc = r.component();
+    link(&rc.outbox::<Bytes>("outbox").unwrap(), &out.endpoint()).unwrap();
+    link(&rc.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
+    r.activate();
     sys.run();
     let sizes: Vec<usize> = std::iter::from_fn(|| out.try_recv().ok())
         .map(|c| c.len())
@@ -91,14 +101,16 @@ fn the_reader_sends_chunks_of_at_most_chunk_size_then_producer_finished() {
 fn a_reader_waiting_for_its_consumer_hears_a_shutdown() {
     let sys = System::builder().threads(2).build();
     let running = sys.start();
-    let r = ByteReader::from_reader(std::io::repeat(1)).build().spawn(&sys);
+    let r = ByteReader::from_reader(std::io::repeat(1)).build().create(&sys);
     let out = Inbox::<Bytes>::detached("out");
     out.set_size(Some(1));
     let mut sig = Inbox::<Signal>::detached("sig");
-    link(&r.outbox::<Bytes>("outbox").unwrap(), &out.endpoint()).unwrap();
-    link(&r.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
+    let rc = r.component();
+    link(&rc.outbox::<Bytes>("outbox").unwrap(), &out.endpoint()).unwrap();
+    link(&rc.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
     let mut ctl = Outbox::<Signal>::detached("ctl");
-    link(&ctl.endpoint(), &r.inbox("control").unwrap()).unwrap();
+    link(&ctl.endpoint(), &rc.inbox("control").unwrap()).unwrap();
+    let r = r.activate();
     // The reader is now stuck waiting for room (nobody reads `out`).
     axon::block_on_timeout(
         async {

@@ -61,14 +61,16 @@ fn concat(chunks: Vec<Bytes>) -> Vec<u8> {
 /// ended, and the collector's ending signal.
 fn through(process: UnixProcess, data: Vec<u8>) -> (Vec<u8>, ExitReport, Option<Signal>) {
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
-    let src = ByteReader::from_reader(Cursor::new(data)).build().spawn(&sys);
+    // Threaded components start at once: link before activating.
+    let src = ByteReader::from_reader(Cursor::new(data)).build().create(&sys);
     let p = process.build().spawn(&sys);
     let (sink, got) = collector::<Bytes>();
     let sink = sink.spawn(&sys);
     let mut exit = exit_box(&p);
-    chain(&src, &p);
+    chain(src.component(), &p);
     chain(&p, &sink);
+    src.activate();
+    let running = sys.start(); // everything is linked
     let ending = got.wait_ending(LIMIT);
     let report = recv_within(&mut exit, "exit").expect("process started");
     assert_eq!(joined(&p), Outcome::Finished);
@@ -94,19 +96,20 @@ fn cat_round_trip_is_byte_exact() {
 fn gzip_then_gunzip_round_trip() {
     let data = random_bytes(1 << 20, 2);
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let src = ByteReader::from_reader(Cursor::new(data.clone()))
         .chunk_size(10_000)
         .build()
-        .spawn(&sys);
+        .create(&sys);
     let zip = UnixProcess::new("gzip").arg("-c").build().spawn(&sys);
     let unzip = UnixProcess::new("gunzip").build().spawn(&sys);
     let (sink, got) = collector::<Bytes>();
     let sink = sink.spawn(&sys);
-    chain(&src, &zip);
+    chain(src.component(), &zip);
     chain(&zip, &unzip);
     chain(&unzip, &sink);
     let (mut e1, mut e2) = (exit_box(&zip), exit_box(&unzip));
+    src.activate();
+    let running = sys.start(); // everything is linked
     assert_eq!(got.wait_ending(LIMIT), Some(Signal::ProducerFinished));
     assert!(recv_within(&mut e1, "gzip exit").unwrap().success());
     assert!(recv_within(&mut e2, "gunzip exit").unwrap().success());
@@ -160,15 +163,17 @@ fn slow_consumer_behind_a_small_inbox_gets_everything_in_order() {
         .collect();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let src = ByteReader::from_reader(Cursor::new(data.clone()))
         .build()
-        .spawn(&sys);
+        .create(&sys);
     let p = UnixProcess::new("cat").chunk_size(8 * 1024).build().spawn(&sys);
-    let slow = slow_consumer(seen.clone()).spawn(&sys);
-    chain(&src, &p);
-    chain(&p, &slow);
+    let slow = slow_consumer(seen.clone()).create(&sys);
+    chain(src.component(), &p);
+    chain(&p, slow.component());
     let mut exit = exit_box(&p);
+    let slow = slow.activate();
+    src.activate();
+    let running = sys.start(); // everything is linked
     assert!(recv_within(&mut exit, "exit").unwrap().success());
     assert_eq!(joined(&slow), Outcome::Finished);
     assert!(*seen.lock().unwrap() == data);
@@ -185,7 +190,6 @@ fn rss_bytes() -> u64 {
 fn a_consumer_that_does_not_read_stops_the_child_instead_of_buffering() {
     const TOTAL: usize = 200_000_000;
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let p = UnixProcess::new("head")
         .args(["-c", &TOTAL.to_string(), "/dev/zero"])
         .build()
@@ -193,6 +197,7 @@ fn a_consumer_that_does_not_read_stops_the_child_instead_of_buffering() {
     let mut out = Inbox::<Bytes>::detached("out");
     out.set_size(Some(2));
     link(&p.outbox::<Bytes>("outbox").unwrap(), &out.endpoint()).unwrap();
+    let running = sys.start(); // everything is linked
     let before = rss_bytes();
     // Wait until the consumer's inbox is full, then give the child time to
     // have produced far more than fits, were anything buffering it.
@@ -219,7 +224,6 @@ fn a_consumer_that_does_not_read_stops_the_child_instead_of_buffering() {
 #[test]
 fn a_child_that_does_not_read_stops_taking_from_the_inbox() {
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let p = UnixProcess::new("sleep")
         .arg("1000")
         .inbox_size(4)
@@ -230,6 +234,7 @@ fn a_child_that_does_not_read_stops_taking_from_the_inbox() {
     link(&feed.endpoint(), &p.inbox("inbox").unwrap()).unwrap();
     link(&ctl.endpoint(), &p.inbox("control").unwrap()).unwrap();
     let mut exit = exit_box(&p);
+    let running = sys.start(); // everything is linked
     let chunk = Bytes::from(vec![0u8; 64 * 1024]);
     // The pipe takes what fits in its buffer, the inbox 4 chunks; then sends
     // must wait.
@@ -266,7 +271,6 @@ fn a_child_that_does_not_read_stops_taking_from_the_inbox() {
 #[test]
 fn stderr_comes_out_of_error_and_a_nonzero_exit_is_reported() {
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let p = UnixProcess::shell("echo out; echo oops >&2; exit 3")
         .build()
         .spawn(&sys);
@@ -283,6 +287,7 @@ fn stderr_comes_out_of_error_and_a_nonzero_exit_is_reported() {
     let mut exit = exit_box(&p);
     let mut feed = Outbox::<Bytes>::detached("feed");
     link(&feed.endpoint(), &p.inbox("inbox").unwrap()).unwrap();
+    let running = sys.start(); // everything is linked
     drop(feed.try_send(Bytes::new()));
     drop(feed);
     let report = recv_within(&mut exit, "exit").unwrap();
@@ -302,13 +307,13 @@ fn stderr_comes_out_of_error_and_a_nonzero_exit_is_reported() {
 #[test]
 fn with_check_a_nonzero_exit_fails_the_component() {
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let p = UnixProcess::new("false").check(true).build().spawn(&sys);
     let mut sig = Inbox::<Signal>::detached("sig");
     link(&p.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
     let mut exit = exit_box(&p);
     let mut ctl = Outbox::<Signal>::detached("ctl");
     link(&ctl.endpoint(), &p.inbox("control").unwrap()).unwrap();
+    let running = sys.start(); // everything is linked
     ctl.try_send(Signal::ProducerFinished).unwrap();
     assert_eq!(recv_within(&mut exit, "exit").unwrap().code(), Some(1));
     match recv_within(&mut sig, "signal") {
@@ -325,11 +330,11 @@ fn with_check_a_nonzero_exit_fails_the_component() {
 #[test]
 fn a_missing_program_is_a_typed_error_not_a_panic() {
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let p = UnixProcess::new("kamaelia-no-such-program").build().spawn(&sys);
     let mut exit = exit_box(&p);
     let mut sig = Inbox::<Signal>::detached("sig");
     link(&p.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
+    let running = sys.start(); // everything is linked
     let err = recv_within(&mut exit, "exit").expect_err("must not start");
     assert!(err.is_not_found(), "{err:?}");
     assert!(matches!(err, ProcessError::Spawn { ref program, .. } if program == "kamaelia-no-such-program"));
@@ -378,11 +383,11 @@ fn children_matching(needle: &str) -> Vec<u32> {
 #[test]
 fn shutdown_kills_the_child_reaps_it_and_passes_the_signal_on() {
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let p = UnixProcess::new("sleep").arg("1000.25").build().spawn(&sys);
     let mut sig = Inbox::<Signal>::detached("sig");
     link(&p.outbox::<Signal>("signal").unwrap(), &sig.endpoint()).unwrap();
     let mut exit = exit_box(&p);
+    let running = sys.start(); // everything is linked
     let t0 = Instant::now();
     while children_matching("sleep 1000.25").is_empty() {
         assert!(t0.elapsed() < LIMIT, "sleep never started");
@@ -409,7 +414,6 @@ fn shutdown_kills_the_child_reaps_it_and_passes_the_signal_on() {
 #[test]
 fn sigterm_first_with_a_grace_period() {
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let p = UnixProcess::new("sleep")
         .arg("1000.5")
         .kill_grace(Duration::from_secs(20))
@@ -418,6 +422,7 @@ fn sigterm_first_with_a_grace_period() {
     let mut exit = exit_box(&p);
     let mut ctl = Outbox::<Signal>::detached("ctl");
     link(&ctl.endpoint(), &p.inbox("control").unwrap()).unwrap();
+    let running = sys.start(); // everything is linked
     ctl.try_send(Signal::ShutdownMicroprocess).unwrap();
     let report = recv_within(&mut exit, "exit").unwrap();
     // `sleep` dies of the SIGTERM, long before the grace runs out.
@@ -429,8 +434,8 @@ fn sigterm_first_with_a_grace_period() {
 #[test]
 fn a_system_torn_down_mid_run_leaves_no_child_behind() {
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let _p = UnixProcess::new("sleep").arg("1000.75").build().spawn(&sys);
+    let running = sys.start(); // everything is linked
     let t0 = Instant::now();
     let pid = loop {
         if let Some(&pid) = children_matching("sleep 1000.75").first() {
@@ -455,7 +460,6 @@ fn a_child_that_ends_without_reading_everything_ends_the_component() {
 #[test]
 fn producer_finished_on_control_closes_stdin_after_writing_everything() {
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let p = UnixProcess::new("wc").arg("-c").build().spawn(&sys);
     let (sink, got): (Prefab, Collected<Bytes>) = collector::<Bytes>();
     let sink = sink.spawn(&sys);
@@ -464,6 +468,7 @@ fn producer_finished_on_control_closes_stdin_after_writing_everything() {
     let mut ctl = Outbox::<Signal>::detached("ctl");
     link(&feed.endpoint(), &p.inbox("inbox").unwrap()).unwrap();
     link(&ctl.endpoint(), &p.inbox("control").unwrap()).unwrap();
+    let running = sys.start(); // everything is linked
     for _ in 0..40 {
         feed.send_blocking(Bytes::from(vec![1u8; 10_000])).unwrap();
     }
@@ -486,12 +491,12 @@ fn stderr_can_be_logged_instead() {
 #[test]
 fn a_consumer_that_goes_away_fails_the_component_and_stops_the_child() {
     let sys = System::builder().threads(2).build();
-    let running = sys.start();
     let p = UnixProcess::new("cat").arg("/dev/zero").build().spawn(&sys);
     let mut out = Inbox::<Bytes>::detached("out");
     out.set_size(Some(1));
     link(&p.outbox::<Bytes>("outbox").unwrap(), &out.endpoint()).unwrap();
     let mut exit = exit_box(&p);
+    let running = sys.start(); // everything is linked
     recv_within(&mut out, "output");
     drop(out);
     let report = recv_within(&mut exit, "exit").unwrap();
@@ -513,4 +518,23 @@ fn an_unlinked_error_outbox_does_not_stall_a_chatty_child() {
     );
     assert!(report.success(), "{report}");
     assert_eq!(out, b"end");
+}
+
+#[test]
+fn it_works_inside_a_pipeline_chassis() {
+    let data = random_bytes(300_000, 4);
+    let sys = System::builder().threads(2).build();
+    let (sink, got) = collector::<Bytes>();
+    let p = kamaelia::pipeline![
+        ByteReader::from_reader(Cursor::new(data.clone())).build(),
+        UnixProcess::new("gzip").arg("-c").build(),
+        UnixProcess::new("gunzip").build(),
+        sink,
+    ]
+    .spawn(&sys);
+    let running = sys.start(); // everything is linked
+    assert_eq!(got.wait_ending(LIMIT), Some(Signal::ProducerFinished));
+    assert_eq!(joined(&p), Outcome::Finished);
+    assert!(concat(got.take()) == data);
+    running.shutdown();
 }

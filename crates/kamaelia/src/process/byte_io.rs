@@ -23,10 +23,14 @@
 //! }
 //! let sink = Shared::default();
 //! let sys = System::builder().threads(1).build();
-//! let r = ByteReader::from_reader(&[7u8; 100_000][..]).build().spawn(&sys);
-//! let w = ByteWriter::to_writer(sink.clone()).build().spawn(&sys);
-//! axon::link(&r.outbox::<bytes::Bytes>("outbox")?, &w.inbox("inbox")?)?;
-//! axon::link(&r.outbox::<Signal>("signal")?, &w.inbox("control")?)?;
+//! // Threaded components start at once: create, link, then activate.
+//! let r = ByteReader::from_reader(&[7u8; 100_000][..]).build().create(&sys);
+//! let w = ByteWriter::to_writer(sink.clone()).build().create(&sys);
+//! let (rc, wc) = (r.component(), w.component());
+//! axon::link(&rc.outbox::<bytes::Bytes>("outbox")?, &wc.inbox("inbox")?)?;
+//! axon::link(&rc.outbox::<Signal>("signal")?, &wc.inbox("control")?)?;
+//! w.activate();
+//! r.activate();
 //! sys.run();
 //! assert_eq!(*sink.0.lock().unwrap(), vec![7u8; 100_000]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -63,9 +67,10 @@ use crate::util::{DestinationClosed, Intake};
 /// use kamaelia::process::ByteReader;
 ///
 /// let sys = System::builder().threads(1).build();
-/// let r = ByteReader::from_reader(&b"abcdef"[..]).chunk_size(4).build().spawn(&sys);
+/// let r = ByteReader::from_reader(&b"abcdef"[..]).chunk_size(4).build().create(&sys);
 /// let mut got = Inbox::<Bytes>::detached("got");
-/// axon::link(&r.outbox::<Bytes>("outbox")?, &got.endpoint())?;
+/// axon::link(&r.component().outbox::<Bytes>("outbox")?, &got.endpoint())?;
+/// r.activate(); // linked first: a threaded component starts at once
 /// sys.run();
 /// assert_eq!(got.try_recv()?, "abcd");
 /// assert_eq!(got.try_recv()?, "ef");

@@ -26,12 +26,18 @@
 //! let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
 //! let got = Shared::default();
 //! let sys = System::builder().threads(1).build();
-//! let src = ByteReader::from_reader(std::io::Cursor::new(data.clone())).build().spawn(&sys);
-//! let zip = UnixProcess::shell("gzip -c | gunzip").build().spawn(&sys);
-//! let dst = ByteWriter::to_writer(got.clone()).build().spawn(&sys);
+//! // Created, linked, then activated: the threaded reader and writer would
+//! // otherwise start before they are linked.
+//! let src = ByteReader::from_reader(std::io::Cursor::new(data.clone())).build().create(&sys);
+//! let zip = UnixProcess::shell("gzip -c | gunzip").build().create(&sys);
+//! let dst = ByteWriter::to_writer(got.clone()).build().create(&sys);
 //! for (a, b) in [(&src, &zip), (&zip, &dst)] {
+//!     let (a, b) = (a.component(), b.component());
 //!     axon::link(&a.outbox::<Bytes>("outbox")?, &b.inbox("inbox")?)?;
 //!     axon::link(&a.outbox::<Signal>("signal")?, &b.inbox("control")?)?;
+//! }
+//! for c in [dst, zip, src] {
+//!     c.activate();
 //! }
 //! sys.run();
 //! assert!(*got.0.lock().unwrap() == data);
