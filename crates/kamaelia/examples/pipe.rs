@@ -22,7 +22,9 @@ use std::process::ExitCode;
 use axon::{link, ComponentRef, Inbox, Outbox, Outcome, Signal, System};
 use bytes::Bytes;
 use clap::Parser;
-use kamaelia::process::{ByteReader, ByteWriter, Exit, Stderr, UnixProcess, DEFAULT_CHUNK};
+use kamaelia::process::{
+    ByteReader, ByteWriter, Exit, Stderr, UnixProcess, DEFAULT_CHUNK, DEFAULT_INBOX_SIZE,
+};
 
 #[path = "support/interrupt.rs"]
 mod interrupt;
@@ -37,6 +39,9 @@ struct Args {
     /// Most bytes read at once, from stdin and from the command.
     #[arg(long, default_value_t = DEFAULT_CHUNK)]
     chunk: usize,
+    /// Limit of the process's and the writer's inboxes, in chunks.
+    #[arg(long, default_value_t = DEFAULT_INBOX_SIZE)]
+    box_size: usize,
     /// The command and its arguments (after `--`).
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -82,10 +87,14 @@ fn run(args: Args, signals: interrupt::Blocked) -> Result<u8, axon::Error> {
     let reader = ByteReader::stdin().chunk_size(args.chunk).build().create(&sys);
     let process = process
         .chunk_size(args.chunk)
+        .inbox_size(args.box_size)
         .stderr(Stderr::Inherit)
         .build()
         .spawn(&sys);
-    let writer = ByteWriter::stdout().build().create(&sys);
+    let writer = ByteWriter::stdout()
+        .inbox_size(args.box_size)
+        .build()
+        .create(&sys);
     chain(reader.component(), &process)?;
     chain(&process, writer.component())?;
     let mut exit = Inbox::<Exit>::detached("exit");
