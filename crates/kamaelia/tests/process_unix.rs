@@ -538,3 +538,26 @@ fn it_works_inside_a_pipeline_chassis() {
     assert!(concat(got.take()) == data);
     running.shutdown();
 }
+
+#[test]
+fn an_error_consumer_that_goes_away_does_not_fail_the_component() {
+    let sys = System::builder().threads(2).build();
+    let p = UnixProcess::shell("head -c 3000000 /dev/zero >&2; echo fine")
+        .build()
+        .spawn(&sys);
+    let mut errs = Inbox::<Bytes>::detached("errs");
+    errs.set_size(Some(1));
+    link(&p.outbox::<Bytes>("error").unwrap(), &errs.endpoint()).unwrap();
+    let (sink, got) = collector::<Bytes>();
+    let sink = sink.spawn(&sys);
+    chain(&p, &sink);
+    let mut exit = exit_box(&p);
+    let running = sys.start(); // everything is linked
+    recv_within(&mut errs, "some stderr");
+    drop(errs); // stops reading stderr for good
+    assert!(recv_within(&mut exit, "exit").unwrap().success());
+    assert_eq!(got.wait_ending(LIMIT), Some(Signal::ProducerFinished));
+    assert_eq!(concat(got.take()), b"fine\n");
+    assert_eq!(joined(&p), Outcome::Finished);
+    running.shutdown();
+}

@@ -38,7 +38,8 @@
 //!   and the signal is passed on out of `signal`.
 //! * The consumer of `outbox` ending while output remains: the child is
 //!   killed and reaped, and the component fails with
-//!   [`ProcessError::DestinationClosed`].
+//!   [`ProcessError::DestinationClosed`]. (The consumer of `error` ending
+//!   only sends the rest of stderr to the log, as [`Stderr::Log`] does.)
 //! * The program cannot be started: `Err(ProcessError::Spawn)` goes out of
 //!   `exit` and the component fails with the same error.
 //!
@@ -86,7 +87,8 @@ pub enum Stderr {
     /// Out of the `error` outbox as byte chunks, with back-pressure while it
     /// is linked. While `error` is not linked it holds up to 64 chunks; what
     /// comes after that is logged (`tracing`, `debug`, as with
-    /// [`Stderr::Log`]) rather than stalling the child.
+    /// [`Stderr::Log`]) rather than stalling the child. So is everything
+    /// after its consumer has ended.
     #[default]
     Outbox,
     /// Logged a line at a time through `tracing` at `debug` level (target
@@ -1019,13 +1021,21 @@ fn pump(
                         continue;
                     }
                     Err(TrySendError::Full(d)) => d,
-                    Err(TrySendError::Closed(_)) => return Err(closed(program, name)),
+                    Err(TrySendError::Closed(d)) => d,
                 };
-                match block_on(until(out.send(data), phase, STOP)) {
+                let undelivered = match block_on(until(out.send(data), phase, STOP)) {
                     None => return Ok(()),
-                    Some(Ok(())) => {}
-                    Some(Err(_)) => return Err(closed(program, name)),
+                    Some(Ok(())) => continue,
+                    Some(Err(e)) => e.0,
+                };
+                if !*log_when_unlinked {
+                    return Err(closed(program, name));
                 }
+                // Nobody takes stderr any more: log the rest of it.
+                tracing::debug!(target: "kamaelia::process", %program, "the destination of `error` closed: logging stderr instead");
+                let mut log = std::mem::take(log);
+                log.push(program, &undelivered);
+                *sink = Sink::Log(log);
             }
         }
     }
