@@ -45,6 +45,13 @@
 //!
 //! The child is always reaped: also if the component is cancelled (its
 //! system shut down while it runs), a guard kills the child and waits for it.
+//!
+//! Like a shell's `$(...)`, the output is read to its end: if the child
+//! leaves something running in the background that keeps its stdout or
+//! stderr open, the component ends when that does (or on a shutdown, which
+//! kills the child's whole process group — unless
+//! [`own_process_group(false)`](UnixProcess::own_process_group), where only
+//! the child is killed and the component still waits for the pipes to close).
 
 use std::ffi::OsStr;
 use std::fmt;
