@@ -54,19 +54,12 @@ fn chain(a: &ComponentRef, b: &ComponentRef) -> Result<(), axon::Error> {
 }
 
 fn main() -> ExitCode {
-    let signals = match interrupt::block() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("pipe: cannot handle Ctrl-C: {e}");
-            return ExitCode::from(1);
-        }
-    };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    match run(args, signals) {
+    match run(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("pipe: {e}");
@@ -75,7 +68,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args, signals: interrupt::Blocked) -> Result<u8, axon::Error> {
+fn run(args: Args) -> Result<u8, axon::Error> {
     let process = if args.shell {
         UnixProcess::shell(args.command.join(" "))
     } else {
@@ -104,7 +97,7 @@ fn run(args: Args, signals: interrupt::Blocked) -> Result<u8, axon::Error> {
     link(&stop.endpoint(), &process.inbox("control")?)?;
     let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = interrupted.clone();
-    signals.on_signal(move |sig| {
+    interrupt::on_signal(move |sig| {
         tracing::info!(signal = sig, "interrupted: stopping the command");
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = stop.try_send(Signal::ShutdownMicroprocess);

@@ -155,13 +155,6 @@ fn stderr_log(last: Arc<Mutex<VecDeque<String>>>) -> Prefab {
 }
 
 fn main() -> ExitCode {
-    let signals = match interrupt::block() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("video_encode: cannot handle Ctrl-C: {e}");
-            return ExitCode::from(1);
-        }
-    };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
@@ -171,7 +164,7 @@ fn main() -> ExitCode {
         eprintln!("video_encode: --width and --height must be even and at least 2 (yuv420p)");
         return ExitCode::from(2);
     }
-    match run(&args, signals) {
+    match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("video_encode: {e}");
@@ -180,7 +173,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args, signals: interrupt::Blocked) -> Result<(), axon::Error> {
+fn run(args: &Args) -> Result<(), axon::Error> {
     let size = format!("{}x{}", args.width, args.height);
     let mut ffmpeg = UnixProcess::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "info", "-y"])
@@ -214,7 +207,7 @@ fn run(args: &Args, signals: interrupt::Blocked) -> Result<(), axon::Error> {
 
     let mut stop = Outbox::<Signal>::detached("stop");
     link(&stop.endpoint(), &pattern.inbox("control")?)?;
-    signals.on_signal(move |_| {
+    interrupt::on_signal(move |_| {
         tracing::info!("interrupted: stopping");
         let _ = stop.try_send(Signal::ShutdownMicroprocess);
     })?;

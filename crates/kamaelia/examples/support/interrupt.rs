@@ -1,65 +1,71 @@
-//! Ctrl-C (and `SIGTERM`, `SIGHUP`) as an ordinary event for the examples:
-//! the signals are blocked in every thread and one thread waits for them with
-//! `sigwait`, then calls back, so the program can shut its components down
-//! cleanly instead of dying mid-write. A second signal ends the program at
-//! once (exit code 130).
+//! Ctrl-C (and `SIGTERM`, `SIGHUP`) as an ordinary event for the examples, so
+//! they can shut their components down cleanly instead of dying mid-write.
+//!
+//! A signal handler writes the signal's number to a pipe (one async-signal-safe
+//! `write`, nothing else); a thread reads the pipe and calls back. A second
+//! signal ends the program at once (exit code 130). Handlers, unlike a blocked
+//! signal mask, are not inherited by the programs the examples start: those
+//! get the default behaviour back when they `exec`.
 //!
 //! Include with `#[path = "support/interrupt.rs"] mod interrupt;`.
 
-use std::io;
+use std::io::{self, Read};
+use std::os::fd::IntoRawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
-/// The termination signals, blocked. Make it first thing in `main`, before
-/// any thread starts (threads inherit the block); children started with
-/// `std::process::Command` get an empty mask again.
-pub struct Blocked {
-    set: libc::sigset_t,
+/// The pipe's writing end, for the handler (-1 until installed).
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn handler(sig: libc::c_int) {
+    let fd = WAKE_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let byte = sig as u8;
+        // SAFETY: `write` is async-signal-safe; `fd` is the pipe's writing end,
+        // open for the rest of the program (never closed), and `byte` a local
+        // that outlives the call. A full pipe (many signals) loses nothing
+        // that matters: one byte is enough to wake the reader.
+        unsafe {
+            libc::write(fd, (&byte as *const u8).cast(), 1);
+        }
+    }
 }
 
-/// Block the termination signals in this thread (and so in every thread
-/// started after).
-pub fn block() -> io::Result<Blocked> {
-    // SAFETY: `set` is initialised by `sigemptyset` before any other use;
-    // `sigaddset` and `pthread_sigmask` only read and write that local set and
-    // this thread's mask. Exercised by tests/scripts/process_examples.sh,
-    // which interrupts the `pipe` example.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for s in SIGNALS {
-            libc::sigaddset(&mut set, s);
-        }
-        let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+/// Call `f` (on a thread of its own) with the first termination signal that
+/// arrives; exit with 130 on the second.
+pub fn on_signal(f: impl FnOnce(libc::c_int) + Send + 'static) -> io::Result<()> {
+    let (mut reader, writer) = io::pipe()?; // both ends close-on-exec
+    WAKE_FD.store(writer.into_raw_fd(), Ordering::SeqCst);
+    for sig in SIGNALS {
+        // SAFETY: `action` is zero-initialised (a valid `sigaction`: no flags,
+        // empty mask) and then given a handler that only does the
+        // async-signal-safe `write` above. SA_RESTART keeps blocking reads
+        // and writes in other threads from failing with EINTR.
+        // Exercised by tests/scripts/process_examples.sh, which interrupts
+        // the `pipe` example.
+        let rc = unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(sig, &action, std::ptr::null_mut())
+        };
         if rc != 0 {
-            return Err(io::Error::from_raw_os_error(rc));
+            return Err(io::Error::last_os_error());
         }
-        Ok(Blocked { set })
     }
-}
-
-impl Blocked {
-    /// Call `f` (on a thread of its own) with the first signal that arrives.
-    pub fn on_signal(self, f: impl FnOnce(libc::c_int) + Send + 'static) -> io::Result<()> {
-        let set = self.set;
-        std::thread::Builder::new()
-            .name("signals".into())
-            .spawn(move || {
-                let mut f = Some(f);
-                loop {
-                    let mut sig: libc::c_int = 0;
-                    // SAFETY: `set` is a valid signal set (built in `block`) and
-                    // `sig` a local the call writes the signal number into.
-                    let rc = unsafe { libc::sigwait(&set, &mut sig) };
-                    if rc != 0 {
-                        continue;
-                    }
-                    match f.take() {
-                        Some(f) => f(sig),
-                        None => std::process::exit(130),
-                    }
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut f = Some(f);
+            let mut byte = [0u8; 1];
+            while reader.read_exact(&mut byte).is_ok() {
+                match f.take() {
+                    Some(f) => f(libc::c_int::from(byte[0])),
+                    None => std::process::exit(130),
                 }
-            })?;
-        Ok(())
-    }
+            }
+        })?;
+    Ok(())
 }
