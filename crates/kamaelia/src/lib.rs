@@ -17,11 +17,15 @@
 //!   TCP server, client and connection adapter, `ServerCore`.
 //! * [`protocol`]: protocol components on byte streams — an HTTP/1.1 server
 //!   ([`protocol::http`]).
+//! * [`process`]: other programs as components ([`UnixProcess`](process::UnixProcess))
+//!   and raw byte streams in and out ([`ByteReader`](process::ByteReader),
+//!   [`ByteWriter`](process::ByteWriter)).
 
 #![warn(missing_docs)]
 
 pub mod backplane;
 pub mod chassis;
 pub mod internet;
+pub mod process;
 pub mod protocol;
 pub mod util;
