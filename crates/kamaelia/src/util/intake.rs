@@ -507,6 +507,52 @@ impl<T: Send + 'static> Intake<T> {
     }
 }
 
+/// An `Intake` can be one side of an [`axon::select`]: it hands over what
+/// [`Intake::poll_recv`] does — `Some(message)`, or `None` once the component
+/// should end (and from then on every time it is asked).
+///
+/// ```
+/// use axon::select::{select2_biased, Either2};
+/// use axon::{Component, Outbox, Prefab, Signal, System};
+/// use kamaelia::util::Intake;
+///
+/// // Data on `inbox` and commands on `config`, commands first.
+/// let spec = Component::new("c").std::<u8, u8>().inbox::<String>("config");
+/// let sys = System::builder().threads(1).build();
+/// let c = sys.spawn(spec, |mut cx| async move {
+///     let mut intake = Intake::<u8>::take(&mut cx)?;
+///     let mut config = Some(cx.inbox::<String>("config")?);
+///     let mut seen = Vec::new();
+///     loop {
+///         match select2_biased(&mut config, &mut intake).await {
+///             Either2::A(Ok(cmd)) => seen.push(cmd),
+///             Either2::A(Err(_closed)) => config = None,
+///             Either2::B(Some(x)) => seen.push(x.to_string()),
+///             Either2::B(None) => break,
+///         }
+///     }
+///     assert_eq!(seen, ["go", "1"]);
+///     Ok::<_, axon::Error>(())
+/// });
+/// let mut cfg = Outbox::<String>::detached("cfg");
+/// let mut feed = Outbox::<u8>::detached("feed");
+/// axon::link(&cfg.endpoint(), &c.inbox("config")?)?;
+/// axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+/// feed.try_send(1)?;
+/// cfg.try_send("go".into())?;
+/// drop((cfg, feed));
+/// sys.run();
+/// assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<T: Send + 'static> axon::select::Selectable for Intake<T> {
+    type Output = Option<T>;
+
+    fn poll_select(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<T>> {
+        self.poll_recv(cx)
+    }
+}
+
 /// How many error reports an `error` outbox holds while nothing is linked to
 /// it. Errors come from outside input (a peer sending garbage), so without a
 /// bound an unlinked `error` outbox would grow with every bad message.
