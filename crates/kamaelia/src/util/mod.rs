@@ -24,6 +24,8 @@
 //! | [`detuple`](fn@detuple) | `(A, B, ..)` | one field | takes field `I` of each tuple ([`TupleField`]) |
 //! | [`two_way_splitter`](fn@two_way_splitter) | `T` | `T` × 2 | each message (and the ending signal) to two places |
 //! | [`comparator`](fn@comparator) / [`combiner`](fn@combiner) | `A` + `B` | `bool` / `U` | pairs up two streams item by item |
+//! | [`Throttle`] | `T` | `T` | passes messages on no faster than a rate, optionally after filling a buffer |
+//! | [`RateControl`] | new rate | chunk sizes | says how much to send, at a steady rate (drives a source) |
 //! | [`Chooser`] / [`ForwardIteratingChooser`] | [`ChooserCommand`] | `T` | steps through a list (or an iterator) on command |
 //!
 //! ## Boxes and the shutdown convention
@@ -65,7 +67,9 @@ pub mod marshalling;
 pub mod null_sink;
 pub mod one_shot;
 pub mod pass_through;
+pub mod rate_control;
 pub mod splitter;
+pub mod throttle;
 pub mod transformer;
 pub mod two_way_splitter;
 
@@ -85,6 +89,8 @@ pub use marshalling::{Codec, DeMarshaller, Json, JsonString, MarshalError, Marsh
 pub use null_sink::null_sink;
 pub use one_shot::one_shot;
 pub use pass_through::pass_through;
+pub use rate_control::RateControl;
 pub use splitter::{Splitter, SplitterCommand, SplitterError};
+pub use throttle::Throttle;
 pub use transformer::pure_transformer;
 pub use two_way_splitter::two_way_splitter;
