@@ -26,6 +26,8 @@
 //! | [`comparator`](fn@comparator) / [`combiner`](fn@combiner) | `A` + `B` | `bool` / `U` | pairs up two streams item by item |
 //! | [`Throttle`] | `T` | `T` | passes messages on no faster than a rate, optionally after filling a buffer |
 //! | [`RateControl`] | new rate | chunk sizes | says how much to send, at a steady rate (drives a source) |
+//! | [`ReadFileAdaptor`] | — | `Bytes` | a file as chunks or lines, as fast as taken or at a set pace (threaded) |
+//! | [`SimpleFileWriter`] | bytes (`AsRef<[u8]>`) | — | writes its input to a file (threaded) |
 //! | [`Chooser`] / [`ForwardIteratingChooser`] | [`ChooserCommand`] | `T` | steps through a list (or an iterator) on command |
 //!
 //! ## Boxes and the shutdown convention
@@ -59,6 +61,7 @@ pub mod console;
 pub mod data_source;
 pub mod detuple;
 pub mod fanout;
+pub mod file_writer;
 pub mod filter;
 pub mod framing;
 pub mod intake;
@@ -68,6 +71,7 @@ pub mod null_sink;
 pub mod one_shot;
 pub mod pass_through;
 pub mod rate_control;
+pub mod read_file;
 pub mod splitter;
 pub mod throttle;
 pub mod transformer;
@@ -81,6 +85,7 @@ pub use console::{ConsoleEchoer, ConsoleReader};
 pub use data_source::data_source;
 pub use detuple::{detuple, TupleField};
 pub use fanout::fanout;
+pub use file_writer::SimpleFileWriter;
 pub use filter::filter;
 pub use framing::{DeFramer, FrameError, Framer, DEFAULT_MAX_FRAME};
 pub use intake::{DestinationClosed, Intake};
@@ -90,6 +95,7 @@ pub use null_sink::null_sink;
 pub use one_shot::one_shot;
 pub use pass_through::pass_through;
 pub use rate_control::RateControl;
+pub use read_file::{FileError, ReadFileAdaptor};
 pub use splitter::{Splitter, SplitterCommand, SplitterError};
 pub use throttle::Throttle;
 pub use transformer::pure_transformer;
