@@ -28,6 +28,7 @@
 //! | [`RateControl`] | new rate | chunk sizes | says how much to send, at a steady rate (drives a source) |
 //! | [`ReadFileAdaptor`] | — | `Bytes` | a file as chunks or lines, as fast as taken or at a set pace (threaded) |
 //! | [`SimpleFileWriter`] | bytes (`AsRef<[u8]>`) | — | writes its input to a file (threaded) |
+//! | [`Introspector`] | — | [`TopologyChange`] | streams its system's components, boxes and linkages as they change |
 //! | [`Chooser`] / [`ForwardIteratingChooser`] | [`ChooserCommand`] | `T` | steps through a list (or an iterator) on command |
 //!
 //! ## Boxes and the shutdown convention
@@ -65,6 +66,7 @@ pub mod file_writer;
 pub mod filter;
 pub mod framing;
 pub mod intake;
+pub mod introspector;
 pub mod lines;
 pub mod marshalling;
 pub mod null_sink;
@@ -89,6 +91,7 @@ pub use file_writer::SimpleFileWriter;
 pub use filter::filter;
 pub use framing::{DeFramer, FrameError, Framer, DEFAULT_MAX_FRAME};
 pub use intake::{DestinationClosed, Intake};
+pub use introspector::{Introspector, Topology, TopologyChange};
 pub use lines::{LineError, LineSplitter, DEFAULT_MAX_LINE};
 pub use marshalling::{Codec, DeMarshaller, Json, JsonString, MarshalError, MarshalErrorKind, Marshaller};
 pub use null_sink::null_sink;
