@@ -10,7 +10,7 @@
 //! * chunks of up to [`chunk_size`](ReadFileAdaptor::chunk_size) bytes (4096
 //!   by default, the reference's "block" mode), or
 //! * [`lines`](ReadFileAdaptor::lines), each with its `\n` (the last may lack
-//!   one); a line longer than [`DEFAULT_MAX_LINE`](super::DEFAULT_MAX_LINE)
+//!   one); a line longer than [`DEFAULT_MAX_LINE`]
 //!   comes in pieces of that size, so a file with no newlines cannot use up
 //!   memory.
 //!
