@@ -112,10 +112,10 @@ fn rate_control_sends_whole_chunks_adding_up_to_the_rate() {
     let sys = System::builder().threads(1).build();
     let running = sys.start();
     // 25 units a second in 10 chunks: 2.5 a chunk, so whole chunks of 1 or 2.
+    let start = Instant::now(); // before it starts: its steps are counted from its start
     let c = RateControl::new(25).chunks_per_second(10).build().spawn(&sys);
     let mut out = tap::<usize>(&c, "outbox");
     let mut ctl = feed::<Signal>(&c, "control");
-    let start = Instant::now();
     let mut total = 0;
     while total < 10 {
         let chunk = recv(&mut out);
