@@ -58,6 +58,9 @@
 //!   into a child's) and outbox→outbox (a child's out through its parent's), made
 //!   and removed while running ([`linkage`], [`topology`] for what happens to
 //!   waiting messages and senders).
+//! * [`select`]: wait on several inboxes (or timers, child exits) at once and
+//!   learn which one is ready — `select2(&mut control, &mut inbox)`, fair or
+//!   biased, allocation-free.
 //! * [`Signal`]: `ProducerFinished` / `ShutdownMicroprocess` on `control`/`signal`
 //!   boxes, plus closure: `recv` returns [`RecvError::Closed`] once every sender
 //!   into an inbox is gone and it is empty.
@@ -92,6 +95,7 @@ mod outbox;
 mod park;
 mod prefab;
 pub mod scheduler;
+pub mod select;
 mod signal;
 mod spin;
 pub mod stm;

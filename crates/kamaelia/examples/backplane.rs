@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axon::{Handle, Signal, System};
-use kamaelia::backplane::{backplane, publish_to, subscribe_to, subscribers_value};
+use kamaelia::backplane::{backplane, publish_to, subscribe_to_live, subscribers_value};
 
 fn wait_for_subscribers(sys: &System, name: &str, n: usize) {
     while sys.cat().retrieve_value::<usize>(&subscribers_value(name)).ok() != Some(n) {
@@ -24,13 +24,16 @@ fn main() -> Result<(), axon::Error> {
     wait_for_subscribers(sys, "news", 0); // the backplane is up and registered
     println!("services: {:?}", sys.cat().services());
 
-    let mut early: Handle<(), String> = Handle::spawn(sys, subscribe_to::<String>("news"))?;
-    wait_for_subscribers(sys, "news", 1);
+    // `subscribe_to_live` says when the subscription is in place.
+    let (subscriber, mut live) = subscribe_to_live::<String>("news");
+    let mut early: Handle<(), String> = Handle::spawn(sys, subscriber)?;
+    live.wait_blocking()?;
     alice.send_blocking("alice: first!".into())?;
     println!("early   <- {}", early.recv_blocking()?);
 
-    let late: Handle<(), String> = Handle::spawn(sys, subscribe_to::<String>("news"))?;
-    wait_for_subscribers(sys, "news", 2);
+    let (subscriber, mut live) = subscribe_to_live::<String>("news");
+    let late: Handle<(), String> = Handle::spawn(sys, subscriber)?;
+    live.wait_blocking()?;
     bob.send_blocking("bob: hello both".into())?;
     println!("early   <- {}", early.recv_blocking()?);
     println!("late    <- {}", late.recv_blocking()?);

@@ -19,7 +19,9 @@
 //!   not pass through the subscriber component either, and a signal outbox
 //!   linked to a private inbox of the subscriber. Subscribers may join and leave
 //!   at any time; a subscriber that ends (normally, by failing, or by panicking)
-//!   leaves.
+//!   leaves. [`subscribe_to_live`] also gives a [`Subscribed`] to wait on
+//!   until the subscription is in place (a late subscriber misses what was
+//!   published before).
 //! * Shutting the backplane down ([`Signal::ShutdownMicroprocess`] or
 //!   [`Signal::ProducerFinished`] on its `control`) passes that signal to every
 //!   subscriber, which sends it out of its `signal` and ends; the backplane sends
@@ -39,18 +41,17 @@
 //!
 //! ```
 //! use axon::{Handle, Signal, System};
-//! use kamaelia::backplane::{backplane, publish_to, subscribe_to, subscribers_value};
+//! use kamaelia::backplane::{backplane, publish_to, subscribe_to_live};
 //!
 //! let running = System::builder().threads(1).build().start();
 //! let sys = running.system();
 //! let mut hub: Handle<String, ()> = Handle::spawn(sys, backplane::<String>("news"))?;
-//! let reader: Handle<(), String> = Handle::spawn(sys, subscribe_to::<String>("news"))?;
+//! let (subscriber, mut live) = subscribe_to_live::<String>("news");
+//! let reader: Handle<(), String> = Handle::spawn(sys, subscriber)?;
 //! let mut writer: Handle<String, ()> = Handle::spawn(sys, publish_to::<String>("news"))?;
 //!
 //! // Wait until the subscription has reached the hub.
-//! while sys.cat().retrieve_value::<usize>(&subscribers_value("news")).unwrap_or(0) < 1 {
-//!     std::thread::sleep(std::time::Duration::from_millis(1));
-//! }
+//! live.wait_blocking()?;
 //! writer.send_blocking("extra, extra".to_string())?;
 //! assert_eq!(reader.recv_blocking()?, "extra, extra");
 //!
@@ -63,13 +64,13 @@
 //! ```
 
 use std::fmt;
-use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::Poll;
+use std::time::Duration;
 
 use axon::cat::{Cat, CatError};
-use axon::{AnyBoxRef, BoxRef, Component, Context, Direction, Inbox, Outbox, Prefab, Signal, TryRecvError};
+use axon::select::{select2_biased, select3_biased, Either2, Either3};
+use axon::{AnyBoxRef, BoxRef, Component, Context, Direction, Inbox, Outbox, Prefab, Signal};
 
 /// The CAT service name of backplane `name`'s data inbox (`Backplane_I_<name>`).
 pub fn input_service(name: &str) -> String {
@@ -118,6 +119,10 @@ pub enum Subscription<T: Send + 'static> {
         data: BoxRef<T>,
         /// Where the backplane's shutdown signal goes.
         signal: BoxRef<Signal>,
+        /// Told `id` once the subscription is in place (data published from
+        /// then on reaches `data`); dropped unsent if it could not be made.
+        /// `None`: nobody waits for it. See [`Subscribed`].
+        joined: Option<Outbox<SubscriberId>>,
     },
     /// Stop sending to subscription `id` (ignored if unknown).
     Remove {
@@ -129,11 +134,17 @@ pub enum Subscription<T: Send + 'static> {
 impl<T: Send + 'static> fmt::Debug for Subscription<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Subscription::Add { id, data, signal } => f
+            Subscription::Add {
+                id,
+                data,
+                signal,
+                joined,
+            } => f
                 .debug_struct("Add")
                 .field("id", id)
                 .field("data", data)
                 .field("signal", signal)
+                .field("joined", &joined.is_some())
                 .finish(),
             Subscription::Remove { id } => f.debug_struct("Remove").field("id", id).finish(),
         }
@@ -169,42 +180,6 @@ impl Drop for Registration {
     }
 }
 
-/// Yield to the scheduler once (let others run during a long burst).
-async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
-}
-
-/// Whichever of two futures finishes first.
-enum First<A, B> {
-    A(A),
-    B(B),
-}
-
-async fn first<A: Future, B: Future>(a: A, b: B) -> First<A::Output, B::Output> {
-    let mut a = pin!(a);
-    let mut b = pin!(b);
-    poll_fn(|cx| {
-        if let Poll::Ready(x) = a.as_mut().poll(cx) {
-            return Poll::Ready(First::A(x));
-        }
-        if let Poll::Ready(y) = b.as_mut().poll(cx) {
-            return Poll::Ready(First::B(y));
-        }
-        Poll::Pending
-    })
-    .await
-}
-
 /// Wait for service `service` of message type `M`, unless a signal arrives on
 /// `control` first (then `Ok(Err(signal))`).
 async fn find_service<M: Send + 'static>(
@@ -213,22 +188,20 @@ async fn find_service<M: Send + 'static>(
     service: &str,
 ) -> Result<Result<BoxRef<M>, Signal>, axon::Error> {
     let cat = cx.system().cat().clone();
-    let found = first(cat.wait_for_service(service), async {
-        loop {
-            match control.recv().await {
-                Ok(s) => return s,
-                // Nobody can signal us any more: wait for the service alone.
-                Err(_) => std::future::pending::<()>().await,
+    let mut found = pin!(cat.wait_for_service(service));
+    let mut control = Some(control);
+    loop {
+        match select2_biased(&mut found, &mut control).await {
+            Either2::A(_) => {
+                return match cat.retrieve::<M>(service) {
+                    Ok(b) => Ok(Ok(b)),
+                    Err(e) => Err(e.into()),
+                }
             }
+            Either2::B(Ok(signal)) => return Ok(Err(signal)),
+            // Nobody can signal us any more: wait for the service alone.
+            Either2::B(Err(_)) => control = None,
         }
-    })
-    .await;
-    match found {
-        First::A(_) => match cat.retrieve::<M>(service) {
-            Ok(b) => Ok(Ok(b)),
-            Err(e) => Err(e.into()),
-        },
-        First::B(signal) => Ok(Err(signal)),
     }
 }
 
@@ -245,7 +218,7 @@ pub fn backplane<T: Clone + Send + 'static>(name: &str) -> Prefab {
     Prefab::new(spec, move |mut cx| async move {
         let mut data = cx.inbox::<T>("inbox")?;
         let mut config = cx.inbox::<Subscription<T>>("configuration")?;
-        let mut control = cx.inbox::<Signal>("control")?;
+        let control = cx.inbox::<Signal>("control")?;
         let mut signal = cx.outbox::<Signal>("signal")?;
         let cat = cx.system().cat().clone();
         let me = cx.me().clone();
@@ -269,56 +242,71 @@ pub fn backplane<T: Clone + Send + 'static>(name: &str) -> Prefab {
         }
         registration.count = Some(count.clone());
 
+        // Publishers and subscribers come and go, and an inbox whose senders
+        // have all gone reports `Closed` until the next one links. A sender of
+        // our own keeps `inbox` and `configuration` open, so the select below
+        // sleeps on them instead of seeing `Closed` again and again.
+        let keep_data = Outbox::<T>::detached("_keep_open");
+        axon::link(&keep_data.endpoint(), &data.endpoint())?;
+        let keep_config = Outbox::<Subscription<T>>::detached("_keep_open");
+        axon::link(&keep_config.endpoint(), &config.endpoint())?;
+        let mut control = Some(control);
+
         let mut subs: Vec<Subscriber<T>> = Vec::new();
+        let mut counted = 0usize; // the count last published in the CAT
         let mut burst = 0u32;
         loop {
-            // Control first, then joins and leaves, then one message: a
-            // subscription that arrived before a message is in place for it.
-            if let Ok(s) = control.try_recv() {
-                for sub in &mut subs {
-                    let _ = sub.signal.send(s.clone()).await;
+            // Control first, then joins and leaves, then data: a subscription
+            // that arrived before a message is in place for it.
+            match select3_biased(&mut control, &mut config, &mut data).await {
+                Either3::A(Ok(s)) => {
+                    for sub in &mut subs {
+                        let _ = sub.signal.send(s.clone()).await;
+                    }
+                    let _ = signal.send(s).await; // nobody listening is not a failure
+                    return Ok::<_, axon::Error>(());
                 }
-                let _ = signal.send(s).await; // nobody listening is not a failure
-                return Ok::<_, axon::Error>(());
-            }
-            let mut changed = false;
-            while let Ok(req) = config.try_recv() {
-                changed = true;
-                match req {
-                    Subscription::Add { id, data, signal } => {
-                        if let Some(sub) = add_subscriber(&mut cx, id, &data, &signal) {
-                            subs.push(sub);
+                // Nobody can signal us any more: run on until the system stops.
+                Either3::A(Err(_)) => control = None,
+                Either3::B(Ok(Subscription::Add {
+                    id,
+                    data,
+                    signal,
+                    joined,
+                })) => {
+                    if let Some(sub) = add_subscriber(&mut cx, id, &data, &signal) {
+                        subs.push(sub);
+                        if let Some(mut joined) = joined {
+                            // Whoever waits for this may have stopped waiting.
+                            let _ = joined.try_send(id);
                         }
                     }
-                    Subscription::Remove { id } => {
-                        if let Some(i) = subs.iter().position(|s| s.id == id) {
-                            remove_subscriber(&mut cx, subs.remove(i));
-                        }
+                }
+                Either3::B(Ok(Subscription::Remove { id })) => {
+                    if let Some(i) = subs.iter().position(|s| s.id == id) {
+                        remove_subscriber(&mut cx, subs.remove(i));
                     }
                 }
-            }
-            match data.try_recv() {
-                Ok(msg) => {
+                Either3::C(Ok(msg)) => {
                     let dead = fan_out(&mut subs, msg).await;
                     for i in dead.into_iter().rev() {
-                        changed = true;
                         remove_subscriber(&mut cx, subs.remove(i));
                     }
                     burst += 1;
                     if burst.is_multiple_of(64) {
-                        yield_now().await;
+                        axon::yield_now().await;
                     }
                 }
-                Err(TryRecvError::Empty | TryRecvError::Closed) => {
-                    if changed {
-                        cat.update_value(&count, subs.len())?;
-                    }
-                    cx.pause().await;
-                    continue;
+                Either3::B(Err(_)) | Either3::C(Err(_)) => {
+                    return Err(
+                        format!("backplane {name:?}: an inbox it keeps open closed (a kernel bug)").into(),
+                    );
                 }
             }
-            if changed {
+            // Publish the count once the joins and leaves waiting are done.
+            if subs.len() != counted && config.is_empty() {
                 cat.update_value(&count, subs.len())?;
+                counted = subs.len();
             }
         }
     })
@@ -413,7 +401,54 @@ pub fn publish_to<T: Send + 'static>(name: &str) -> Prefab {
 /// Boxes: `outbox` (`T`), `control` / `signal`. The backplane's shutdown comes
 /// out of `signal` and this component ends. A signal on `control` makes it
 /// leave the backplane, pass the signal on out of `signal` and end.
+///
+/// The subscription is made some time after the component starts (once the
+/// backplane is found and has handled the request); to know when, use
+/// [`subscribe_to_live`].
 pub fn subscribe_to<T: Clone + Send + 'static>(name: &str) -> Prefab {
+    subscriber::<T>(name, None)
+}
+
+/// [`subscribe_to`], plus a [`Subscribed`] that resolves once the
+/// subscription is live: from then on everything published to `name` comes
+/// out of the subscriber's `outbox`.
+///
+/// ```
+/// use axon::{Handle, System};
+/// use kamaelia::backplane::{backplane, publish_to, subscribe_to_live};
+///
+/// let running = System::builder().threads(1).build().start();
+/// let sys = running.system();
+/// let mut hub: Handle<u32, ()> = Handle::spawn(sys, backplane::<u32>("late"))?;
+/// let mut writer: Handle<u32, ()> = Handle::spawn(sys, publish_to::<u32>("late"))?;
+///
+/// // A late subscriber: wait until it is in place before publishing.
+/// let (prefab, mut live) = subscribe_to_live::<u32>("late");
+/// let mut reader: Handle<(), u32> = Handle::spawn(sys, prefab)?;
+/// live.wait_timeout(std::time::Duration::from_secs(10))?;
+/// writer.send_blocking(42)?;
+/// assert_eq!(reader.recv_blocking()?, 42);
+///
+/// hub.shutdown().unwrap();
+/// writer.shutdown().unwrap();
+/// running.wait();
+/// # Ok::<(), axon::Error>(())
+/// ```
+pub fn subscribe_to_live<T: Clone + Send + 'static>(name: &str) -> (Prefab, Subscribed) {
+    let tell = Outbox::<SubscriberId>::detached("joined");
+    let hear = Inbox::<SubscriberId>::detached("joined");
+    axon::link(&tell.endpoint(), &hear.endpoint())
+        .expect("a fresh detached outbox links to a fresh detached inbox");
+    (
+        subscriber::<T>(name, Some(tell)),
+        Subscribed {
+            joined: hear,
+            id: None,
+        },
+    )
+}
+
+fn subscriber<T: Clone + Send + 'static>(name: &str, joined: Option<Outbox<SubscriberId>>) -> Prefab {
     let name = name.to_string();
     let spec = Component::new(format!("SubscribeTo({name})"))
         .outbox::<T>("outbox")
@@ -436,33 +471,91 @@ pub fn subscribe_to<T: Clone + Send + 'static>(name: &str) -> Prefab {
             id,
             data: cx.me().outbox::<T>("outbox")?,
             signal: cx.me().inbox::<Signal>("_backplane_signal")?,
+            joined,
         };
-        let joined = match cx.link(&config.endpoint(), &hub) {
+        let sent = match cx.link(&config.endpoint(), &hub) {
             Ok(_) => config.send(add).await.is_ok(),
             Err(_) => false,
         };
-        if !joined {
+        if !sent {
             // The backplane stopped between being found and being joined.
             let _ = signal.send(Signal::ShutdownMicroprocess).await;
             return Ok(());
         }
         // From here on, however this body ends, it leaves the backplane.
         let _leave = Leave { config, id };
+        let mut control = Some(control);
         let s = loop {
-            match from_backplane.try_recv() {
-                Ok(s) => break s,
+            match select2_biased(&mut from_backplane, &mut control).await {
+                Either2::A(Ok(s)) => break s,
                 // The backplane went away without a word (it failed).
-                Err(TryRecvError::Closed) => break Signal::ShutdownMicroprocess,
-                Err(TryRecvError::Empty) => {}
+                Either2::A(Err(_)) => break Signal::ShutdownMicroprocess,
+                Either2::B(Ok(s)) => break s,
+                // Nobody can signal us any more: wait for the backplane alone.
+                Either2::B(Err(_)) => control = None,
             }
-            if let Ok(s) = control.try_recv() {
-                break s;
-            }
-            cx.pause().await;
         };
         let _ = signal.send(s).await;
         Ok::<_, axon::Error>(())
     })
+}
+
+/// Resolves once a subscription made by [`subscribe_to_live`] is in place.
+///
+/// `wait` is for components (`.await`), `wait_blocking` / `wait_timeout` for
+/// plain code. Once it has resolved it stays resolved (the subscription may
+/// have ended since: this says it was made).
+#[derive(Debug)]
+pub struct Subscribed {
+    joined: Inbox<SubscriberId>,
+    id: Option<SubscriberId>,
+}
+
+/// Why a [`Subscribed`] wait gave up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotSubscribed {
+    /// The subscriber ended, or was never started, or the backplane stopped or
+    /// refused it, before the subscription was made; it never will be.
+    #[error("the subscription was never made: the subscriber or its backplane ended first (check that both are running and carry the same message type)")]
+    Ended,
+    /// [`Subscribed::wait_timeout`] ran out of time.
+    #[error("the subscription was not made within {0:?}: is the backplane running?")]
+    TimedOut(Duration),
+}
+
+impl Subscribed {
+    /// Wait until the subscription is live; its id then.
+    pub async fn wait(&mut self) -> Result<SubscriberId, NotSubscribed> {
+        if let Some(id) = self.id {
+            return Ok(id);
+        }
+        match self.joined.recv().await {
+            Ok(id) => {
+                self.id = Some(id);
+                Ok(id)
+            }
+            Err(_) => Err(NotSubscribed::Ended),
+        }
+    }
+
+    /// [`wait`](Self::wait), blocking this thread (not from an async component).
+    pub fn wait_blocking(&mut self) -> Result<SubscriberId, NotSubscribed> {
+        axon::block_on(self.wait())
+    }
+
+    /// [`wait_blocking`](Self::wait_blocking), giving up after `timeout`.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<SubscriberId, NotSubscribed> {
+        axon::block_on_timeout(self.wait(), Some(timeout)).unwrap_or(Err(NotSubscribed::TimedOut(timeout)))
+    }
+
+    /// Whether the subscription is live yet, without waiting.
+    pub fn is_live(&mut self) -> bool {
+        if self.id.is_none() {
+            self.id = self.joined.try_recv().ok();
+        }
+        self.id.is_some()
+    }
 }
 
 /// Sends the subscriber's `Remove` when its body ends or is dropped.

@@ -11,7 +11,8 @@
 //!   [`Par`](chassis::Par).
 //! * [`util`]: everyday components — transformers, filters, sources and sinks,
 //!   console reading and echoing, serde marshalling, line splitting and framing
-//!   of byte streams, fan-out and splitting.
+//!   of byte streams, fan-out and splitting, choosers, comparators, rate
+//!   limiting, file reading and writing, and a streaming introspector.
 //! * [`backplane`]: named publish/subscribe hubs found through the CAT.
 //! * [`internet`]: sockets as components — a reactor the scheduler sleeps in,
 //!   TCP server, client and connection adapter, `ServerCore`.

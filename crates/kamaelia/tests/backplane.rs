@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use axon::{Component, Handle, Outcome, Prefab, RecvError, RunningSystem, Signal, System};
 use kamaelia::backplane::{
-    backplane, config_service, input_service, publish_to, subscribe_to, subscribers_value, SubscriberId,
-    Subscription,
+    backplane, config_service, input_service, publish_to, subscribe_to, subscribe_to_live, subscribers_value,
+    NotSubscribed, SubscriberId, Subscription,
 };
 
 fn running() -> RunningSystem {
@@ -334,6 +334,7 @@ fn a_panicking_subscriber_is_dropped() {
                     id: SubscriberId::new(),
                     data: cx.me().inbox::<u32>("inbox")?,
                     signal: cx.me().inbox::<Signal>("bp_signal")?,
+                    joined: None,
                 })
                 .await?;
             let first = inbox.recv().await?;
@@ -374,4 +375,65 @@ fn a_cancelled_backplane_withdraws_its_services() {
         s.cat().retrieve_value::<usize>(&subscribers_value("cancelled")),
         Ok(0)
     );
+}
+
+#[test]
+fn a_late_subscriber_can_wait_until_it_is_live() {
+    let sys = running();
+    let s = sys.system();
+    let mut hub: Handle<u32, ()> = Handle::spawn(s, backplane::<u32>("late")).unwrap();
+    let mut publisher: Handle<u32, ()> = Handle::spawn(s, publish_to::<u32>("late")).unwrap();
+    let (early, mut early_live) = subscribe_to_live::<u32>("late");
+    let early: Handle<(), u32> = Handle::spawn(s, early).unwrap();
+    let first = early_live.wait_timeout(Duration::from_secs(10)).unwrap();
+    assert!(early_live.is_live());
+    for i in 0..5 {
+        publisher.send_blocking(i).unwrap();
+    }
+    assert_eq!(drain(&early, 5), [0, 1, 2, 3, 4]);
+
+    // Joins while data flows; everything published after it is live reaches it.
+    let (late, mut late_live) = subscribe_to_live::<u32>("late");
+    assert!(!late_live.is_live(), "not started yet");
+    let late: Handle<(), u32> = Handle::spawn(s, late).unwrap();
+    let second = late_live.wait_timeout(Duration::from_secs(10)).unwrap();
+    assert_ne!(first, second);
+    // Waiting again returns at once with the same id.
+    assert_eq!(late_live.wait_blocking(), Ok(second));
+    for i in 5..10 {
+        publisher.send_blocking(i).unwrap();
+    }
+    assert_eq!(drain(&late, 5), [5, 6, 7, 8, 9]);
+    assert_eq!(drain(&early, 5), [5, 6, 7, 8, 9]);
+
+    hub.shutdown().unwrap();
+    assert_eq!(late.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
+    assert_eq!(early.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
+    publisher.shutdown().unwrap();
+    sys.wait();
+}
+
+#[test]
+fn waiting_for_a_subscription_that_cannot_be_made_ends() {
+    let sys = running();
+    let s = sys.system();
+    // No backplane: the wait times out.
+    let (prefab, mut live) = subscribe_to_live::<u32>("nobody");
+    let mut sub: Handle<(), u32> = Handle::spawn(s, prefab).unwrap();
+    assert_eq!(
+        live.wait_timeout(Duration::from_millis(20)),
+        Err(NotSubscribed::TimedOut(Duration::from_millis(20)))
+    );
+    // The subscriber is told to stop before a backplane appears: never live.
+    sub.shutdown().unwrap();
+    assert_eq!(sub.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
+    assert_eq!(
+        live.wait_timeout(Duration::from_secs(10)),
+        Err(NotSubscribed::Ended)
+    );
+    // A subscriber that is never started is never live either.
+    let (prefab, mut never) = subscribe_to_live::<u32>("nobody");
+    drop(prefab);
+    assert_eq!(never.wait_blocking(), Err(NotSubscribed::Ended));
+    sys.wait();
 }

@@ -53,11 +53,11 @@
 //! ```
 
 use std::fmt;
-use std::future::{poll_fn, Future};
 use std::marker::PhantomData;
-use std::pin::Pin;
-use std::task::Poll;
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll};
 
+use axon::select::{select4_biased, Either4, Selectable};
 use axon::{ChildExit, Component, ComponentRef, Context, Direction, Inbox, Outbox, Prefab, Signal};
 
 use super::{box_type, link_by_name, send_quietly, ChassisError};
@@ -121,6 +121,22 @@ impl<A: Send + 'static, I: Send + 'static, O: Send + 'static> Carousel<A, I, O> 
             .outbox::<Signal>("_signal");
         let (factory, first) = (self.factory, self.first_request);
         Prefab::new(spec, move |cx| run::<A, I, O>(cx, factory, first))
+    }
+}
+
+/// An inbox whose messages are selected but whose closure is not: the
+/// children's `signal` outboxes come and go, and between two children the
+/// box reads as closed. Only used where every new sender is linked by the
+/// selecting loop itself, so no wakeup is lost by not registering one here.
+struct MessagesOnly<'a, T: Send + 'static>(&'a mut Inbox<T>);
+
+impl<T: Send + 'static> Selectable for MessagesOnly<'_, T> {
+    type Output = T;
+    fn poll_select(&mut self, cx: &mut TaskContext<'_>) -> Poll<T> {
+        match self.0.poll_recv(cx) {
+            Poll::Ready(Ok(m)) => Poll::Ready(m),
+            Poll::Ready(Err(_)) | Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -201,8 +217,8 @@ async fn run<A: Send + 'static, I: Send + 'static, O: Send + 'static>(
     mut factory: Factory<A>,
     first_request: bool,
 ) -> Result<(), ChassisError> {
-    let mut control = cx.inbox::<Signal>("control")?;
-    let mut next: Inbox<A> = cx.inbox::<A>("next")?;
+    let control = cx.inbox::<Signal>("control")?;
+    let next: Inbox<A> = cx.inbox::<A>("next")?;
     let mut from_child = cx.inbox::<Signal>("_control")?;
     let mut signal = cx.outbox::<Signal>("signal")?;
     let mut st = State {
@@ -217,61 +233,58 @@ async fn run<A: Send + 'static, I: Send + 'static, O: Send + 'static>(
         st.request_next().await;
     }
     let me = cx.me().clone();
-    let (mut control_open, mut next_open) = (true, true);
+    let (mut control, mut next) = (Some(control), Some(next));
     loop {
         let watching_child = st.current.is_some();
-        let ev = poll_fn(|t| {
-            if control_open {
-                match control.poll_recv(t) {
-                    Poll::Ready(Ok(m)) => return Poll::Ready(Some(Ev::Control(m))),
-                    Poll::Ready(Err(_)) => {
-                        control_open = false;
-                    }
-                    Poll::Pending => {}
-                }
+        if control.is_none() && next.is_none() && !watching_child {
+            break;
+        }
+        let mut exit = pin!(cx.child_exit());
+        let mut exit = watching_child.then_some(exit.as_mut());
+        let ev = match select4_biased(
+            &mut control,
+            &mut MessagesOnly(&mut from_child),
+            &mut next,
+            &mut exit,
+        )
+        .await
+        {
+            Either4::A(Ok(m)) => Ev::Control(m),
+            Either4::A(Err(_)) => {
+                control = None;
+                continue;
             }
-            if let Poll::Ready(Ok(m)) = from_child.poll_recv(t) {
-                return Poll::Ready(Some(Ev::ChildSaid(m)));
+            Either4::B(m) => Ev::ChildSaid(m),
+            Either4::C(Ok(a)) => Ev::Next(a),
+            Either4::C(Err(_)) => Ev::NextClosed,
+            Either4::D(Some(e)) => Ev::Exit(e),
+            // No child left at all: the current one has gone too.
+            Either4::D(None) => {
+                st.current = None;
+                st.request_next().await;
+                continue;
             }
-            if next_open {
-                match next.poll_recv(t) {
-                    Poll::Ready(Ok(a)) => return Poll::Ready(Some(Ev::Next(a))),
-                    Poll::Ready(Err(_)) => return Poll::Ready(Some(Ev::NextClosed)),
-                    Poll::Pending => {}
-                }
-            }
-            if watching_child {
-                if let Poll::Ready(Some(e)) = Pin::new(&mut cx.child_exit()).poll(t) {
-                    return Poll::Ready(Some(Ev::Exit(e)));
-                }
-            }
-            if !control_open && !next_open && !watching_child {
-                return Poll::Ready(None);
-            }
-            Poll::Pending
-        })
-        .await;
+        };
         match ev {
-            None => break,
-            Some(Ev::Control(msg)) => {
+            Ev::Control(msg) => {
                 st.unplug();
                 send_quietly(&mut signal, msg).await;
                 return Ok(());
             }
-            Some(Ev::ChildSaid(msg)) => {
+            Ev::ChildSaid(msg) => {
                 tracing::trace!(?msg, "carousel child is done");
                 st.request_next().await;
                 st.unplug();
             }
-            Some(Ev::Exit(e)) => {
+            Ev::Exit(e) => {
                 if st.current.as_ref().is_some_and(|c| c.child == e.child) {
                     st.current = None;
                     cx.remove_child(&e.child);
                     st.request_next().await;
                 }
             }
-            Some(Ev::NextClosed) => next_open = false,
-            Some(Ev::Next(arg)) => {
+            Ev::NextClosed => next = None,
+            Ev::Next(arg) => {
                 // Forget anything the old child said, then replace it.
                 while from_child.try_recv().is_ok() {}
                 st.unplug();
@@ -294,7 +307,7 @@ async fn run<A: Send + 'static, I: Send + 'static, O: Send + 'static>(
                 st.done = false;
             }
         }
-        if !next_open && st.current.is_none() {
+        if next.is_none() && st.current.is_none() {
             break;
         }
     }

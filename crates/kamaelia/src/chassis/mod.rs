@@ -49,10 +49,9 @@
 //! its `recv` returns `Closed`, and closure ripples down a pipeline as each stage
 //! ends. Each chassis' page says what it does with its own `control`/`signal`.
 
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
-use std::task::Poll;
+use std::pin::pin;
 
+use axon::select::{select2_biased, Either2};
 use axon::{AnyBoxRef, BoxError, ChildExit, Component, Context, Direction, LinkError, Outbox, Signal};
 
 mod carousel;
@@ -193,25 +192,16 @@ pub(crate) enum Event {
     NoChildren,
 }
 
-/// Wait for the next message on `control` (if given) or the next child exit.
+/// Wait for the next message on `control` (if given) or the next child exit;
+/// `control` is looked at first.
 pub(crate) async fn next_event(cx: &Context, mut control: Option<&mut axon::Inbox<Signal>>) -> Event {
-    poll_fn(|t| {
-        if let Some(c) = control.as_deref_mut() {
-            match c.poll_recv(t) {
-                Poll::Ready(Ok(m)) => return Poll::Ready(Event::Control(m)),
-                Poll::Ready(Err(_)) => return Poll::Ready(Event::ControlClosed),
-                Poll::Pending => {}
-            }
-        }
-        // `child_exit()` holds no state between polls, so a fresh one per poll
-        // is the same future.
-        match Pin::new(&mut cx.child_exit()).poll(t) {
-            Poll::Ready(Some(e)) => Poll::Ready(Event::Exit(e)),
-            Poll::Ready(None) => Poll::Ready(Event::NoChildren),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await
+    let mut exit = pin!(cx.child_exit());
+    match select2_biased(&mut control, &mut exit).await {
+        Either2::A(Ok(m)) => Event::Control(m),
+        Either2::A(Err(_)) => Event::ControlClosed,
+        Either2::B(Some(e)) => Event::Exit(e),
+        Either2::B(None) => Event::NoChildren,
+    }
 }
 
 /// Copies of `control` messages for children whose `control` nothing else

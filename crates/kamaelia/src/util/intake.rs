@@ -236,6 +236,48 @@ impl<T: Send + 'static> Intake<T> {
         }
     }
 
+    /// Whether `ProducerFinished` has arrived and the component is handing
+    /// out what is already queued before it ends.
+    pub fn is_draining(&self) -> bool {
+        matches!(self.state, State::Draining(_))
+    }
+
+    /// Watch `control` alone, leaving `inbox` untouched: `Ready` once the
+    /// component must stop at once (`ShutdownMicroprocess` or `Failed`),
+    /// `Pending` otherwise (a `ProducerFinished` is noted, see
+    /// [`is_draining`](Self::is_draining)). For waiting on something else —
+    /// a timer, a second inbox — while staying stoppable.
+    ///
+    /// ```
+    /// # use axon::{Component, Outbox, Signal, System};
+    /// # use kamaelia::util::Intake;
+    /// # let sys = System::builder().threads(1).build();
+    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// let mut intake = Intake::<u8>::take(&mut cx)?;
+    /// // Wait for a shutdown without reading the data waiting in `inbox`.
+    /// std::future::poll_fn(|tcx| intake.poll_stop(tcx)).await;
+    /// assert_eq!(intake.ending(), Some(&Signal::ShutdownMicroprocess));
+    /// assert_eq!(intake.inbox().len(), 1);
+    /// # Ok::<_, axon::Error>(())
+    /// # });
+    /// # let mut feed = Outbox::<u8>::detached("feed");
+    /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+    /// # let mut ctl = Outbox::<Signal>::detached("ctl");
+    /// # axon::link(&ctl.endpoint(), &c.inbox("control")?)?;
+    /// # feed.try_send(1)?;
+    /// # ctl.try_send(Signal::ShutdownMicroprocess)?;
+    /// # sys.run();
+    /// # assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn poll_stop(&mut self, cx: &mut TaskContext<'_>) -> Poll<()> {
+        if self.stopping_now() || self.poll_control(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
     /// Ended by something other than `ProducerFinished`: stop at once, send
     /// nothing more. (After `ProducerFinished` a component may still flush.)
     fn stopping_now(&self) -> bool {
@@ -504,6 +546,52 @@ impl<T: Send + 'static> Intake<T> {
     /// ```
     pub fn finish_blocking(self, signal: &mut Outbox<Signal>) {
         axon::block_on(self.finish(signal));
+    }
+}
+
+/// An `Intake` can be one side of an [`axon::select`]: it hands over what
+/// [`Intake::poll_recv`] does — `Some(message)`, or `None` once the component
+/// should end (and from then on every time it is asked).
+///
+/// ```
+/// use axon::select::{select2_biased, Either2};
+/// use axon::{Component, Outbox, Prefab, Signal, System};
+/// use kamaelia::util::Intake;
+///
+/// // Data on `inbox` and commands on `config`, commands first.
+/// let spec = Component::new("c").std::<u8, u8>().inbox::<String>("config");
+/// let sys = System::builder().threads(1).build();
+/// let c = sys.spawn(spec, |mut cx| async move {
+///     let mut intake = Intake::<u8>::take(&mut cx)?;
+///     let mut config = Some(cx.inbox::<String>("config")?);
+///     let mut seen = Vec::new();
+///     loop {
+///         match select2_biased(&mut config, &mut intake).await {
+///             Either2::A(Ok(cmd)) => seen.push(cmd),
+///             Either2::A(Err(_closed)) => config = None,
+///             Either2::B(Some(x)) => seen.push(x.to_string()),
+///             Either2::B(None) => break,
+///         }
+///     }
+///     assert_eq!(seen, ["go", "1"]);
+///     Ok::<_, axon::Error>(())
+/// });
+/// let mut cfg = Outbox::<String>::detached("cfg");
+/// let mut feed = Outbox::<u8>::detached("feed");
+/// axon::link(&cfg.endpoint(), &c.inbox("config")?)?;
+/// axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
+/// feed.try_send(1)?;
+/// cfg.try_send("go".into())?;
+/// drop((cfg, feed));
+/// sys.run();
+/// assert_eq!(c.outcome(), Some(axon::Outcome::Finished));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<T: Send + 'static> axon::select::Selectable for Intake<T> {
+    type Output = Option<T>;
+
+    fn poll_select(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<T>> {
+        self.poll_recv(cx)
     }
 }
 

@@ -20,6 +20,16 @@
 //! | [`Framer`] / [`DeFramer`] | payloads / bytes | frames / payloads | length-prefixed framing |
 //! | [`fanout`](fn@fanout) | `T` | `T` × named | copies each message to fixed, named outboxes |
 //! | [`Splitter`] | `T` | `T` × sinks | copies each message to sinks added and removed while running |
+//! | [`pass_through`](fn@pass_through) | `T` | `T` | forwards everything unchanged |
+//! | [`detuple`](fn@detuple) | `(A, B, ..)` | one field | takes field `I` of each tuple ([`TupleField`]) |
+//! | [`two_way_splitter`](fn@two_way_splitter) | `T` | `T` × 2 | each message (and the ending signal) to two places |
+//! | [`comparator`](fn@comparator) / [`combiner`](fn@combiner) | `A` + `B` | `bool` / `U` | pairs up two streams item by item |
+//! | [`Throttle`] | `T` | `T` | passes messages on no faster than a rate, optionally after filling a buffer |
+//! | [`RateControl`] | new rate | chunk sizes | says how much to send, at a steady rate (drives a source) |
+//! | [`ReadFileAdaptor`] | — | `Bytes` | a file as chunks or lines, as fast as taken or at a set pace (threaded) |
+//! | [`SimpleFileWriter`] | bytes (`AsRef<[u8]>`) | — | writes its input to a file (threaded) |
+//! | [`Introspector`] | — | [`TopologyChange`] | streams its system's components, boxes and linkages as they change |
+//! | [`Chooser`] / [`ForwardIteratingChooser`] | [`ChooserCommand`] | `T` | steps through a list (or an iterator) on command |
 //!
 //! ## Boxes and the shutdown convention
 //!
@@ -44,32 +54,52 @@
 //! the data: an `error` outbox keeps at most 64 reports while unlinked, and a
 //! report that cannot be delivered is logged (`tracing`, `warn`) instead.
 
+pub mod chooser;
 pub mod clock;
 pub mod collector;
+pub mod comparator;
 pub mod console;
 pub mod data_source;
+pub mod detuple;
 pub mod fanout;
+pub mod file_writer;
 pub mod filter;
 pub mod framing;
 pub mod intake;
+pub mod introspector;
 pub mod lines;
 pub mod marshalling;
 pub mod null_sink;
 pub mod one_shot;
+pub mod pass_through;
+pub mod rate_control;
+pub mod read_file;
 pub mod splitter;
+pub mod throttle;
 pub mod transformer;
+pub mod two_way_splitter;
 
+pub use chooser::{Chooser, ChooserCommand, ForwardIteratingChooser, UnknownCommand};
 pub use clock::Clock;
 pub use collector::{collector, Collected};
+pub use comparator::{combiner, comparator};
 pub use console::{ConsoleEchoer, ConsoleReader};
 pub use data_source::data_source;
+pub use detuple::{detuple, TupleField};
 pub use fanout::fanout;
+pub use file_writer::SimpleFileWriter;
 pub use filter::filter;
 pub use framing::{DeFramer, FrameError, Framer, DEFAULT_MAX_FRAME};
 pub use intake::{DestinationClosed, Intake};
+pub use introspector::{Introspector, Topology, TopologyChange};
 pub use lines::{LineError, LineSplitter, DEFAULT_MAX_LINE};
 pub use marshalling::{Codec, DeMarshaller, Json, JsonString, MarshalError, MarshalErrorKind, Marshaller};
 pub use null_sink::null_sink;
 pub use one_shot::one_shot;
+pub use pass_through::pass_through;
+pub use rate_control::RateControl;
+pub use read_file::{FileError, ReadFileAdaptor};
 pub use splitter::{Splitter, SplitterCommand, SplitterError};
+pub use throttle::Throttle;
 pub use transformer::pure_transformer;
+pub use two_way_splitter::two_way_splitter;
