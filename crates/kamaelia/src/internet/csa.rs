@@ -162,6 +162,19 @@ impl ConnectedSocketAdapter {
     }
 }
 
+/// A peer's address as messages show it (`?` if unknown).
+#[derive(Clone, Copy)]
+struct PeerAddr(Option<SocketAddr>);
+
+impl std::fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(a) => a.fmt(f),
+            None => f.write_str("?"),
+        }
+    }
+}
+
 /// How the read half ended.
 enum ReadEnd {
     /// The peer closed its sending side (or reset the connection).
@@ -240,10 +253,8 @@ pub(crate) async fn run(boxes: Boxes, sock: IoSource<TcpStream>, cfg: CsaConfig)
         mut signal,
         finish,
     } = boxes;
-    let peer = sock
-        .get_ref()
-        .peer_addr()
-        .map_or_else(|_| "?".to_string(), |a: SocketAddr| a.to_string());
+    // The peer's address, for messages (no allocation per connection).
+    let peer = PeerAddr(sock.get_ref().peer_addr().ok());
     // Milliseconds since `base` of the last byte moved (for the idle timeout).
     let base = Instant::now();
     let last_activity = AtomicU64::new(0);
@@ -315,7 +326,7 @@ pub(crate) async fn run(boxes: Boxes, sock: IoSource<TcpStream>, cfg: CsaConfig)
                     }
                     ReadEnd::Failed(e) => {
                         return Poll::Ready(Err(CsaError::Io {
-                            peer: peer.clone(),
+                            peer: peer.to_string(),
                             op: "read",
                             source: e,
                         }))
@@ -342,7 +353,7 @@ pub(crate) async fn run(boxes: Boxes, sock: IoSource<TcpStream>, cfg: CsaConfig)
                     }
                     Poll::Ready(Err(e)) => {
                         return Poll::Ready(Err(CsaError::Io {
-                            peer: peer.clone(),
+                            peer: peer.to_string(),
                             op: "write",
                             source: e,
                         }))
