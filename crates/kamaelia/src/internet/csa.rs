@@ -162,6 +162,27 @@ impl ConnectedSocketAdapter {
     }
 }
 
+/// Take what has arrived at `control` (a socket component's first step in
+/// every poll): returns a shutdown to act on now; a `ProducerFinished` sets
+/// `*finishing`; once `control` closes (nobody can signal any more) `*open`
+/// goes false and it is not looked at again.
+pub(crate) fn poll_control(
+    control: &mut Inbox<Signal>,
+    open: &mut bool,
+    finishing: &mut bool,
+    tcx: &mut std::task::Context<'_>,
+) -> Option<Signal> {
+    while *open {
+        match control.poll_recv(tcx) {
+            Poll::Ready(Ok(sig)) if sig.is_shutdown() => return Some(sig),
+            Poll::Ready(Ok(_)) => *finishing = true,
+            Poll::Ready(Err(RecvError::Closed)) => *open = false,
+            Poll::Pending => break,
+        }
+    }
+    None
+}
+
 /// A peer's address as messages show it (`?` if unknown).
 #[derive(Clone, Copy)]
 struct PeerAddr(Option<SocketAddr>);
@@ -299,17 +320,12 @@ pub(crate) async fn run(boxes: Boxes, sock: IoSource<TcpStream>, cfg: CsaConfig)
 
     let end = poll_fn(|tcx| {
         // Control first: a shutdown beats everything else.
-        while control_open {
-            match control.poll_recv(tcx) {
-                Poll::Ready(Ok(sig)) if sig.is_shutdown() => return Poll::Ready(Ok(End::Stop(sig))),
-                Poll::Ready(Ok(_)) => {
-                    if input == Input::Open {
-                        input = Input::Finishing;
-                    }
-                }
-                Poll::Ready(Err(RecvError::Closed)) => control_open = false,
-                Poll::Pending => break,
-            }
+        let mut finishing = false;
+        if let Some(sig) = poll_control(&mut control, &mut control_open, &mut finishing, tcx) {
+            return Poll::Ready(Ok(End::Stop(sig)));
+        }
+        if finishing && input == Input::Open {
+            input = Input::Finishing;
         }
 
         if !reader_done {

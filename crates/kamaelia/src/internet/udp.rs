@@ -85,6 +85,7 @@ use axon::{Component, Context, Inbox, Prefab, RecvError, Signal};
 use bytes::Bytes;
 use mio::net::UdpSocket;
 
+use super::csa::poll_control;
 use super::reactor::{Direction, IoSource, Reactor};
 
 /// The largest UDP payload over IPv4 (65,535 less the IP and UDP headers).
@@ -550,13 +551,8 @@ async fn run(cx: &mut Context, bound: Bound, mut feed: impl Feed) -> Result<(), 
 
     let end = poll_fn(|tcx| {
         // Control first: a shutdown beats everything else.
-        while control_open {
-            match control.poll_recv(tcx) {
-                Poll::Ready(Ok(sig)) if sig.is_shutdown() => return Poll::Ready(Ok(End::Stop(sig))),
-                Poll::Ready(Ok(_)) => finishing = true,
-                Poll::Ready(Err(RecvError::Closed)) => control_open = false,
-                Poll::Pending => break,
-            }
+        if let Some(sig) = poll_control(&mut control, &mut control_open, &mut finishing, tcx) {
+            return Poll::Ready(Ok(End::Stop(sig)));
         }
 
         if !reader_done {
