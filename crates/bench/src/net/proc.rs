@@ -250,7 +250,7 @@ impl Proc {
         let pid = self.child.id();
         let family = descendants(pid);
         signal(pid, libc::SIGINT);
-        for (&p, _) in &family {
+        for &p in family.keys() {
             signal(p, libc::SIGINT);
         }
         if self.wait_exit(GRACE).is_none() {
@@ -294,7 +294,7 @@ pub fn kill_all_now() {
     for pid in live {
         let family = descendants(pid);
         signal(pid, libc::SIGKILL);
-        for (p, _) in family {
+        for p in family.into_keys() {
             signal(p, libc::SIGKILL);
         }
     }
