@@ -413,6 +413,7 @@ pub fn run(cfg: &NetConfig, dog: &Watchdog) -> ExitCode {
             ctx.pin.describe(),
             ctx.layout.bin_dir.display()
         );
+        println!("load average at start: {}", load_average());
         println!("'vs X' = median / X's median; goals below each table");
     }
     let mut failures = Vec::new();
@@ -437,6 +438,10 @@ pub fn run(cfg: &NetConfig, dog: &Watchdog) -> ExitCode {
             "\ngoals: {} met, {} missed, {} not measured",
             tally[0], tally[1], tally[2]
         );
+        println!(
+            "load average at end: {} (above ~0.5 on this machine, other work shared the CPUs)",
+            load_average()
+        );
     }
     if failures.is_empty() {
         ExitCode::SUCCESS
@@ -447,6 +452,14 @@ pub fn run(cfg: &NetConfig, dog: &Watchdog) -> ExitCode {
         }
         ExitCode::FAILURE
     }
+}
+
+/// The 1, 5 and 15 minute load averages, from /proc/loadavg.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// When run through cargo (`CARGO` is set), build the peer binaries and
@@ -928,7 +941,7 @@ fn judge(m: &Metric, idx: usize, g: Goal, rows: &[Row]) -> (String, Option<f64>,
             }
         }
         Goal::Absolute(limit) => {
-            let text = format!("ours {cmp} {} {}", human(limit), m.unit);
+            let text = format!("ours {cmp} {limit:.0} {}", m.unit);
             match ours {
                 Some(a) => {
                     let met = if m.higher_is_better {
