@@ -152,16 +152,33 @@ impl Proc {
         }
     }
 
-    /// Wait for the server's single ready line, `listening on <ADDR>`, and
-    /// return ADDR, which must be a loopback address.
+    /// Wait for the server's ready line, `listening on <ADDR>`, and return
+    /// ADDR, which must be a loopback address. Lines before it (a log line
+    /// on stdout, say) are skipped, up to 100 of them.
     pub fn listening(&mut self, timeout: Duration) -> Result<SocketAddr, NetError> {
-        let line = self.next_line(timeout)?;
+        let deadline = Instant::now() + timeout;
+        let mut skipped = Vec::new();
+        let line = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.next_line(left)?;
+            if line.starts_with("listening on ") {
+                break line;
+            }
+            skipped.push(line);
+            if skipped.len() >= 100 {
+                return Err(NetError::Failed(format!(
+                    "{}: no `listening on <ADDR>` line in its first 100 lines of output: {:?}",
+                    self.name,
+                    &skipped[..3]
+                )));
+            }
+        };
         let addr: SocketAddr = line
             .strip_prefix("listening on ")
             .and_then(|a| a.trim().parse().ok())
             .ok_or_else(|| {
                 NetError::Failed(format!(
-                    "{}: expected `listening on <ADDR>` as its first line, got {line:?}",
+                    "{}: expected `listening on <ADDR>`, got {line:?}",
                     self.name
                 ))
             })?;
@@ -637,6 +654,21 @@ mod tests {
         let p = Proc::spawn("bad", cmd, Stdio::null(), None).unwrap();
         let e = p.result(Duration::from_secs(10)).unwrap_err().to_string();
         assert!(e.contains("oops"), "{e}");
+    }
+
+    #[test]
+    fn ready_line_after_noise() {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("echo 'INFO starting'; echo 'listening on 127.0.0.1:4567'; sleep 30");
+        let mut p = Proc::spawn("noisy", cmd, Stdio::null(), None).unwrap();
+        let addr = p.listening(Duration::from_secs(10)).unwrap();
+        assert_eq!(addr, "127.0.0.1:4567".parse().unwrap());
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg("echo 'listening on 10.1.2.3:80'");
+        let mut p = Proc::spawn("outside", cmd, Stdio::null(), None).unwrap();
+        let e = p.listening(Duration::from_secs(10)).unwrap_err().to_string();
+        assert!(e.contains("not a loopback"), "{e}");
     }
 
     #[test]
