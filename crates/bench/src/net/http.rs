@@ -45,6 +45,17 @@ pub fn check_hello(addr: SocketAddr) -> Result<(), NetError> {
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(fail(format!(
+                    "no complete HTTP response within 10 s; got {:?}",
+                    String::from_utf8_lossy(&raw[..raw.len().min(200)])
+                )))
+            }
             Err(e) => return Err(fail(format!("read: {e}"))),
         }
     }
