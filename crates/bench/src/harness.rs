@@ -419,6 +419,12 @@ pub struct Watchdog {
 
 impl Watchdog {
     pub fn start() -> Watchdog {
+        Watchdog::start_with(|| {})
+    }
+
+    /// A watchdog that runs `cleanup` (e.g. killing child processes, whose
+    /// destructors will not run) before it exits the process.
+    pub fn start_with(cleanup: fn()) -> Watchdog {
         let armed: Armed = Arc::new(Mutex::new(None));
         let seen = Arc::clone(&armed);
         std::thread::Builder::new()
@@ -432,6 +438,7 @@ impl Watchdog {
                             "bench: {what} did not finish within {} s (hang or lost message); aborting",
                             limit.as_secs()
                         );
+                        cleanup();
                         std::process::exit(3);
                     }
                 }
@@ -440,11 +447,11 @@ impl Watchdog {
         Watchdog { armed }
     }
 
-    fn arm(&self, what: String, limit: Duration) {
+    pub fn arm(&self, what: String, limit: Duration) {
         *self.armed.lock().unwrap_or_else(|p| p.into_inner()) = Some((what, Instant::now(), limit));
     }
 
-    fn disarm(&self) {
+    pub fn disarm(&self) {
         *self.armed.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }

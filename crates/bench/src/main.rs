@@ -2,14 +2,17 @@
 //! workloads (ping-pong, ring, pipeline, bounded pipeline, fan-in, spawn,
 //! idle, scale) on our kernel (`axon-1`, `axon-n`) and on peer systems
 //! (tokio, actix, ractor, kameo, flume, OS threads), verifies every
-//! repetition, and prints a table or TSV.
+//! repetition, and prints a table or TSV. `net` runs the network benchmark
+//! (src/net/): kamaelia's example servers against hyper, tokio and nginx,
+//! each a separate pinned process.
 //!
 //! ```text
 //! cargo run --release -p bench -- <workload|all> [--peer NAME]... [--tsv] [--quick] [--reps N]
-//! cargo run --release -p bench -- net
+//! cargo run --release -p bench -- net [--only http|echo|proxy|pipe|mem]... [--tsv] [--quick] [--reps N] [--no-build]
 //! ```
 
 mod harness;
+mod net;
 mod systems;
 mod workloads;
 
@@ -31,7 +34,7 @@ use workloads::{Params, Workload};
                   verification fails."
 )]
 struct Cli {
-    /// Workload to run; `all` runs every one; `net` is a placeholder.
+    /// Workload to run; `all` runs every one (not `net`).
     target: Target,
     /// Only these systems (repeatable); default: all of them.
     #[arg(long = "peer", value_name = "NAME")]
@@ -45,6 +48,13 @@ struct Cli {
     /// With `spawn-child`: spawn twice and report the second.
     #[arg(long, hide = true)]
     warm: bool,
+    /// With `net`: only these parts (repeatable); default: all of them.
+    #[arg(long = "only", value_name = "PART")]
+    only: Vec<net::NetWorkload>,
+    /// With `net`: do not build the peer binaries and kamaelia's examples
+    /// first (by default they are built when run through `cargo run`).
+    #[arg(long)]
+    no_build: bool,
     /// Timed repetitions per figure, after one warm-up.
     #[arg(long, value_name = "N", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -65,7 +75,7 @@ enum Target {
     SpawnMem,
     Idle,
     Scale,
-    /// Network workloads (placeholder).
+    /// Network benchmark: servers as pinned processes vs hyper, tokio, nginx.
     Net,
     /// Internal: one spawn or spawn-mem repetition in a fresh process.
     #[value(hide = true)]
@@ -132,8 +142,15 @@ fn main() -> ExitCode {
 
     match cli.target {
         Target::Net => {
-            println!("net: the network workloads arrive with the network components; nothing to run yet.");
-            return ExitCode::SUCCESS;
+            let dog = Watchdog::start_with(net::kill_all_now);
+            let cfg = net::NetConfig {
+                quick: cli.quick,
+                reps: cli.reps as usize,
+                tsv: cli.tsv,
+                only: cli.only,
+                build: !cli.no_build,
+            };
+            return net::run(&cfg, &dog);
         }
         Target::SpawnChild => {
             let [sys] = systems.as_slice() else {
