@@ -143,55 +143,94 @@ fn idle_server_uses_no_cpu() {
     drop(s);
 }
 
+/// A chat client: lines it hears arrive on a channel (a reader thread per
+/// client, so no read ever times out half-way through a line).
+struct ChatClient {
+    s: TcpStream,
+    heard: std::sync::mpsc::Receiver<String>,
+}
+
+impl ChatClient {
+    fn connect(tool: &Tool) -> ChatClient {
+        let s = connect(tool);
+        let r = BufReader::new(s.try_clone().unwrap());
+        let (tx, heard) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in r.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        ChatClient { s, heard }
+    }
+
+    fn say(&mut self, line: &str) {
+        self.s.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+
+    /// Whether a line starting with `prefix` arrives within `wait`.
+    fn hears(&self, prefix: &str, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.heard.recv_timeout(left) {
+                Ok(l) if l.starts_with(prefix) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+}
+
 #[test]
 fn chat_server_lines_reach_every_other_client() {
     if !have("socat") {
         return;
     }
     let tool = Tool::start("chat_server", &["--listen", "127.0.0.1:0"]);
-    let mut a = connect(&tool);
-    let mut b = connect(&tool);
-    let mut c = connect(&tool);
-    // Wait until all three are subscribed: each says hello until the others hear.
-    let mut rb = BufReader::new(b.try_clone().unwrap());
-    let mut rc = BufReader::new(c.try_clone().unwrap());
-    let mut line = String::new();
-    let mut n = 0;
-    loop {
-        n += 1;
-        a.write_all(format!("a: ready? {n}\n").as_bytes()).unwrap();
-        std::thread::sleep(Duration::from_millis(20));
-        b.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        line.clear();
-        if rb.read_line(&mut line).is_ok() && !line.is_empty() {
+    let mut a = ChatClient::connect(&tool);
+    let b = ChatClient::connect(&tool);
+    let mut c = ChatClient::connect(&tool);
+    // A subscription goes live a moment after the connection is accepted: a
+    // says "ready?" until b and c have both heard it, then c until a has.
+    let short = Duration::from_millis(100);
+    let (mut b_live, mut c_live) = (false, false);
+    for n in 0..300 {
+        a.say(&format!("a: ready? {n}"));
+        b_live = b_live || b.hears("a: ready?", short);
+        c_live = c_live || c.hears("a: ready?", short);
+        if b_live && c_live {
             break;
         }
-        assert!(n < 200, "b never heard a");
     }
-    b.set_read_timeout(T).unwrap();
-    // Drain what b and c heard of the warm-up, then one real exchange each.
-    b.write_all(b"b: hello from b\n").unwrap();
-    c.write_all(b"c: hello from c\n").unwrap();
-    let heard = |r: &mut BufReader<TcpStream>, want: &str| loop {
-        let mut l = String::new();
-        r.read_line(&mut l).unwrap();
-        assert!(!l.is_empty(), "connection closed before {want:?}");
-        if l == want {
-            return;
+    assert!(b_live && c_live, "b or c never heard a");
+    let mut a_live = false;
+    for n in 0..300 {
+        c.say(&format!("c: ready? {n}"));
+        if a.hears("c: ready?", short) {
+            a_live = true;
+            break;
         }
-    };
-    heard(&mut rc, "b: hello from b\n");
-    let mut ra = BufReader::new(a.try_clone().unwrap());
-    heard(&mut ra, "b: hello from b\n");
-    heard(&mut ra, "c: hello from c\n");
-    heard(&mut rb, "c: hello from c\n");
+    }
+    assert!(a_live, "a never heard c");
+    // Now every line reaches every other client.
+    let long = Duration::from_secs(20);
+    let mut b = b;
+    b.say("b: hello from b");
+    assert!(c.hears("b: hello from b", long));
+    assert!(a.hears("b: hello from b", long));
+    c.say("c: hello from c");
+    assert!(a.hears("c: hello from c", long));
+    assert!(b.hears("c: hello from c", long));
     // socat as a client: its line reaches a, not itself.
     let (host, port) = (tool.addr.ip().to_string(), tool.addr.port().to_string());
     let own = sh(
         &format!("timeout 10 socat -t 1 - TCP:{host}:{port}"),
         b"s: from socat\n",
     );
-    heard(&mut ra, "s: from socat\n");
+    assert!(a.hears("s: from socat", long));
     assert!(
         !String::from_utf8_lossy(&own).contains("s: from socat"),
         "socat heard itself"
