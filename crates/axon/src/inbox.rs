@@ -133,6 +133,9 @@ impl<T: Send + 'static> Inbox<T> {
         let mut wake = WakeList::new();
         let mut st = self.node.store.lock();
         if let Some(m) = st.pop(&mut wake) {
+            if st.queue.is_empty() {
+                self.node.delivery_seen();
+            }
             drop(st);
             wake_all(wake);
             return Ok(m);
@@ -266,8 +269,12 @@ fn poll_box<T: Send + 'static>(
                 std::mem::swap(held.get_mut(), &mut st.queue);
                 node.held.store(true, Ordering::Relaxed);
             }
-            _ if st.queue.is_empty() && !node.store_flags().closed() && !senders_gone(node) => {
-                st.recv.emptied(cx.waker(), &node.armed);
+            _ if st.queue.is_empty() => {
+                // Everything delivered has been seen (see `Context::pause`).
+                node.delivery_seen();
+                if !node.store_flags().closed() && !senders_gone(node) {
+                    st.recv.emptied(cx.waker(), &node.armed);
+                }
             }
             _ => {}
         }
@@ -282,6 +289,8 @@ fn poll_box<T: Send + 'static>(
     if node.store_flags().closed() || senders_gone(node) {
         return Poll::Ready(Err(RecvError::Closed));
     }
+    // Box and handle empty: everything delivered has been seen.
+    node.delivery_seen();
     st.recv.park_armed(cx.waker(), &node.armed);
     Poll::Pending
 }

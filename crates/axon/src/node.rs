@@ -142,6 +142,7 @@ pub(crate) struct StoreFlags(u8);
 impl StoreFlags {
     const FORWARDED: u8 = 1;
     const CLOSED: u8 = 2;
+    const DELIVERED: u8 = 4;
 
     /// This box has a target: it is no longer a final sink and pushes must
     /// resolve the chain again.
@@ -156,6 +157,13 @@ impl StoreFlags {
     pub(crate) fn closed(self) -> bool {
         self.0 & Self::CLOSED != 0
     }
+
+    /// A message was pushed into this box since its owner's `pause()` last
+    /// returned (see [`Context::pause`](crate::Context::pause)).
+    #[inline]
+    pub(crate) fn delivered(self) -> bool {
+        self.0 & Self::DELIVERED != 0
+    }
 }
 
 impl<T> Node<T> {
@@ -169,6 +177,41 @@ impl<T> Node<T> {
     /// `store` locked.
     pub(crate) fn set_forwarded(&self, on: bool) {
         self.set_store_flag(StoreFlags::FORWARDED, on);
+    }
+
+    /// Note a delivery for `pause()`, given the flags just read under the
+    /// same lock: one plain store, and only the first time after `pause()`
+    /// looked (a box nobody pauses on pays a test and a branch per push).
+    /// Call with `store` locked.
+    #[inline]
+    pub(crate) fn note_delivery(&self, flags: StoreFlags) {
+        if !flags.delivered() {
+            self.store_flags
+                .store(flags.0 | StoreFlags::DELIVERED, Ordering::Relaxed);
+        }
+    }
+
+    /// The owner took the last message out of the box: every delivery so
+    /// far has been seen, so the note goes (one load, and a store only when
+    /// the note was there). Call with `store` locked.
+    #[inline]
+    pub(crate) fn delivery_seen(&self) {
+        let f = self.store_flags();
+        if f.delivered() {
+            self.store_flags
+                .store(f.0 & !StoreFlags::DELIVERED, Ordering::Relaxed);
+        }
+    }
+
+    /// Take the delivery note (see [`note_delivery`](Self::note_delivery)):
+    /// whether a message was pushed since the last call. Call with `store`
+    /// locked.
+    pub(crate) fn take_delivery(&self) -> bool {
+        let f = self.store_flags();
+        if f.delivered() {
+            self.set_store_flag(StoreFlags::DELIVERED, false);
+        }
+        f.delivered()
     }
 
     /// Mark this box closed. Call with `store` locked.
@@ -289,13 +332,17 @@ pub(crate) trait AnyNode: Any + Send + Sync + 'static {
     fn set_limit(&self, limit: Option<usize>);
     /// Remove every linkage into or out of this box, whoever made it.
     fn detach(self: Arc<Self>);
-    /// Register `waker` to be woken by a delivery to this inbox; true if there is
-    /// already something to see (data waiting, or the inbox closed) and no need
-    /// to sleep.
-    fn watch_delivery(&self, waker: &Waker) -> bool;
-    /// If the last `try_send` from this outbox found no space, queue a notify
-    /// waiter at its final sink.
-    fn watch_space(&self, waker: &Waker);
+    /// For `pause()`: whether there is news at this inbox (a delivery since
+    /// the last call without a waker, or its senders all gone, reported
+    /// once); if not and `waker` is given, register it to be woken by a
+    /// delivery. Without a waker (`pause()` returning) the delivery news is
+    /// taken: it has been seen.
+    fn watch_delivery(&self, waker: Option<&Waker>) -> bool;
+    /// For `pause()`: if the last `try_send` from this outbox found no space,
+    /// whether there is space now (or the destination closed), which is
+    /// reported once; if not and `waker` is given, queue a notify waiter at
+    /// the final sink.
+    fn watch_space(&self, waker: Option<&Waker>) -> bool;
     /// The owning component is gone: stop receiving (inbox) or stop counting as
     /// the owner's sender (outbox).
     fn close(&self);
@@ -365,12 +412,13 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         crate::topology::detach(&self);
     }
 
-    fn watch_delivery(&self, waker: &Waker) -> bool {
-        if self.held.load(Ordering::Relaxed) {
-            return true; // the owner's handle holds collected messages
-        }
+    fn watch_delivery(&self, waker: Option<&Waker>) -> bool {
         let mut st = self.store.lock();
-        if !st.queue.is_empty() {
+        let Some(waker) = waker else {
+            self.take_delivery();
+            return false;
+        };
+        if self.store_flags().delivered() {
             return true;
         }
         if self.dir == Direction::In
@@ -391,9 +439,9 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         false
     }
 
-    fn watch_space(&self, waker: &Waker) {
+    fn watch_space(&self, waker: Option<&Waker>) -> bool {
         if !self.wants_space.load(Ordering::Relaxed) {
-            return;
+            return false;
         }
         loop {
             let (gen, sink) = crate::topology::resolve_with_gen(self);
@@ -403,12 +451,13 @@ impl<T: Send + 'static> AnyNode for Node<T> {
                 continue; // re-routed meanwhile (see Outbox::attempt)
             }
             if st.has_space() || sink.store_flags().closed() {
-                drop(st);
-                waker.wake_by_ref();
-                return;
+                self.wants_space.store(false, Ordering::Relaxed);
+                return true;
             }
-            st.enqueue(self.meta.id, WaitKind::Notify, waker.clone());
-            return;
+            if let Some(waker) = waker {
+                st.enqueue(self.meta.id, WaitKind::Notify, waker.clone());
+            }
+            return false;
         }
     }
 

@@ -132,6 +132,7 @@ impl<T: Send + 'static> Outbox<T> {
             return Attempt::Full(msg);
         }
         let wakeup = st.push(msg, &sink.armed);
+        sink.note_delivery(flags);
         drop(st);
         wakeup.wake();
         Attempt::Done
@@ -302,6 +303,7 @@ impl<T: Send + 'static> SendFuture<'_, T> {
                     TicketState::Granted => {
                         this.ticket = None;
                         let wakeup = st.push_granted(t, msg, &sink.armed);
+                        sink.note_delivery(flags);
                         drop(st);
                         wakeup.wake();
                         return Poll::Ready(Ok(()));
@@ -315,6 +317,7 @@ impl<T: Send + 'static> SendFuture<'_, T> {
             }
             if st.has_space() {
                 let wakeup = st.push(msg, &sink.armed);
+                sink.note_delivery(flags);
                 drop(st);
                 wakeup.wake();
                 return Poll::Ready(Ok(()));

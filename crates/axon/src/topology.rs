@@ -350,6 +350,9 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         }
         if (fed || !moved.is_empty()) && !quiet {
             let mut st = sink.store.lock();
+            if !moved.is_empty() {
+                sink.note_delivery(sink.store_flags());
+            }
             st.queue.extend(moved);
             if fed && dst_is_sink {
                 dst.ever_fed.store(true, Ordering::SeqCst);
