@@ -205,9 +205,16 @@ impl Component {
         self.decl::<T>(name, Direction::In, Some(limit))
     }
 
-    /// Declare an outbox.
+    /// Declare an outbox. While nothing is linked to it, it holds at most
+    /// [`DEFAULT_OUTBOX_LIMIT`](crate::DEFAULT_OUTBOX_LIMIT) messages.
     pub fn outbox<T: Send + 'static>(self, name: impl Into<Name>) -> Self {
         self.decl::<T>(name, Direction::Out, None)
+    }
+
+    /// Declare an outbox holding at most `limit` messages while nothing is
+    /// linked to it (once linked, the final inbox's limit applies).
+    pub fn outbox_with_size<T: Send + 'static>(self, name: impl Into<Name>, limit: usize) -> Self {
+        self.decl::<T>(name, Direction::Out, Some(limit))
     }
 
     #[inline]

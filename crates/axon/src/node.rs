@@ -143,6 +143,7 @@ impl StoreFlags {
     const FORWARDED: u8 = 1;
     const CLOSED: u8 = 2;
     const DELIVERED: u8 = 4;
+    const DRAINING: u8 = 8;
 
     /// This box has a target: it is no longer a final sink and pushes must
     /// resolve the chain again.
@@ -156,6 +157,16 @@ impl StoreFlags {
     #[inline]
     pub(crate) fn closed(self) -> bool {
         self.0 & Self::CLOSED != 0
+    }
+
+    /// This box has a target but still holds messages that did not fit into
+    /// its sink when it was linked: it stays the final box of its own senders
+    /// (so their messages queue behind the held ones) while those move on as
+    /// the sink makes room (see `topology`, "Draining"). Changed under both
+    /// the topology lock and the store lock; read under either.
+    #[inline]
+    pub(crate) fn draining(self) -> bool {
+        self.0 & Self::DRAINING != 0
     }
 
     /// A message was pushed into this box since its owner's `pause()` last
@@ -193,14 +204,17 @@ impl<T> Node<T> {
 
     /// The owner took the last message out of the box: every delivery so
     /// far has been seen, so the note goes (one load, and a store only when
-    /// the note was there). Call with `store` locked.
+    /// the note was there). Returns whether the box is draining (its owner
+    /// received what it held: the drain is over, see
+    /// `topology::drained_by_owner`). Call with `store` locked.
     #[inline]
-    pub(crate) fn delivery_seen(&self) {
+    pub(crate) fn delivery_seen(&self) -> bool {
         let f = self.store_flags();
         if f.delivered() {
             self.store_flags
                 .store(f.0 & !StoreFlags::DELIVERED, Ordering::Relaxed);
         }
+        f.draining()
     }
 
     /// Take the delivery note (see [`note_delivery`](Self::note_delivery)):
@@ -212,6 +226,19 @@ impl<T> Node<T> {
             self.set_store_flag(StoreFlags::DELIVERED, false);
         }
         f.delivered()
+    }
+
+    /// Whether this box is draining (see [`StoreFlags::draining`]). Call with
+    /// the topology lock or `store` held.
+    #[inline]
+    pub(crate) fn is_draining(&self) -> bool {
+        StoreFlags(self.store_flags.load(Ordering::Acquire)).draining()
+    }
+
+    /// Mark this box draining or not. Call with the topology lock and
+    /// `store` held.
+    pub(crate) fn set_draining(&self, on: bool) {
+        self.set_store_flag(StoreFlags::DRAINING, on);
     }
 
     /// Mark this box closed. Call with `store` locked.
@@ -233,8 +260,25 @@ impl<T> fmt::Debug for Node<T> {
     }
 }
 
+/// How many messages an outbox holds while nothing is linked to it, unless
+/// its size is set otherwise ([`Outbox::set_size`](crate::Outbox::set_size),
+/// [`Component::outbox_with_size`](crate::Component::outbox_with_size)): then
+/// `try_send` reports `Full` and `send` waits until it is linked or makes room,
+/// as the reference's outboxes push back.
+pub const DEFAULT_OUTBOX_LIMIT: usize = 1000;
+
 impl<T: Send + 'static> Node<T> {
+    /// A box. An outbox given no limit gets [`DEFAULT_OUTBOX_LIMIT`].
     pub(crate) fn new(name: Name, dir: Direction, owner: Owner, limit: Option<usize>) -> Arc<Self> {
+        let limit = match dir {
+            Direction::Out => limit.or(Some(DEFAULT_OUTBOX_LIMIT)),
+            Direction::In => limit,
+        };
+        Node::with_limit(name, dir, owner, limit)
+    }
+
+    /// A box with exactly this limit (`None`: unbounded).
+    pub(crate) fn with_limit(name: Name, dir: Direction, owner: Owner, limit: Option<usize>) -> Arc<Self> {
         let open = dir == Direction::Out;
         let owned = owner.id.is_some();
         Arc::new(Node {
