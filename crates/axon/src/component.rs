@@ -205,9 +205,16 @@ impl Component {
         self.decl::<T>(name, Direction::In, Some(limit))
     }
 
-    /// Declare an outbox.
+    /// Declare an outbox. While nothing is linked to it, it holds at most
+    /// [`DEFAULT_OUTBOX_LIMIT`](crate::DEFAULT_OUTBOX_LIMIT) messages.
     pub fn outbox<T: Send + 'static>(self, name: impl Into<Name>) -> Self {
         self.decl::<T>(name, Direction::Out, None)
+    }
+
+    /// Declare an outbox holding at most `limit` messages while nothing is
+    /// linked to it (once linked, the final inbox's limit applies).
+    pub fn outbox_with_size<T: Send + 'static>(self, name: impl Into<Name>, limit: usize) -> Self {
+        self.decl::<T>(name, Direction::Out, Some(limit))
     }
 
     #[inline]
@@ -316,6 +323,7 @@ impl Component {
             shared: Arc::downgrade(shared),
             registry_slot: std::sync::atomic::AtomicU32::new(NO_SLOT),
             ended: std::sync::atomic::AtomicU8::new(Ended::Running as u8),
+            stop: std::sync::atomic::AtomicBool::new(false),
             inner: ShortLock::new(Inner {
                 boxes: nodes,
                 parent: None,
@@ -355,6 +363,9 @@ pub(crate) struct ComponentShared {
     /// `Inner`: that keeps the whole at 104 bytes, a 128-byte heap block
     /// instead of 144 (16 bytes less per component).
     ended: std::sync::atomic::AtomicU8,
+    /// [`ComponentRef::stop`] was called: end at the next await point. A
+    /// byte beside `ended`, in what was padding.
+    stop: std::sync::atomic::AtomicBool,
     inner: ShortLock<Inner>,
 }
 
@@ -380,6 +391,8 @@ struct Family {
     /// all: 1.3 s for 40,000 children).
     children: BTreeMap<ComponentId, ComponentRef>,
     child_exits: VecDeque<ChildExit>,
+    /// A child ended since `pause()` last returned.
+    exit_news: bool,
     child_waker: Option<Waker>,
     exit_waiters: Vec<Waker>,
     links: Vec<Linkage>,
@@ -395,10 +408,6 @@ impl Inner {
 
     fn has_children(&self) -> bool {
         self.fam.as_ref().is_some_and(|f| !f.children.is_empty())
-    }
-
-    fn has_child_exits(&self) -> bool {
-        self.fam.as_ref().is_some_and(|f| !f.child_exits.is_empty())
     }
 }
 
@@ -422,6 +431,12 @@ enum Ended {
 const SETTLED: u8 = 0x80;
 
 impl ComponentShared {
+    /// Whether [`ComponentRef::stop`] has been called.
+    #[inline]
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
     /// How it ended, or `None` while it runs. Call with `inner` locked.
     fn outcome_locked(&self, inner: &Inner) -> Option<Outcome> {
         match self.ended.load(Ordering::Relaxed) & !SETTLED {
@@ -921,15 +936,80 @@ impl Context {
         ChildExitFuture { cx: self }
     }
 
-    /// Sleep until something happens: a delivery to any inbox, an inbox's last
-    /// sender going away, space appearing where a `try_send` found none, or a
-    /// child ending (Axon's `pause()` then `yield`). Returns at once if an inbox
-    /// already has data, has just lost its last sender (reported once), or a
-    /// child exit is waiting. Wakeups may be spurious: check your boxes after.
+    /// Sleep until something happens (Axon's `pause()` then `yield`): a
+    /// delivery to any inbox, an inbox's last sender ending, space appearing
+    /// where a `try_send` found none, a child ending, or a
+    /// [`stop`](ComponentRef::stop) request. Check your boxes after it returns.
+    ///
+    /// It always gives the scheduler a turn, even when something has already
+    /// happened, so a loop of `try_recv` / `try_send` / `pause` never spins
+    /// inside one poll. What counts as "something happened" is news since
+    /// `pause()` last returned: a message delivered before that, which the
+    /// component looked at and left (say, because its outbox was full), does
+    /// not make it return again; a message delivered after it *does*, even if
+    /// it arrived before this call (no lost wakeup). The same holds for child
+    /// exits (news once each, whether or not [`child_exit`](Self::child_exit)
+    /// has collected them), an inbox closing (reported once) and space in an
+    /// outbox after a refused `try_send` (reported once per refusal).
+    ///
+    /// Wakeups may still be spurious (rarely): check your boxes after.
+    ///
+    /// ```
+    /// use axon::{Component, System, TrySendError};
+    ///
+    /// let sys = System::builder().threads(1).build();
+    /// // Axon's style: take what is there, send what fits, otherwise pause.
+    /// let t = sys.spawn(Component::new("t").std::<u32, u32>(), |mut cx| async move {
+    ///     let mut inbox = cx.inbox::<u32>("inbox")?;
+    ///     let mut out = cx.outbox::<u32>("outbox")?;
+    ///     let mut pending = None;
+    ///     loop {
+    ///         if pending.is_none() {
+    ///             match inbox.try_recv() {
+    ///                 Ok(x) => pending = Some(x + 1),
+    ///                 Err(axon::TryRecvError::Closed) => break,
+    ///                 Err(axon::TryRecvError::Empty) => {}
+    ///             }
+    ///         }
+    ///         if let Some(x) = pending.take() {
+    ///             match out.try_send(x) {
+    ///                 Ok(()) => continue,
+    ///                 Err(TrySendError::Full(x)) => pending = Some(x),
+    ///                 Err(TrySendError::Closed(_)) => break,
+    ///             }
+    ///         }
+    ///         cx.pause().await;
+    ///     }
+    ///     Ok::<_, axon::Error>(())
+    /// });
+    /// let mut feed = axon::Outbox::<u32>::detached("feed");
+    /// let mut results = axon::Inbox::<u32>::detached("results");
+    /// results.set_size(Some(1));
+    /// axon::link(&feed.endpoint(), &t.inbox::<u32>("inbox").unwrap()).unwrap();
+    /// axon::link(&t.outbox::<u32>("outbox").unwrap(), &results.endpoint()).unwrap();
+    /// feed.try_send(1).unwrap();
+    /// feed.try_send(2).unwrap();
+    /// drop(feed);
+    /// let running = sys.start();
+    /// assert_eq!(results.recv_blocking(), Ok(2));
+    /// assert_eq!(results.recv_blocking(), Ok(3));
+    /// running.wait();
+    /// ```
     pub fn pause(&self) -> Pause<'_> {
         Pause {
             cx: self,
-            slept: false,
+            state: PauseState::Start,
+            timer: None,
+        }
+    }
+
+    /// [`pause`](Self::pause), returning at the latest when `timeout` has
+    /// passed (a timer the component set).
+    pub fn pause_timeout(&self, timeout: Duration) -> Pause<'_> {
+        Pause {
+            cx: self,
+            state: PauseState::Start,
+            timer: Some(crate::time::sleep(timeout)),
         }
     }
 
@@ -970,39 +1050,105 @@ impl Future for ChildExitFuture<'_> {
 }
 
 /// Future of [`Context::pause`].
+#[must_use = "futures do nothing unless polled"]
 pub struct Pause<'a> {
     cx: &'a Context,
-    slept: bool,
+    state: PauseState,
+    timer: Option<crate::time::Sleep>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PauseState {
+    /// Not polled yet.
+    Start,
+    /// Something had happened already: it gave the scheduler one turn.
+    Yielded,
+    /// Its wakeups are registered: the next poll returns.
+    Slept,
+}
+
+impl Pause<'_> {
+    /// Whether anything happened since `pause()` last returned; if not, every
+    /// source of news is watched with `waker`.
+    fn news_or_watch(&mut self, waker: &Waker) -> bool {
+        let me = &self.cx.me;
+        if me.0.stop_requested() {
+            return true;
+        }
+        {
+            let mut inner = me.0.inner.lock();
+            if inner.fam.as_ref().is_some_and(|f| f.exit_news) {
+                return true;
+            }
+            if let Some(f) = inner.fam.as_mut() {
+                match &f.child_waker {
+                    Some(w) if w.will_wake(waker) => {}
+                    _ => f.child_waker = Some(waker.clone()),
+                }
+            }
+        }
+        if me.0.stop_requested() {
+            return true; // asked between the check above and the registration
+        }
+        let mut news = false;
+        for b in me.boxes() {
+            news |= match b.dir() {
+                Direction::In => b.watch_delivery(Some(waker)),
+                Direction::Out => b.watch_space(Some(waker)),
+            };
+            if news {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// `pause()` returns: what it reported has been seen.
+    fn settle(&self) {
+        let me = &self.cx.me;
+        if let Some(f) = me.0.inner.lock().fam.as_mut() {
+            f.exit_news = false;
+        }
+        for b in me.boxes() {
+            match b.dir() {
+                Direction::In => {
+                    b.watch_delivery(None);
+                }
+                Direction::Out => {
+                    b.watch_space(None);
+                }
+            }
+        }
+    }
 }
 
 impl Future for Pause<'_> {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
-        if self.slept {
-            return Poll::Ready(());
-        }
-        let me = &self.cx.me;
-        {
-            let mut inner = me.0.inner.lock();
-            if inner.has_child_exits() {
-                return Poll::Ready(());
+        let this = &mut *self;
+        match this.state {
+            PauseState::Start => {
+                if this.news_or_watch(cx.waker()) {
+                    this.state = PauseState::Yielded;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                if let Some(t) = this.timer.as_mut() {
+                    if Pin::new(t).poll(cx).is_ready() {
+                        this.state = PauseState::Yielded;
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                }
+                this.state = PauseState::Slept;
+                Poll::Pending
             }
-            if let Some(f) = inner.fam.as_mut() {
-                f.child_waker = Some(cx.waker().clone());
+            PauseState::Yielded | PauseState::Slept => {
+                this.timer = None;
+                this.settle();
+                Poll::Ready(())
             }
         }
-        let mut ready = false;
-        for b in me.boxes() {
-            match b.dir() {
-                Direction::In => ready |= b.watch_delivery(cx.waker()),
-                Direction::Out => b.watch_space(cx.waker()),
-            }
-        }
-        if ready {
-            return Poll::Ready(());
-        }
-        self.slept = true;
-        Poll::Pending
     }
 }
 
@@ -1018,6 +1164,7 @@ fn adopt(parent: &ComponentRef, child: &ComponentRef) {
                 child: child.clone(),
                 outcome,
             });
+            pi.f().exit_news = true;
             if let Some(w) = pi.f().child_waker.take() {
                 drop(pi);
                 w.wake();
@@ -1086,6 +1233,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
             child: comp.clone(),
             outcome,
         });
+        pi.f().exit_news = true;
         let w = pi.f().child_waker.take();
         drop(pi);
         if let Some(w) = w {
@@ -1114,6 +1262,7 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
             return;
         }
         let wakeup = st.push(msg, &sink.armed);
+        sink.note_delivery(flags);
         drop(st);
         wakeup.wake();
         return;

@@ -133,8 +133,12 @@ impl<T: Send + 'static> Inbox<T> {
         let mut wake = WakeList::new();
         let mut st = self.node.store.lock();
         if let Some(m) = st.pop(&mut wake) {
+            let drained = st.queue.is_empty() && self.node.delivery_seen();
             drop(st);
             wake_all(wake);
+            if drained {
+                crate::topology::drained_by_owner(&self.node);
+            }
             return Ok(m);
         }
         if self.node.store_flags().closed() || senders_gone(&self.node) {
@@ -230,7 +234,7 @@ fn senders_gone<T>(node: &Node<T>) -> bool {
 /// and this way that costs a load and a compare, not a call and its prologue.
 #[inline]
 fn recv_from_box<T: Send + 'static>(
-    node: &Node<T>,
+    node: &Arc<Node<T>>,
     cx: &mut Context<'_>,
     held: Option<&mut Lazy<VecDeque<T>>>,
 ) -> Poll<Result<T, RecvError>> {
@@ -246,7 +250,7 @@ fn recv_from_box<T: Send + 'static>(
 /// checked that the box is not armed for this poll.
 #[inline(never)]
 fn poll_box<T: Send + 'static>(
-    node: &Node<T>,
+    node: &Arc<Node<T>>,
     cx: &mut Context<'_>,
     held: Option<&mut Lazy<VecDeque<T>>>,
 ) -> Poll<Result<T, RecvError>> {
@@ -257,6 +261,7 @@ fn poll_box<T: Send + 'static>(
     // `Store::pop` inlined by hand: building the waker list only when senders
     // wait saves 10% of the instructions of a pipeline run (callgrind).
     if let Some(m) = st.queue.pop_front() {
+        let mut drained = false;
         match held {
             Some(held) if !st.queue.is_empty() && st.unbounded() => {
                 // The box keeps `held`'s empty buffer for new arrivals. The
@@ -266,8 +271,12 @@ fn poll_box<T: Send + 'static>(
                 std::mem::swap(held.get_mut(), &mut st.queue);
                 node.held.store(true, Ordering::Relaxed);
             }
-            _ if st.queue.is_empty() && !node.store_flags().closed() && !senders_gone(node) => {
-                st.recv.emptied(cx.waker(), &node.armed);
+            _ if st.queue.is_empty() => {
+                // Everything delivered has been seen (see `Context::pause`).
+                drained = node.delivery_seen();
+                if !node.store_flags().closed() && !senders_gone(node) {
+                    st.recv.emptied(cx.waker(), &node.armed);
+                }
             }
             _ => {}
         }
@@ -276,12 +285,19 @@ fn poll_box<T: Send + 'static>(
             st.grant(&mut wake);
             drop(st);
             wake_all(wake);
+        } else {
+            drop(st);
+        }
+        if drained {
+            crate::topology::drained_by_owner(node);
         }
         return Poll::Ready(Ok(m));
     }
     if node.store_flags().closed() || senders_gone(node) {
         return Poll::Ready(Err(RecvError::Closed));
     }
+    // Box and handle empty: everything delivered has been seen.
+    node.delivery_seen();
     st.recv.park_armed(cx.waker(), &node.armed);
     Poll::Pending
 }

@@ -50,7 +50,9 @@
 //!   size; [`Outbox::send`] waits for space, [`Outbox::try_send`] hands the message
 //!   back in [`TrySendError::Full`]. Waiting senders are woken in FIFO order when
 //!   the consumer collects ([`store`] explains the fairness rule). A send on an
-//!   unlinked outbox is held there until it is linked — never dropped.
+//!   unlinked outbox is held there until it is linked — never dropped — up to
+//!   [`DEFAULT_OUTBOX_LIMIT`] messages (settable), then it pushes back like a
+//!   full inbox.
 //!   Receiving takes `&mut self`: a receive that finds several messages in an
 //!   unbounded inbox takes them all at once, and the next ones cost no lock
 //!   ([`Inbox`], "Collecting in batches").
@@ -122,7 +124,7 @@ pub use inbox::{Inbox, RecvFuture};
 pub use introspect::Snapshot;
 pub use linkage::{link, link_any, AnyBoxRef, BoxRef, LinkKind, Linkage};
 pub use name::Name;
-pub use node::Direction;
+pub use node::{Direction, DEFAULT_OUTBOX_LIMIT};
 pub use outbox::{Outbox, SendFuture};
 pub use park::{Park, ThreadPark};
 pub use prefab::Prefab;

@@ -142,6 +142,8 @@ pub(crate) struct StoreFlags(u8);
 impl StoreFlags {
     const FORWARDED: u8 = 1;
     const CLOSED: u8 = 2;
+    const DELIVERED: u8 = 4;
+    const DRAINING: u8 = 8;
 
     /// This box has a target: it is no longer a final sink and pushes must
     /// resolve the chain again.
@@ -156,6 +158,23 @@ impl StoreFlags {
     pub(crate) fn closed(self) -> bool {
         self.0 & Self::CLOSED != 0
     }
+
+    /// This box has a target but still holds messages that did not fit into
+    /// its sink when it was linked: it stays the final box of its own senders
+    /// (so their messages queue behind the held ones) while those move on as
+    /// the sink makes room (see `topology`, "Draining"). Changed under both
+    /// the topology lock and the store lock; read under either.
+    #[inline]
+    pub(crate) fn draining(self) -> bool {
+        self.0 & Self::DRAINING != 0
+    }
+
+    /// A message was pushed into this box since its owner's `pause()` last
+    /// returned (see [`Context::pause`](crate::Context::pause)).
+    #[inline]
+    pub(crate) fn delivered(self) -> bool {
+        self.0 & Self::DELIVERED != 0
+    }
 }
 
 impl<T> Node<T> {
@@ -169,6 +188,57 @@ impl<T> Node<T> {
     /// `store` locked.
     pub(crate) fn set_forwarded(&self, on: bool) {
         self.set_store_flag(StoreFlags::FORWARDED, on);
+    }
+
+    /// Note a delivery for `pause()`, given the flags just read under the
+    /// same lock: one plain store, and only the first time after `pause()`
+    /// looked (a box nobody pauses on pays a test and a branch per push).
+    /// Call with `store` locked.
+    #[inline]
+    pub(crate) fn note_delivery(&self, flags: StoreFlags) {
+        if !flags.delivered() {
+            self.store_flags
+                .store(flags.0 | StoreFlags::DELIVERED, Ordering::Relaxed);
+        }
+    }
+
+    /// The owner took the last message out of the box: every delivery so
+    /// far has been seen, so the note goes (one load, and a store only when
+    /// the note was there). Returns whether the box is draining (its owner
+    /// received what it held: the drain is over, see
+    /// `topology::drained_by_owner`). Call with `store` locked.
+    #[inline]
+    pub(crate) fn delivery_seen(&self) -> bool {
+        let f = self.store_flags();
+        if f.delivered() {
+            self.store_flags
+                .store(f.0 & !StoreFlags::DELIVERED, Ordering::Relaxed);
+        }
+        f.draining()
+    }
+
+    /// Take the delivery note (see [`note_delivery`](Self::note_delivery)):
+    /// whether a message was pushed since the last call. Call with `store`
+    /// locked.
+    pub(crate) fn take_delivery(&self) -> bool {
+        let f = self.store_flags();
+        if f.delivered() {
+            self.set_store_flag(StoreFlags::DELIVERED, false);
+        }
+        f.delivered()
+    }
+
+    /// Whether this box is draining (see [`StoreFlags::draining`]). Call with
+    /// the topology lock or `store` held.
+    #[inline]
+    pub(crate) fn is_draining(&self) -> bool {
+        StoreFlags(self.store_flags.load(Ordering::Acquire)).draining()
+    }
+
+    /// Mark this box draining or not. Call with the topology lock and
+    /// `store` held.
+    pub(crate) fn set_draining(&self, on: bool) {
+        self.set_store_flag(StoreFlags::DRAINING, on);
     }
 
     /// Mark this box closed. Call with `store` locked.
@@ -190,8 +260,25 @@ impl<T> fmt::Debug for Node<T> {
     }
 }
 
+/// How many messages an outbox holds while nothing is linked to it, unless
+/// its size is set otherwise ([`Outbox::set_size`](crate::Outbox::set_size),
+/// [`Component::outbox_with_size`](crate::Component::outbox_with_size)): then
+/// `try_send` reports `Full` and `send` waits until it is linked or makes room,
+/// as the reference's outboxes push back.
+pub const DEFAULT_OUTBOX_LIMIT: usize = 1000;
+
 impl<T: Send + 'static> Node<T> {
+    /// A box. An outbox given no limit gets [`DEFAULT_OUTBOX_LIMIT`].
     pub(crate) fn new(name: Name, dir: Direction, owner: Owner, limit: Option<usize>) -> Arc<Self> {
+        let limit = match dir {
+            Direction::Out => limit.or(Some(DEFAULT_OUTBOX_LIMIT)),
+            Direction::In => limit,
+        };
+        Node::with_limit(name, dir, owner, limit)
+    }
+
+    /// A box with exactly this limit (`None`: unbounded).
+    pub(crate) fn with_limit(name: Name, dir: Direction, owner: Owner, limit: Option<usize>) -> Arc<Self> {
         let open = dir == Direction::Out;
         let owned = owner.id.is_some();
         Arc::new(Node {
@@ -289,13 +376,17 @@ pub(crate) trait AnyNode: Any + Send + Sync + 'static {
     fn set_limit(&self, limit: Option<usize>);
     /// Remove every linkage into or out of this box, whoever made it.
     fn detach(self: Arc<Self>);
-    /// Register `waker` to be woken by a delivery to this inbox; true if there is
-    /// already something to see (data waiting, or the inbox closed) and no need
-    /// to sleep.
-    fn watch_delivery(&self, waker: &Waker) -> bool;
-    /// If the last `try_send` from this outbox found no space, queue a notify
-    /// waiter at its final sink.
-    fn watch_space(&self, waker: &Waker);
+    /// For `pause()`: whether there is news at this inbox (a delivery since
+    /// the last call without a waker, or its senders all gone, reported
+    /// once); if not and `waker` is given, register it to be woken by a
+    /// delivery. Without a waker (`pause()` returning) the delivery news is
+    /// taken: it has been seen.
+    fn watch_delivery(&self, waker: Option<&Waker>) -> bool;
+    /// For `pause()`: if the last `try_send` from this outbox found no space,
+    /// whether there is space now (or the destination closed), which is
+    /// reported once; if not and `waker` is given, queue a notify waiter at
+    /// the final sink.
+    fn watch_space(&self, waker: Option<&Waker>) -> bool;
     /// The owning component is gone: stop receiving (inbox) or stop counting as
     /// the owner's sender (outbox).
     fn close(&self);
@@ -365,12 +456,13 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         crate::topology::detach(&self);
     }
 
-    fn watch_delivery(&self, waker: &Waker) -> bool {
-        if self.held.load(Ordering::Relaxed) {
-            return true; // the owner's handle holds collected messages
-        }
+    fn watch_delivery(&self, waker: Option<&Waker>) -> bool {
         let mut st = self.store.lock();
-        if !st.queue.is_empty() {
+        let Some(waker) = waker else {
+            self.take_delivery();
+            return false;
+        };
+        if self.store_flags().delivered() {
             return true;
         }
         if self.dir == Direction::In
@@ -391,9 +483,9 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         false
     }
 
-    fn watch_space(&self, waker: &Waker) {
+    fn watch_space(&self, waker: Option<&Waker>) -> bool {
         if !self.wants_space.load(Ordering::Relaxed) {
-            return;
+            return false;
         }
         loop {
             let (gen, sink) = crate::topology::resolve_with_gen(self);
@@ -403,12 +495,13 @@ impl<T: Send + 'static> AnyNode for Node<T> {
                 continue; // re-routed meanwhile (see Outbox::attempt)
             }
             if st.has_space() || sink.store_flags().closed() {
-                drop(st);
-                waker.wake_by_ref();
-                return;
+                self.wants_space.store(false, Ordering::Relaxed);
+                return true;
             }
-            st.enqueue(self.meta.id, WaitKind::Notify, waker.clone());
-            return;
+            if let Some(waker) = waker {
+                st.enqueue(self.meta.id, WaitKind::Notify, waker.clone());
+            }
+            return false;
         }
     }
 

@@ -10,8 +10,11 @@
 //! the receiver only if the receiver was parked on that box.
 //!
 //! An outbox that is not linked anywhere is its own final box: messages sent on it
-//! are **held** in the outbox, in order, and move to the destination when it is
-//! linked. Nothing is dropped.
+//! are **held** in the outbox, in order, up to its size limit
+//! ([`DEFAULT_OUTBOX_LIMIT`](crate::DEFAULT_OUTBOX_LIMIT) by default), and move
+//! to the destination when it is linked; what does not fit there stays behind
+//! and follows, in order, as the destination makes room (meanwhile new sends
+//! queue behind it). Nothing is dropped.
 
 use std::fmt;
 use std::future::Future;
@@ -132,6 +135,7 @@ impl<T: Send + 'static> Outbox<T> {
             return Attempt::Full(msg);
         }
         let wakeup = st.push(msg, &sink.armed);
+        sink.note_delivery(flags);
         drop(st);
         wakeup.wake();
         Attempt::Done
@@ -181,20 +185,24 @@ impl<T: Send + 'static> Outbox<T> {
     }
 
     /// Whether this outbox is linked to a destination. Messages sent on an
-    /// unlinked outbox are held in it (without limit unless
+    /// unlinked outbox are held in it, up to its size
+    /// ([`DEFAULT_OUTBOX_LIMIT`](crate::DEFAULT_OUTBOX_LIMIT) unless
     /// [`set_size`](Self::set_size) says otherwise).
     pub fn is_linked(&self) -> bool {
         self.node.topo.lock().target.is_some()
     }
 
-    /// Messages held in this outbox because it is not linked yet.
+    /// Messages held in this outbox: because it is not linked yet, or
+    /// because they did not fit into the destination when it was linked
+    /// (they move on, in order, as it makes room).
     pub fn held(&self) -> usize {
         self.node.store.lock().queue.len()
     }
 
     /// Limit how many messages an unlinked outbox holds before `try_send`
-    /// reports `Full` (default: unbounded). Has no effect while linked: the
-    /// final inbox's limit applies.
+    /// reports `Full` (default: [`DEFAULT_OUTBOX_LIMIT`](crate::DEFAULT_OUTBOX_LIMIT);
+    /// `None`: unbounded). Has no effect while linked: the final inbox's limit
+    /// applies.
     pub fn set_size(&self, limit: Option<usize>) {
         crate::node::AnyNode::set_limit(&*self.node, limit);
     }
@@ -302,6 +310,7 @@ impl<T: Send + 'static> SendFuture<'_, T> {
                     TicketState::Granted => {
                         this.ticket = None;
                         let wakeup = st.push_granted(t, msg, &sink.armed);
+                        sink.note_delivery(flags);
                         drop(st);
                         wakeup.wake();
                         return Poll::Ready(Ok(()));
@@ -315,6 +324,7 @@ impl<T: Send + 'static> SendFuture<'_, T> {
             }
             if st.has_space() {
                 let wakeup = st.push(msg, &sink.armed);
+                sink.note_delivery(flags);
                 drop(st);
                 wakeup.wake();
                 return Poll::Ready(Ok(()));

@@ -201,6 +201,13 @@ impl<T> Store<T> {
         self.queue.len() < self.room
     }
 
+    /// How many more messages a sender without a reservation may push now
+    /// (`usize::MAX`-ish when unbounded).
+    #[inline]
+    pub(crate) fn room_left(&self) -> usize {
+        self.room.saturating_sub(self.queue.len())
+    }
+
     /// Push a message; the returned wakeup (the parked receiver, if any) is to
     /// be carried out after the lock is released. `armed` is the box's (see
     /// [`crate::wakeup`]).

@@ -136,7 +136,13 @@ impl std::fmt::Debug for Condvar {
 /// takes the others about ten times.
 #[cfg(not(loom))]
 pub(crate) type ShortLock<T> = crate::spin::SpinLock<T>;
+/// The guard of a [`ShortLock`].
+#[cfg(not(loom))]
+pub(crate) type ShortLockGuard<'a, T> = crate::spin::SpinGuard<'a, T>;
 /// Under loom these keep loom's mutex: the models check the logic around the
 /// locks; `spin.rs` has its own model of the lock.
 #[cfg(loom)]
 pub(crate) type ShortLock<T> = Mutex<T>;
+/// The guard of a [`ShortLock`].
+#[cfg(loom)]
+pub(crate) type ShortLockGuard<'a, T> = MutexGuard<'a, T>;

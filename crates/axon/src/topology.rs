@@ -19,6 +19,20 @@
 //! * each box counts the open outboxes upstream of it, so an inbox learns when
 //!   every sender is gone (closure).
 //!
+//! ## Draining
+//! A box that gains a target moves its waiting messages to the sink, but never
+//! past the sink's size limit. What does not fit stays where it is, and the box
+//! keeps being the final box of its own chain: further sends queue behind what
+//! it holds (up to its own limit), so order is kept. A drainer waits at the
+//! sink for room, as a `try_send` + `pause()` sender does, and moves messages
+//! on, oldest first, as the receiver collects. While it does, the held messages
+//! count as one open sender at the sink, so the stream cannot be reported ended
+//! before they arrive. When the box is empty it becomes an ordinary forwarding
+//! box (senders resolve again to the sink). Unlinking it stops the drain: what
+//! it still holds stays, as in any unlinked box. If the sink closes, the drain
+//! ends too (with a warning) and what is left stays in the box, where unlinking
+//! it finds it again.
+//!
 //! Cost: a change is O(size of the affected chain), like Axon's `_retarget`.
 
 use std::sync::{Arc, Weak};
@@ -95,12 +109,18 @@ pub(crate) fn resolve_with_gen<T>(node: &Node<T>) -> (u64, Option<Arc<Node<T>>>)
 /// has started since `EPOCH` read `epoch`, so the walk cannot chase a graph
 /// that keeps changing under it.
 fn final_of_unless_changed<T>(node: &Node<T>, epoch: u64) -> Option<Option<Arc<Node<T>>>> {
+    if node.is_draining() {
+        return Some(None);
+    }
     let Some(mut cur) = node.topo.lock().target.clone() else {
         return Some(None);
     };
     loop {
         if EPOCH.load(Ordering::Relaxed) != epoch {
             return None;
+        }
+        if cur.is_draining() {
+            return Some(Some(cur));
         }
         let next = cur.topo.lock().target.clone();
         match next {
@@ -135,9 +155,18 @@ impl<T> std::ops::Deref for SinkRef<'_, T> {
     }
 }
 
+/// The final box of `node`'s chain, `None` when `node` is final itself: the
+/// last box, or the first box on the way that is still draining (see
+/// "Draining" in the module docs). Call under the topology lock.
 fn final_of<T>(node: &Node<T>) -> Option<Arc<Node<T>>> {
+    if node.is_draining() {
+        return None;
+    }
     let mut cur = node.topo.lock().target.clone()?;
     loop {
+        if cur.is_draining() {
+            return Some(cur);
+        }
         let next = cur.topo.lock().target.clone();
         match next {
             Some(n) => cur = n,
@@ -226,6 +255,7 @@ fn wake_if_closed<T>(sink: &Node<T>, wake: &mut WakeList) {
 /// Link `src` to `dst`: `src`'s chain now ends where `dst`'s does.
 pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) -> Result<(), LinkError> {
     let mut wake = WakeList::new();
+    let mut drain_after: Option<Arc<Node<T>>> = None;
     {
         let _g = TOPOLOGY.lock();
         let _change = Change::begin();
@@ -266,11 +296,27 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
             }
             last
         };
-        let dst_is_sink = beyond.is_none();
-        let sink: &Node<T> = beyond.as_deref().unwrap_or(dst);
+        // Where messages stop: the chain's last box, or the first one that
+        // is still draining (its own senders queue behind what it holds).
+        // (dst's topology is locked here: walk from its target.)
+        let sink_arc: Arc<Node<T>> = {
+            let mut cur = dst.clone();
+            let mut next = dst_topo.target.clone();
+            while !cur.is_draining() {
+                let Some(n) = next else { break };
+                next = n.topo.lock().target.clone();
+                cur = n;
+            }
+            cur
+        };
+        // dst is the chain's last box (the usual case): counts and marks
+        // concern dst alone.
+        let dst_is_last = beyond.is_none();
+        let sink: &Node<T> = &sink_arc;
+        let last: &Node<T> = beyond.as_deref().unwrap_or(dst);
         let closed = {
-            let _st = sink.store.lock();
-            sink.store_flags().closed()
+            let _st = last.store.lock();
+            last.store_flags().closed()
         };
         if closed {
             return Err(LinkError::Closed {
@@ -282,7 +328,7 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         // the sink counts the most (all of the chain's), so if it can, they
         // all can. (The counts change only under the topology lock, held.)
         let open = src.open_upstream.load(Ordering::SeqCst);
-        if sink
+        if last
             .open_upstream
             .load(Ordering::SeqCst)
             .checked_add(open)
@@ -308,7 +354,7 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         }
         let fed = src.ever_fed.load(Ordering::SeqCst);
         // dst is its own sink (the usual case): the chain is dst alone.
-        if dst_is_sink {
+        if dst_is_last {
             // What `add_open(dst, open)` does for a chain of one.
             if open > 0 {
                 dst.open_upstream.fetch_add(open, Ordering::SeqCst);
@@ -318,18 +364,41 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
             add_open(dst, open);
         }
         // src stops being a sink: its waiting messages move on, in order, and
-        // its waiting senders resolve again.
-        let moved: Vec<T> = {
+        // its waiting senders resolve again. If the sink has no room for all
+        // of them, what does not fit stays in src, which keeps being its own
+        // senders' sink until it has drained (see "Draining").
+        //
+        // The sink's lock is held while src's is taken (the one place besides
+        // a drainer's step that holds two store locks: both take the sink's
+        // first), so what fits is what goes in.
+        let (any_moved, drains): (bool, bool) = {
+            let mut sink_st = sink.store.lock();
             let mut st = src.store.lock();
-            src.set_forwarded(true);
-            st.evict_all(&mut wake);
             // A fresh outbox holds nothing: no drain to set up.
-            if st.queue.is_empty() {
-                Vec::new()
+            let fits = sink_st.room_left();
+            let drains = fits < st.queue.len();
+            let any_moved = fits > 0 && !st.queue.is_empty();
+            if drains {
+                src.set_draining(true);
+                sink_st.queue.extend(st.queue.drain(..fits));
+                // Room in src for its own waiting senders.
+                st.grant(&mut wake);
             } else {
-                st.queue.drain(..).collect()
+                src.set_forwarded(true);
+                st.evict_all(&mut wake);
+                sink_st.queue.extend(st.queue.drain(..));
             }
+            if any_moved {
+                sink.note_delivery(sink.store_flags());
+            }
+            (any_moved, drains)
         };
+        if drains {
+            // The held messages count as an open sender of the chain until
+            // they have all moved, so its end is not reported before them.
+            add_open(dst, 1);
+            drain_after = Some(src.clone());
+        }
         // Senders that fed src (even ones gone already) now feed dst's chain:
         // once they are all gone and it is drained, its stream has ended. Mark
         // that only with the moved messages already in the sink, under its store
@@ -343,15 +412,14 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         // component's outbox): `ever_fed` was set above, after the open count
         // went up, so no receiver can take the stream for ended, and a
         // receiver already waiting has nothing new to see.
-        let quiet = moved.is_empty() && dst_is_sink && open > 0;
+        let quiet = !any_moved && dst_is_last && open > 0;
         let mut chain: SmallVec<[Arc<Node<T>>; 4]> = SmallVec::new();
-        if fed && !dst_is_sink {
+        if fed && !dst_is_last {
             downstream(dst, |n| chain.push(n.clone()));
         }
-        if (fed || !moved.is_empty()) && !quiet {
+        if (fed || any_moved) && !quiet {
             let mut st = sink.store.lock();
-            st.queue.extend(moved);
-            if fed && dst_is_sink {
+            if fed && dst_is_last {
                 dst.ever_fed.store(true, Ordering::SeqCst);
             }
             for n in &chain {
@@ -363,6 +431,11 @@ pub(crate) fn link<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) ->
         }
     }
     wake_all(wake);
+    if let Some(src) = drain_after {
+        // Outside the topology lock, which a step takes; if the sink made
+        // room meanwhile, this moves more at once.
+        Drainer::start(src);
+    }
     Ok(())
 }
 
@@ -379,7 +452,19 @@ pub(crate) fn unlink<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) 
                 sink: dst.meta.label(),
             });
         }
-        let open = src.open_upstream.load(Ordering::SeqCst);
+        let mut open = src.open_upstream.load(Ordering::SeqCst);
+        let was_draining = {
+            let _st = src.store.lock();
+            let d = src.is_draining();
+            src.set_draining(false);
+            d
+        };
+        if was_draining {
+            // It was still draining: what it holds stays, as in any unlinked
+            // box, and no longer counts as a sender downstream. Its drainer,
+            // evicted below, lets go of its place.
+            open += 1;
+        }
         let old_sink = remove_open(dst, open);
         src.topo.lock().target = None;
         dst.topo
@@ -478,5 +563,178 @@ pub(crate) fn detach<T: Send + 'static>(node: &Arc<Node<T>>) {
         .collect();
     for s in sources {
         let _ = unlink(&s, node);
+    }
+}
+
+/// `src` (draining into `target`'s chain) has nothing left: it forwards from
+/// now on, like any linked box, its own waiting senders resolve again, and its
+/// hold on the chain's open count goes. Call under the topology lock, with
+/// `src`'s store locked (`st`).
+fn end_drain<T: Send + 'static>(
+    src: &Arc<Node<T>>,
+    target: &Arc<Node<T>>,
+    mut st: crate::sync::ShortLockGuard<'_, crate::store::Store<T>>,
+    wake: &mut WakeList,
+) {
+    let _change = Change::begin();
+    src.set_draining(false);
+    src.set_forwarded(true);
+    st.evict_all(wake);
+    drop(st);
+    for n in upstream(src) {
+        bump_gen(&n);
+    }
+    let end = remove_open(target, 1);
+    wake_if_closed(&end, wake);
+}
+
+/// The owner of draining box `node` (an inbox that forwards) received its
+/// last held message itself: the drain is over (see [`end_drain`]).
+#[cold]
+pub(crate) fn drained_by_owner<T: Send + 'static>(node: &Arc<Node<T>>) {
+    let mut wake = WakeList::new();
+    {
+        let _g = TOPOLOGY.lock();
+        let target = node.topo.lock().target.clone();
+        let st = node.store.lock();
+        if let (true, true, Some(t)) = (node.is_draining(), st.queue.is_empty(), target) {
+            end_drain(node, &t, st, &mut wake);
+        }
+    }
+    wake_all(wake);
+}
+
+/// Moves the messages a box still holds after being linked (see "Draining" in
+/// the module docs) into its sink as the sink makes room, in order. It waits
+/// at the sink as a `try_send` + `pause()` sender does, and runs a step
+/// whenever woken: when room appears, when its chain changes, when the sink
+/// closes.
+struct Drainer<T: Send + 'static> {
+    src: Weak<Node<T>>,
+    /// The sink it waits at and its ticket there.
+    at: crate::sync::ShortLock<Option<(Arc<Node<T>>, u64)>>,
+}
+
+impl<T: Send + 'static> Drainer<T> {
+    /// Start draining `src` (marked draining already): move what fits now
+    /// and wait for room for the rest.
+    fn start(src: Arc<Node<T>>) {
+        let d = Arc::new(Drainer {
+            src: Arc::downgrade(&src),
+            at: crate::sync::ShortLock::new(None),
+        });
+        d.step();
+    }
+
+    /// Move what fits; then wait for room, or end the drain when nothing is
+    /// left (or nothing can be delivered any more).
+    fn step(self: &Arc<Self>) {
+        let mut wake = WakeList::new();
+        let mut wakeups: SmallVec<[crate::wakeup::Wakeup; 2]> = SmallVec::new();
+        {
+            let _g = TOPOLOGY.lock();
+            let mut at = self.at.lock();
+            let src = self.src.upgrade();
+            let target = src.as_ref().and_then(|s| s.topo.lock().target.clone());
+            let live = match (&src, &target) {
+                (Some(s), Some(t)) if s.is_draining() => Some((s.clone(), t.clone())),
+                _ => None,
+            };
+            // Where its messages go now.
+            let sink = live
+                .as_ref()
+                .map(|(_, t)| final_of(t).unwrap_or_else(|| t.clone()));
+            // A place held anywhere else is given up (passing any grant on).
+            let mut ticket = None;
+            if let Some((old, t)) = at.take() {
+                match &sink {
+                    Some(s) if Arc::ptr_eq(s, &old) => ticket = Some(t),
+                    _ => old.store.lock().cancel(t, &mut wake),
+                }
+            }
+            let (Some((src, target)), Some(sink)) = (live, sink) else {
+                drop(at);
+                drop(_g);
+                wake_all(wake);
+                return;
+            };
+            let waker = std::task::Waker::from(self.clone());
+            let mut st = sink.store.lock();
+            let mut granted = false;
+            if let Some(t) = ticket {
+                match st.ticket_state(t, &waker) {
+                    crate::store::TicketState::Granted => granted = true,
+                    crate::store::TicketState::Waiting => {
+                        // Woken for nothing: keep waiting.
+                        *at = Some((sink.clone(), t));
+                        return;
+                    }
+                    crate::store::TicketState::Gone => ticket = None,
+                }
+            }
+            // A closed sink takes nothing more: the drain ends and what src
+            // still holds stays there (found again if src is unlinked), as
+            // with any box linked into a closed one. Never dropped.
+            let closed = sink.store_flags().closed();
+            let mut src_st = src.store.lock();
+            if closed && !src_st.queue.is_empty() {
+                tracing::warn!(
+                    box_ = %src.meta.label(),
+                    sink = %sink.meta.label(),
+                    held = src_st.queue.len(),
+                    "the destination closed while messages held at linking were still moving there; \
+                     they stay in the source box"
+                );
+            }
+            let mut moved = false;
+            // A closed sink takes nothing.
+            while !closed && (granted || st.has_space()) {
+                let Some(m) = src_st.pop(&mut wake) else {
+                    break;
+                };
+                let w = match (granted, ticket) {
+                    (true, Some(t)) => {
+                        granted = false;
+                        ticket = None;
+                        st.push_granted(t, m, &sink.armed)
+                    }
+                    _ => st.push(m, &sink.armed),
+                };
+                wakeups.push(w);
+                moved = true;
+            }
+            if moved {
+                sink.note_delivery(sink.store_flags());
+            }
+            if let (true, Some(t)) = (granted, ticket) {
+                // Granted but nothing left to move: pass the slot on.
+                st.cancel(t, &mut wake);
+            }
+            if !closed && !src_st.queue.is_empty() {
+                // Wait for room (the sink is full now).
+                // Without a reservation, as a `try_send` + `pause()` sender
+                // waits: a reservation could be stranded if the chain is
+                // re-routed (evicting wakes only those still waiting).
+                let t = st.enqueue(src.meta.id, crate::store::WaitKind::Notify, waker);
+                *at = Some((sink.clone(), t));
+            } else {
+                drop(st);
+                end_drain(&src, &target, src_st, &mut wake);
+            }
+        }
+        for w in wakeups {
+            w.wake();
+        }
+        wake_all(wake);
+    }
+}
+
+impl<T: Send + 'static> std::task::Wake for Drainer<T> {
+    fn wake(self: Arc<Self>) {
+        self.step();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.step();
     }
 }

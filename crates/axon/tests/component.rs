@@ -50,7 +50,15 @@ fn new_component_has_the_default_boxes_empty_and_no_children() {
     let snap = sys.snapshot();
     let info = snap.component(c.id()).expect("listed");
     assert_eq!(info.boxes.len(), 4);
-    assert!(info.boxes.iter().all(|b| b.len == 0 && b.limit.is_none()));
+    // Inboxes unbounded; outboxes hold at most the default while unlinked.
+    assert!(info.boxes.iter().all(|b| b.len == 0));
+    for b in &info.boxes {
+        let want = match b.direction {
+            Direction::In => None,
+            Direction::Out => Some(axon::DEFAULT_OUTBOX_LIMIT),
+        };
+        assert_eq!(b.limit, want, "{}", b.name);
+    }
     assert!(c.inbox::<Signal>("control").is_ok());
     assert!(c.outbox::<Signal>("signal").is_ok());
 

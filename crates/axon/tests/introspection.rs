@@ -182,6 +182,7 @@ fn to_dot_renders_clusters_boxes_and_edges() {
         "{dot}"
     );
     assert!(dot.contains("in 1/4"), "queue length and limit: {dot}");
-    assert!(dot.contains("out 0/∞"), "unbounded: {dot}");
+    assert!(dot.contains("out 0/1000"), "an outbox's own limit: {dot}");
+    assert!(!dot.contains("in 1/∞"), "{dot}");
     assert_eq!(dot.matches(" -> ").count(), snap.linkages.len());
 }

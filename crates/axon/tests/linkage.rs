@@ -181,7 +181,9 @@ fn unlinking_a_passthrough_reroutes_later_sends() {
 }
 
 /// No direct reference test (catalog B-13, from Axon's `_retarget`): messages
-/// waiting in a box move on, in order, when it is linked onward.
+/// waiting in a box move on, in order, when it is linked onward; never past
+/// the destination's size limit (issue 16: what does not fit stays behind and
+/// follows as room appears).
 #[test]
 fn extending_a_chain_moves_waiting_messages_in_order() {
     let mut a = Outbox::<u32>::detached("a");
@@ -192,10 +194,12 @@ fn extending_a_chain_moves_waiting_messages_in_order() {
         a.try_send(i).unwrap();
     }
     assert_eq!(b.len(), 3);
-    c.set_size(Some(1)); // moving messages on is not a send: the limit does not refuse them
+    c.set_size(Some(1)); // the limit holds: one moves now, two stay behind
     link(&b.endpoint(), &c.endpoint()).unwrap();
-    assert_eq!(b.len(), 0);
+    assert_eq!((b.len(), c.len()), (2, 1));
+    // Each collect makes room, and the next held message follows at once.
     assert_eq!(drain(&mut c), [0, 1, 2]);
+    assert_eq!(b.len(), 0);
 
     // The same for an outbox holding messages because it was not linked.
     let mut o = Outbox::<u32>::detached("o");

@@ -173,7 +173,16 @@ enum SendOutcome {
 ///   `a == b` (`SelfLink`), `a` already has a target (`AlreadyLinked`), `a` is on
 ///   the chain from `b` (`Cycle`), the chain from `b` ends at a closed inbox
 ///   (`Closed`). Otherwise the messages waiting in `a` move, in order, to the
-///   back of the new sink's queue (regardless of its size limit);
+///   back of the new sink's queue, as many as its size limit lets in; if some
+///   do not fit, `a` is *draining*: it stays the sink of its own senders
+///   (they queue behind what it holds) and its oldest messages move on as the
+///   sink makes room, drainers in the order they started waiting; once empty,
+///   it forwards like any linked box. The sink of a chain is its first
+///   draining box, else its last. A drain ends, leaving what is held in place,
+///   when its box is unlinked or its sink closes. While it drains, its held
+///   messages count as an open sender of its target's chain;
+/// * an unlinked outbox holds at most `DEFAULT_OUTBOX_LIMIT` messages unless
+///   its size is set;
 /// * `unlink` leaves messages where they are; the source becomes a sink again;
 /// * `try_send` into a closed sink is `Closed`, into a sink holding `limit`
 ///   messages or more is `Full` (no `send().await` here, so no reservations);
@@ -193,6 +202,9 @@ struct Model {
     /// An open outbox has been upstream of this box at some point, or a box
     /// that had been fed was linked into its chain.
     ever_fed: [bool; NODES],
+    /// Boxes still draining, in the order their drainers wait, with the
+    /// sink each waits at.
+    drainers: Vec<(usize, usize)>,
 }
 
 impl Model {
@@ -201,8 +213,45 @@ impl Model {
         for i in 0..SENDERS {
             m.open[i] = true;
             m.ever_fed[i] = true;
+            m.limit[i] = Some(axon::DEFAULT_OUTBOX_LIMIT);
         }
         m
+    }
+
+    fn draining(&self, n: usize) -> bool {
+        self.drainers.iter().any(|&(d, _)| d == n)
+    }
+
+    /// Move what fits from every draining box to its sink, drainers in order;
+    /// a drainer whose sink changed waits at the back of the line.
+    fn settle_drains(&mut self) {
+        let mut i = 0;
+        while i < self.drainers.len() {
+            let (d, at) = self.drainers[i];
+            let Some(t) = self.target[d] else {
+                self.drainers.remove(i);
+                continue;
+            };
+            let s = self.sink(t);
+            if self.closed[s] {
+                self.drainers.remove(i);
+                continue;
+            }
+            if s != at {
+                self.drainers.remove(i);
+                self.drainers.push((d, s));
+                continue;
+            }
+            while !self.queue[d].is_empty() && !matches!(self.limit[s], Some(l) if self.queue[s].len() >= l) {
+                let m = self.queue[d].pop_front().unwrap();
+                self.queue[s].push_back(m);
+            }
+            if self.queue[d].is_empty() {
+                self.drainers.remove(i);
+                continue;
+            }
+            i += 1;
+        }
     }
 
     fn is_in(n: usize) -> bool {
@@ -210,29 +259,48 @@ impl Model {
     }
 
     fn sink(&self, mut n: usize) -> usize {
-        while let Some(t) = self.target[n] {
-            n = t;
+        while !self.draining(n) {
+            match self.target[n] {
+                Some(t) => n = t,
+                None => break,
+            }
         }
         n
     }
 
-    /// Open outboxes whose chain passes through `n` (including `n` itself).
+    /// Open outboxes whose chain passes through `n` (including `n` itself),
+    /// plus draining boxes whose target's chain does.
     fn open_upstream(&self, n: usize) -> usize {
-        (0..SENDERS)
-            .filter(|&o| self.open[o])
-            .filter(|&o| {
-                let mut cur = o;
-                loop {
-                    if cur == n {
+        let draining = self
+            .drainers
+            .iter()
+            .filter(|&&(d, _)| {
+                let mut cur = d;
+                while let Some(t) = self.target[cur] {
+                    if t == n {
                         return true;
                     }
-                    match self.target[cur] {
-                        Some(t) => cur = t,
-                        None => return false,
-                    }
+                    cur = t;
                 }
+                false
             })
-            .count()
+            .count();
+        draining
+            + (0..SENDERS)
+                .filter(|&o| self.open[o])
+                .filter(|&o| {
+                    let mut cur = o;
+                    loop {
+                        if cur == n {
+                            return true;
+                        }
+                        match self.target[cur] {
+                            Some(t) => cur = t,
+                            None => return false,
+                        }
+                    }
+                })
+                .count()
     }
 
     fn update_ever_fed(&mut self) {
@@ -267,8 +335,17 @@ impl Model {
             return LinkOutcome::Closed;
         }
         self.target[a] = Some(b);
-        let moved: Vec<Msg> = self.queue[a].drain(..).collect();
+        let sink = self.sink(b);
+        let room = match self.limit[sink] {
+            Some(l) => l.saturating_sub(self.queue[sink].len()),
+            None => usize::MAX,
+        };
+        let fits = room.min(self.queue[a].len());
+        let moved: Vec<Msg> = self.queue[a].drain(..fits).collect();
         self.queue[sink].extend(moved);
+        if !self.queue[a].is_empty() {
+            self.drainers.push((a, sink));
+        }
         if self.ever_fed[a] {
             // Whoever fed `a` (even senders gone already) now feeds b's chain.
             let mut cur = b;
@@ -462,6 +539,7 @@ fn run_sequential(ops: &[Op], check_order: bool) -> Result<(), TestCaseError> {
                 }
             }
         }
+        model.settle_drains();
         model.update_ever_fed();
         for n in 0..NODES {
             prop_assert_eq!(
@@ -498,6 +576,8 @@ fn run_sequential(ops: &[Op], check_order: bool) -> Result<(), TestCaseError> {
                 r
             );
             model.target[n] = None;
+            // A drainer whose chain this cut moves on to the new end.
+            model.settle_drains();
         }
     }
     // Drain every box.

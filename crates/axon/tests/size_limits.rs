@@ -258,3 +258,96 @@ fn the_refused_message_itself_comes_back() {
     assert_eq!(*back.0, 42);
     assert!(inbox.is_empty());
 }
+
+/// Issue 16: an outbox with nothing linked holds at most the default limit
+/// (1000) and then pushes back — a threaded component's outbox too — and a
+/// waiting `send` goes through once it is linked.
+#[test]
+fn an_unlinked_threaded_outbox_refuses_the_1001st_send() {
+    assert_eq!(axon::DEFAULT_OUTBOX_LIMIT, 1000);
+    let sys = System::builder().threads(1).build();
+    let (tx, rx) = std::sync::mpsc::channel::<&'static str>();
+    let p = sys.spawn_threaded(Component::new("p").outbox::<u32>("outbox"), move |mut cx| {
+        let mut out = cx.outbox::<u32>("outbox").expect("declared");
+        for i in 0..1000 {
+            out.try_send(i).expect("fits");
+        }
+        match out.try_send(1000) {
+            Err(TrySendError::Full(1000)) => {}
+            other => panic!("the 1001st send: {other:?}"),
+        }
+        tx.send("full").unwrap();
+        // Blocks until linked (and then until there is room).
+        out.send_blocking(1000).expect("delivered once linked");
+    });
+    let running = sys.start();
+    assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(10)), Ok("full"));
+    let mut sink = Inbox::<u32>::detached("sink");
+    link(&p.outbox::<u32>("outbox").unwrap(), &sink.endpoint()).unwrap();
+    assert_finished(&p);
+    assert_eq!(drain(&mut sink), (0..=1000).collect::<Vec<_>>());
+    running.wait();
+}
+
+/// Issue 16: a held batch linked into a size-5 inbox: five move, the rest stay
+/// behind (later sends queue behind them) and follow, in order, as the
+/// consumer makes room; the inbox never holds more than five.
+#[test]
+fn a_held_batch_moved_into_a_size_5_inbox_never_exceeds_5() {
+    let mut out = Outbox::<u32>::detached("out");
+    send_ok(&mut out, 20);
+    let mut inbox = Inbox::<u32>::detached("in");
+    inbox.set_size(Some(5));
+    link(&out.endpoint(), &inbox.endpoint()).unwrap();
+    assert_eq!((inbox.len(), out.held()), (5, 15));
+    // Sent after the link: behind the held ones, in the outbox for now.
+    out.try_send(20).unwrap();
+    assert_eq!(out.held(), 16);
+    let mut got = Vec::new();
+    while let Ok(m) = inbox.try_recv() {
+        assert!(inbox.len() <= 5, "over the limit: {}", inbox.len());
+        got.push(m);
+    }
+    assert_eq!(got, (0..=20).collect::<Vec<_>>());
+    assert_eq!(out.held(), 0);
+    // Drained: sends go straight to the inbox again, and its limit applies.
+    send_ok(&mut out, 5);
+    assert_full(&mut out, 5);
+    assert_eq!(inbox.len(), 5);
+}
+
+/// Issue 16: the same while a producer thread keeps sending (awaiting room)
+/// and a consumer thread receives: nothing lost, duplicated or reordered, the
+/// inbox never over its limit, and the end of the stream comes after the
+/// held messages.
+#[test]
+fn draining_under_load_keeps_order_and_the_limit() {
+    const HELD: u32 = 300;
+    const MORE: u32 = 2000;
+    let mut out = Outbox::<u32>::detached("out");
+    out.set_size(None);
+    send_ok(&mut out, HELD);
+    let mut inbox = Inbox::<u32>::detached("in");
+    inbox.set_size(Some(5));
+    let target = inbox.endpoint();
+    let out_ep = out.endpoint();
+    let consumer = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        while let Ok(m) = inbox.recv_blocking() {
+            assert!(inbox.len() <= 5, "over the limit: {}", inbox.len());
+            got.push(m);
+        }
+        got
+    });
+    let producer = std::thread::spawn(move || {
+        for i in HELD..HELD + MORE {
+            out.send_blocking(i).expect("the consumer is there");
+        }
+        // Dropping `out` ends the stream once everything has arrived.
+    });
+    // Linked while the producer is sending (into the outbox, held, until now).
+    link(&out_ep, &target).unwrap();
+    producer.join().unwrap();
+    let got = consumer.join().unwrap();
+    assert_eq!(got, (0..HELD + MORE).collect::<Vec<_>>());
+}
