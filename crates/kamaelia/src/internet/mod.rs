@@ -10,6 +10,8 @@
 //! | [`TcpClient`] | `TCPClient` | connects, then works as an adapter |
 //! | [`ServerCore`] | `ServerCore` | a server running a protocol component per connection |
 //! | [`SingleServer`] | `SingleServer` | one connection, as a component |
+//! | [`SimplePeer`], [`TargettedPeer`], [`PostboxPeer`] | `UDP.SimplePeer`, ... | UDP datagrams in and out, ending on control |
+//! | [`selector_service`] | `Selector`'s messages | the reference's message interface: readiness messages for any fd, as a CAT service |
 //!
 //! ## A server in a few lines
 //!

@@ -13,7 +13,7 @@
 //!             control ◄───────── signal
 //! ```
 //!
-//! The protocol component sees the peer's bytes as [`Bytes`](bytes::Bytes)
+//! The protocol component sees the peer's bytes as [`bytes::Bytes`]
 //! chunks, hears `ProducerFinished` when the peer has finished sending, and
 //! closes the connection by finishing (its `signal` tells the adapter to
 //! flush and close). Both children end, and are forgotten, when the
