@@ -821,12 +821,14 @@ impl Context {
             inner.boxes.retain(|b| !Arc::ptr_eq(b, &node));
             touching
         };
+        // It ends first (its receivers learn an outbox is gone; see
+        // `topology`, "Closure"), then every linkage goes.
+        node.retire();
         for l in links {
             let _ = l.unlink();
         }
         // Unlink this box from its own target and its sources, whoever made them.
         node.clone().detach();
-        node.close();
         // An owner's handle never taken goes now, as it would have with the box.
         node.release_handle();
         Ok(())
@@ -1196,7 +1198,10 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
         }
         _ => tracing::trace!(component = %comp.name(), id = %comp.id(), ?outcome, "component ended"),
     }
-    // Clean up first: the linkages it made go, its boxes close.
+    // Clean up first: its boxes close (its outboxes stop counting as senders:
+    // an ending, which closes the inboxes they fed), then the linkages it made
+    // go (an unlink alone closes nothing; see `topology`, "Closure").
+    comp.close_boxes();
     let links = comp
         .0
         .inner
@@ -1207,7 +1212,6 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     for l in links.into_iter().flatten() {
         let _ = l.unlink();
     }
-    comp.close_boxes();
     // Then the end becomes visible: outcome, system registry, parent, joiners.
     let parent = {
         let mut inner = comp.0.inner.lock();

@@ -390,6 +390,10 @@ pub(crate) trait AnyNode: Any + Send + Sync + 'static {
     /// The owning component is gone: stop receiving (inbox) or stop counting as
     /// the owner's sender (outbox).
     fn close(&self);
+    /// The box is removed from its component: an outbox stops counting as a
+    /// sender for good (owner and handle both; an ending, which closes the
+    /// inboxes it fed), an inbox closes.
+    fn retire(&self);
     /// Whether the owner's handle has been made (see `Node::handle_taken`).
     fn handle_taken(&self) -> bool;
     /// Take the owner's handle for message type `ty`: free and of that type, it
@@ -508,6 +512,16 @@ impl<T: Send + 'static> AnyNode for Node<T> {
     fn close(&self) {
         match self.dir {
             Direction::Out => crate::topology::close_outbox(self, crate::topology::Share::Owner),
+            Direction::In => crate::topology::close_inbox(self),
+        }
+    }
+
+    fn retire(&self) {
+        match self.dir {
+            Direction::Out => {
+                crate::topology::close_outbox(self, crate::topology::Share::Owner);
+                crate::topology::close_outbox(self, crate::topology::Share::Handle);
+            }
             Direction::In => crate::topology::close_inbox(self),
         }
     }

@@ -19,6 +19,18 @@
 //! * each box counts the open outboxes upstream of it, so an inbox learns when
 //!   every sender is gone (closure).
 //!
+//! ## Closure: the senders ended
+//! An inbox reports [`Closed`](crate::RecvError::Closed) (once drained) when
+//! every outbox that could send into it has *ended*: its owning component
+//! finished (or failed, or was stopped) and its handle was dropped, or, for a
+//! detached outbox, its handle was dropped. Removing a linkage is not an
+//! ending: when an unlink cuts an inbox off from its last open sender (a
+//! Carousel or an adaptive component rewiring), the inbox counts as never fed
+//! again and its receiver simply waits, for a new linkage or forever. A
+//! component that ends closes its outboxes *before* the linkages it made are
+//! removed, so its own ending still closes the inboxes it fed. Linking a box
+//! whose senders have all ended into a chain passes their end on.
+//!
 //! ## Draining
 //! A box that gains a target moves its waiting messages to the sink, but never
 //! past the sink's size limit. What does not fit stays where it is, and the box
@@ -465,7 +477,17 @@ pub(crate) fn unlink<T: Send + 'static>(src: &Arc<Node<T>>, dst: &Arc<Node<T>>) 
             // evicted below, lets go of its place.
             open += 1;
         }
-        let old_sink = remove_open(dst, open);
+        // Closure means the senders ended: a box whose last open sender is
+        // cut off by this unlink (a rewiring, not an ending) goes back to
+        // "never fed", so its receiver sees an empty stream, not its end.
+        // The mark goes before the count (a receiver reads both: it must
+        // never see the count at zero with the old mark).
+        let old_sink = downstream(dst, |b| {
+            if open > 0 && b.open_upstream.load(Ordering::SeqCst) == open {
+                b.ever_fed.store(false, Ordering::SeqCst);
+            }
+            b.open_upstream.fetch_sub(open, Ordering::SeqCst);
+        });
         src.topo.lock().target = None;
         dst.topo
             .lock()

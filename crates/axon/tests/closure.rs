@@ -285,3 +285,109 @@ fn a_receiver_that_drains_a_box_whose_senders_are_gone_sees_closed_in_the_same_p
         assert_eq!(*got.lock().unwrap(), (0..messages).collect::<Vec<_>>());
     }
 }
+
+/// Issue 16: closure means the senders ended. A third party unlinking the last
+/// linkage into an inbox (rewiring) does not close it; a new sender linked in
+/// feeds it; only when that one ends does the stream end.
+#[test]
+fn rewiring_does_not_close() {
+    let mut a = Outbox::<u32>::detached("a");
+    let mut inbox = Inbox::<u32>::detached("in");
+    let la = link(&a.endpoint(), &inbox.endpoint()).unwrap();
+    a.try_send(1).unwrap();
+    la.unlink().unwrap();
+    assert_eq!(inbox.try_recv(), Ok(1));
+    assert_eq!(
+        inbox.try_recv(),
+        Err(TryRecvError::Empty),
+        "unlinked is not ended"
+    );
+    let mut b = Outbox::<u32>::detached("b");
+    link(&b.endpoint(), &inbox.endpoint()).unwrap();
+    b.try_send(2).unwrap();
+    drop(a); // cut off already: its end is not this inbox's
+    assert_eq!(inbox.try_recv(), Ok(2));
+    assert_eq!(inbox.try_recv(), Err(TryRecvError::Empty));
+    drop(b);
+    assert_eq!(inbox.try_recv(), Err(TryRecvError::Closed));
+}
+
+/// The same with components, as a Carousel does it: a parent swaps which
+/// child feeds a consumer; the consumer, waiting in `recv().await`, never sees
+/// its stream end in between, and sees it end when the last child ends.
+#[test]
+fn a_consumer_rewired_between_producers_sees_one_stream() {
+    let sys = System::builder().threads(1).build();
+    let consumer = sys.spawn(
+        Component::bare("consumer").inbox::<u32>("inbox"),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut got = Vec::new();
+            while let Ok(x) = inbox.recv().await {
+                got.push(x);
+            }
+            assert_eq!(got, [1, 2, 3, 4]);
+            Ok::<_, axon::Error>(())
+        },
+    );
+    let target = consumer.inbox::<u32>("inbox").unwrap();
+    let parent = sys.spawn(Component::bare("parent"), move |cx| async move {
+        for pair in [[1u32, 2], [3, 4]] {
+            // A child that sends its pair then waits to be told to go.
+            let child = cx.spawn_child(
+                Component::bare("child").outbox::<u32>("outbox").inbox::<()>("go"),
+                move |mut cx| async move {
+                    let mut out = cx.outbox::<u32>("outbox")?;
+                    let mut go = cx.inbox::<()>("go")?;
+                    for x in pair {
+                        out.send(x).await?;
+                    }
+                    let _ = go.recv().await;
+                    Ok::<_, axon::Error>(())
+                },
+            );
+            let l = cx.link(&child.outbox::<u32>("outbox")?, &target)?;
+            // Let the child send, then cut it off while it still runs.
+            for _ in 0..4 {
+                axon::yield_now().await;
+            }
+            cx.unlink(&l)?;
+            // The child ends after the unlink: that is not this stream's end.
+            let mut go = Outbox::<()>::detached("go");
+            cx.link(&go.endpoint(), &child.inbox::<()>("go")?)?;
+            go.try_send(())?;
+            let _ = cx.child_exit().await;
+        }
+        // The last sender of the stream ends: a sender that ends.
+        let last = Outbox::<u32>::detached("last");
+        cx.link(&last.endpoint(), &target)?;
+        drop(last);
+        Ok::<_, axon::Error>(())
+    });
+    let running = sys.start();
+    assert_finished(&parent);
+    assert_finished(&consumer);
+    running.wait();
+}
+
+/// A component that ends closes the inboxes it fed, also through a linkage it
+/// made itself (its outboxes close before its linkages are removed).
+#[test]
+fn an_ending_component_closes_what_it_fed_through_its_own_links() {
+    let sys = System::builder().threads(1).build();
+    let mut inbox = Inbox::<u32>::detached("in");
+    let target = inbox.endpoint();
+    let p = sys.spawn(
+        Component::bare("p").outbox::<u32>("outbox"),
+        move |mut cx| async move {
+            let mut out = cx.outbox::<u32>("outbox")?;
+            cx.link(&cx.me().outbox::<u32>("outbox")?, &target)?;
+            out.send(5).await?;
+            Ok::<_, axon::Error>(())
+        },
+    );
+    sys.run();
+    assert_finished(&p);
+    assert_eq!(inbox.try_recv(), Ok(5));
+    assert_eq!(inbox.try_recv(), Err(TryRecvError::Closed));
+}

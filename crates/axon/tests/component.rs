@@ -285,10 +285,18 @@ fn remove_child_forgets_it_and_removes_the_parents_links_to_it() {
             Ok::<_, axon::Error>(())
         },
     );
-    sys.run();
+    let running = sys.start();
     assert_finished(&parent);
-    // Its only sender was unlinked, so the child's inbox closed and it ended.
+    // Its only sender was unlinked, not ended: the child's inbox stays open
+    // (issue 16: closure means the senders ended) and the child waits...
+    common::quiet();
+    assert!(!kid.is_finished(), "an unlink alone closed the child's inbox");
+    // ...until a sender that does end has been linked in.
+    let feed = Outbox::<u32>::detached("feed");
+    link(&feed.endpoint(), &kid.inbox::<u32>("inbox").unwrap()).unwrap();
+    drop(feed);
     assert_finished(&kid);
+    running.wait();
     assert_eq!(elsewhere.try_recv(), Ok(2));
 }
 

@@ -184,6 +184,8 @@ enum SendOutcome {
 /// * an unlinked outbox holds at most `DEFAULT_OUTBOX_LIMIT` messages unless
 ///   its size is set;
 /// * `unlink` leaves messages where they are; the source becomes a sink again;
+///   a box it cuts off from its last open sender counts as never fed again
+///   (closure means the senders *ended*, not that they were unlinked);
 /// * `try_send` into a closed sink is `Closed`, into a sink holding `limit`
 ///   messages or more is `Full` (no `send().await` here, so no reservations);
 /// * `try_recv` pops the inbox's own queue; when it is empty it is `Closed` if
@@ -301,6 +303,18 @@ impl Model {
                     }
                 })
                 .count()
+    }
+
+    /// Remove `a`'s linkage. Closure means the senders ended: a box this cuts
+    /// off from its last open sender counts as never fed again.
+    fn unlink(&mut self, a: usize) {
+        let before: Vec<usize> = (0..NODES).map(|n| self.open_upstream(n)).collect();
+        self.target[a] = None;
+        for (n, &was) in before.iter().enumerate() {
+            if was > 0 && self.open_upstream(n) == 0 {
+                self.ever_fed[n] = false;
+            }
+        }
     }
 
     fn update_ever_fed(&mut self) {
@@ -459,7 +473,7 @@ fn run_sequential(ops: &[Op], check_order: bool) -> Result<(), TestCaseError> {
                 if let Some(l) = real.current[n].take() {
                     let r = l.unlink();
                     prop_assert_eq!(outcome(&r), LinkOutcome::Ok, "{}: unlink: {:?}", at, r);
-                    model.target[n] = None;
+                    model.unlink(n);
                 }
             }
             Op::UnlinkHandle(k) => {
@@ -481,7 +495,7 @@ fn run_sequential(ops: &[Op], check_order: bool) -> Result<(), TestCaseError> {
                         r
                     );
                     if want == LinkOutcome::Ok {
-                        model.target[a] = None;
+                        model.unlink(a);
                         real.current[a] = None;
                     }
                 }
@@ -575,7 +589,7 @@ fn run_sequential(ops: &[Op], check_order: bool) -> Result<(), TestCaseError> {
                 name(n),
                 r
             );
-            model.target[n] = None;
+            model.unlink(n);
             // A drainer whose chain this cut moves on to the new end.
             model.settle_drains();
         }
@@ -893,7 +907,7 @@ fn run_waiting_senders(ops: &[WOp], check_order: bool) -> Result<(), TestCaseErr
                 if let Some(l) = real.current[*n].take() {
                     let r = l.unlink();
                     prop_assert_eq!(outcome(&r), LinkOutcome::Ok, "{}: unlink: {:?}", at, r);
-                    model.target[*n] = None;
+                    model.unlink(*n);
                 }
             }
             WOp::Base(Op::UnlinkHandle(k)) => {
@@ -915,7 +929,7 @@ fn run_waiting_senders(ops: &[WOp], check_order: bool) -> Result<(), TestCaseErr
                         r
                     );
                     if want == LinkOutcome::Ok {
-                        model.target[a] = None;
+                        model.unlink(a);
                         real.current[a] = None;
                     }
                 }
@@ -1006,7 +1020,7 @@ fn run_waiting_senders(ops: &[WOp], check_order: bool) -> Result<(), TestCaseErr
     for n in 0..NODES {
         if let Some(l) = real.current[n].take() {
             l.unlink().unwrap();
-            model.target[n] = None;
+            model.unlink(n);
         }
     }
     for n in 0..NODES {
