@@ -529,16 +529,27 @@ fn run_task(r: Runnable) {
         // SAFETY (both blocks): `start_run` above gave this worker the run
         // right (the task came off a run queue, where the flag puts it at most
         // once); it ends at `end_run`/`finish`, after the body's last use here.
-        match catch_unwind(AssertUnwindSafe(|| unsafe { task.poll_body(&mut cx) })) {
-            Ok(None) => return,
-            Ok(Some(Poll::Pending)) if task.flag.end_run() => After::Requeue,
-            Ok(Some(Poll::Pending)) => After::Idle,
-            // `poll_body` dropped the finished body.
-            Ok(Some(Poll::Ready(outcome))) => After::Finished(outcome),
-            Err(panic) => {
-                // Dropping a body that just panicked may panic again; contain it.
-                let _ = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
-                After::Finished(Outcome::Panicked(component::panic_message(&*panic)))
+        if task.stop.load(Ordering::Acquire) {
+            // Stopped from outside (`ComponentRef::stop`): its body is dropped
+            // here, at an await point, instead of being polled.
+            // SAFETY: as below.
+            let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
+            if !dropped.unwrap_or(true) {
+                return; // ended already
+            }
+            After::Finished(Outcome::Stopped)
+        } else {
+            match catch_unwind(AssertUnwindSafe(|| unsafe { task.poll_body(&mut cx) })) {
+                Ok(None) => return,
+                Ok(Some(Poll::Pending)) if task.flag.end_run() => After::Requeue,
+                Ok(Some(Poll::Pending)) => After::Idle,
+                // `poll_body` dropped the finished body.
+                Ok(Some(Poll::Ready(outcome))) => After::Finished(outcome),
+                Err(panic) => {
+                    // Dropping a body that just panicked may panic again; contain it.
+                    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
+                    After::Finished(Outcome::Panicked(component::panic_message(&*panic)))
+                }
             }
         }
     };
