@@ -1486,7 +1486,9 @@ where
     // count round trip per spawn.
     let entry = shared.claim(&task);
     shared.register(Registered::Async(task));
-    shared.schedule(entry);
+    // At the back of the queue, not in the LIFO slot: first steps in spawn
+    // order (see `Shared::schedule_spawned`).
+    shared.schedule_spawned(entry);
 }
 
 impl System {

@@ -274,6 +274,13 @@ impl Shared {
         self.enqueue(r, true);
     }
 
+    /// Queue a newly spawned task at the back of the run queue, never in the
+    /// LIFO slot: components spawned together take their first step in spawn
+    /// order, before any of them takes its second (fair start).
+    pub(crate) fn schedule_spawned(&self, r: Runnable) {
+        self.enqueue(r, false);
+    }
+
     /// Queue `task`, whose flag the caller has just moved to `SCHEDULED`.
     pub(crate) fn schedule_woken(&self, task: &Task) {
         self.enqueue(self.claim(task), true);
@@ -561,7 +568,16 @@ fn run_task(r: Runnable) {
             // SAFETY: this worker's `Local::shared` keeps the system alive while
             // its loop runs (we are inside it), and the task came off this
             // system's queues.
-            unsafe { &*shared }.enqueue(r, false);
+            let shared = unsafe { &*shared };
+            if shared.injector.is_empty() {
+                shared.enqueue(r, false);
+            } else {
+                // Components queued from outside (spawned before the system
+                // ran, or woken by a thread) have not all been taken in yet:
+                // go behind them, so a component that yields does not take
+                // its next step before they take their first (fair start).
+                shared.injector.push(r);
+            }
         }
         After::Finished(outcome) => {
             // Finishing removes the task from the registry, whose reference an
