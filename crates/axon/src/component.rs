@@ -58,6 +58,45 @@ use crate::signal::{Failure, Signal};
 use crate::sync::{Ordering, ShortLock};
 use crate::task::Task;
 
+/// Where a component stands ([`ComponentRef::state`], also in
+/// [`System::snapshot`](crate::System::snapshot)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Queued to run, or running.
+    Running,
+    /// Asleep until a delivery, a child's end, a timer or a stop wakes it.
+    Paused,
+    /// Ended (see [`ComponentRef::outcome`]).
+    Finished,
+}
+
+/// What went wrong controlling a component from outside
+/// ([`ComponentRef::shutdown`]).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ControlError {
+    /// It has no `control` inbox: declare one (`Component::new` does), or use
+    /// [`ComponentRef::stop`].
+    #[error("{component} has no `control` inbox; declare one (Component::new does) or use stop()")]
+    NoControlBox {
+        /// The component.
+        component: String,
+    },
+    /// Its `control` inbox does not carry [`Signal`]s.
+    #[error(
+        "{component}'s `control` inbox does not carry axon::Signal; use stop() or send your own message"
+    )]
+    NotSignals {
+        /// The component.
+        component: String,
+    },
+    /// It has finished: its `control` inbox no longer receives.
+    #[error("{component} has finished: its `control` inbox is closed")]
+    Finished {
+        /// The component.
+        component: String,
+    },
+}
+
 /// How a component ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -69,6 +108,8 @@ pub enum Outcome {
     Panicked(String),
     /// The system was shut down before it finished.
     Cancelled,
+    /// It was stopped from outside ([`ComponentRef::stop`]) at an await point.
+    Stopped,
 }
 
 impl Outcome {
@@ -421,6 +462,7 @@ enum Ended {
     Cancelled = 2,
     /// Failed or panicked: the outcome is `Family::failure`.
     Other = 3,
+    Stopped = 4,
 }
 
 /// Set in `ComponentShared::ended`, beside the [`Ended`] value, when the
@@ -443,6 +485,7 @@ impl ComponentShared {
             e if e == Ended::Running as u8 => None,
             e if e == Ended::Finished as u8 => Some(Outcome::Finished),
             e if e == Ended::Cancelled as u8 => Some(Outcome::Cancelled),
+            e if e == Ended::Stopped as u8 => Some(Outcome::Stopped),
             _ => inner.fam.as_ref().and_then(|f| f.failure.clone()),
         }
     }
@@ -474,6 +517,7 @@ impl ComponentShared {
         let ended = match outcome {
             Outcome::Finished => Ended::Finished,
             Outcome::Cancelled => Ended::Cancelled,
+            Outcome::Stopped => Ended::Stopped,
             other => {
                 inner.f().failure = Some(other);
                 Ended::Other
@@ -600,6 +644,83 @@ impl ComponentRef {
     /// Whether it has ended.
     pub fn is_finished(&self) -> bool {
         self.outcome().is_some()
+    }
+
+    /// Whether it is running, paused (asleep until something wakes it) or
+    /// finished. A threaded component counts as running until it ends.
+    pub fn state(&self) -> State {
+        if self.is_finished() {
+            return State::Finished;
+        }
+        match self.task() {
+            Some(task) if task.flag.is_idle() => State::Paused,
+            _ => State::Running,
+        }
+    }
+
+    /// Its task, if it is an async component still registered.
+    fn task(&self) -> Option<crate::task::TaskRef> {
+        let slot = self.0.registry_slot.load(Ordering::Relaxed);
+        if slot == NO_SLOT {
+            return None;
+        }
+        let shared = self.system_shared()?;
+        let registry = shared.registry.lock();
+        match registry.get(slot as usize) {
+            Some(Registered::Async(t)) if t.component == *self => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    /// Ask it to stop (Axon's `stop()`): an async component ends at its next
+    /// await point (at once if it is paused) with [`Outcome::Stopped`]; its
+    /// body is dropped there (destructors run: its close-down), its boxes
+    /// close and its parent is told, as for any ending. A threaded component
+    /// cannot be interrupted: its `pause_blocking` returns and
+    /// [`Context::stop_requested`] turns true, and it should return. Stopping
+    /// a finished component does nothing.
+    pub fn stop(&self) {
+        self.0.stop.store(true, Ordering::Release);
+        if let Some(task) = self.task() {
+            task.stop.store(true, Ordering::Release);
+            task.wake_by_ref();
+        }
+        // Whoever sleeps in `pause()` (a threaded component) is woken.
+        let w = self
+            .0
+            .inner
+            .lock()
+            .fam
+            .as_ref()
+            .and_then(|f| f.child_waker.clone());
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Send it [`Signal::ShutdownMicroprocess`] on its `control` inbox (the
+    /// polite way: it decides how to end). Delivered even past a size limit,
+    /// as the kernel's own signals are.
+    pub fn shutdown(&self) -> Result<(), ControlError> {
+        let node = self
+            .find(Direction::In, "control")
+            .map_err(|_| ControlError::NoControlBox {
+                component: self.to_string_label(),
+            })?;
+        let node = crate::node::downcast_node::<Signal>(node).map_err(|_| ControlError::NotSignals {
+            component: self.to_string_label(),
+        })?;
+        if deliver_regardless(&node, Signal::ShutdownMicroprocess) {
+            Ok(())
+        } else {
+            Err(ControlError::Finished {
+                component: self.to_string_label(),
+            })
+        }
+    }
+
+    fn to_string_label(&self) -> String {
+        format!("{}#{}", self.name(), self.id().as_u64())
     }
 
     /// A future resolving to its outcome when it has ended: when every
@@ -1021,6 +1142,12 @@ impl Context {
         crate::threaded::block_on_timeout(self.pause(), timeout);
     }
 
+    /// Whether [`ComponentRef::stop`] has been called on this component (a
+    /// threaded component should then return).
+    pub fn stop_requested(&self) -> bool {
+        self.me.0.stop_requested()
+    }
+
     /// The name of the first inbox with data waiting (Axon's `anyReady`).
     pub fn any_ready(&self) -> Option<String> {
         self.me
@@ -1082,7 +1209,13 @@ impl Pause<'_> {
             if inner.fam.as_ref().is_some_and(|f| f.exit_news) {
                 return true;
             }
-            if let Some(f) = inner.fam.as_mut() {
+            // A threaded component is woken here by `stop()` too (an async
+            // one through its task), so it always registers.
+            let fam = match me.kind() {
+                Kind::Threaded => Some(inner.f()),
+                Kind::Async => inner.fam.as_deref_mut(),
+            };
+            if let Some(f) = fam {
                 match &f.child_waker {
                     Some(w) if w.will_wake(waker) => {}
                     _ => f.child_waker = Some(waker.clone()),
@@ -1193,7 +1326,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
                     reason: reason.clone(),
                     panicked: matches!(outcome, Outcome::Panicked(_)),
                 };
-                deliver_regardless(&signal.node, Signal::Failed(failure));
+                let _ = deliver_regardless(&signal.node, Signal::Failed(failure));
             }
         }
         _ => tracing::trace!(component = %comp.name(), id = %comp.id(), ?outcome, "component ended"),
@@ -1251,7 +1384,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
 
 /// Deliver a kernel message (a failure signal) even past the size limit: it must
 /// not be lost and the dying component cannot wait.
-fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
+fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) -> bool {
     loop {
         let sink = crate::topology::resolve(node);
         let mut st = sink.store.lock();
@@ -1262,14 +1395,14 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) {
             continue;
         }
         if flags.closed() {
-            tracing::warn!(box_ = %node.meta.label(), "failure signal not delivered: destination closed");
-            return;
+            tracing::warn!(box_ = %node.meta.label(), "kernel signal not delivered: destination closed");
+            return false;
         }
         let wakeup = st.push(msg, &sink.armed);
         sink.note_delivery(flags);
         drop(st);
         wakeup.wake();
-        return;
+        return true;
     }
 }
 
@@ -1353,7 +1486,9 @@ where
     // count round trip per spawn.
     let entry = shared.claim(&task);
     shared.register(Registered::Async(task));
-    shared.schedule(entry);
+    // At the back of the queue, not in the LIFO slot: first steps in spawn
+    // order (see `Shared::schedule_spawned`).
+    shared.schedule_spawned(entry);
 }
 
 impl System {

@@ -36,6 +36,8 @@ pub struct ComponentInfo {
     pub parent: Option<ComponentId>,
     /// Its live children.
     pub children: Vec<ComponentId>,
+    /// Running, paused or finished, when the snapshot was taken.
+    pub state: crate::State,
     /// Its boxes.
     pub boxes: Vec<BoxInfo>,
 }
@@ -103,6 +105,7 @@ impl System {
                 kind: c.kind(),
                 parent: c.parent().map(|p| p.id()),
                 children: c.children().iter().map(ComponentRef::id).collect(),
+                state: c.state(),
                 boxes,
             });
         }

@@ -113,8 +113,8 @@ mod wakeup;
 
 pub use cat::{Cat, CatError};
 pub use component::{
-    ChildExit, ChildExitFuture, Component, ComponentRef, Context, Dormant, Finished, Kind, Outcome, Pause,
-    Termination,
+    ChildExit, ChildExitFuture, Component, ComponentRef, Context, ControlError, Dormant, Finished, Kind,
+    Outcome, Pause, State, Termination,
 };
 pub use coop::{yield_now, YieldNow};
 pub use error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};

@@ -274,6 +274,13 @@ impl Shared {
         self.enqueue(r, true);
     }
 
+    /// Queue a newly spawned task at the back of the run queue, never in the
+    /// LIFO slot: components spawned together take their first step in spawn
+    /// order, before any of them takes its second (fair start).
+    pub(crate) fn schedule_spawned(&self, r: Runnable) {
+        self.enqueue(r, false);
+    }
+
     /// Queue `task`, whose flag the caller has just moved to `SCHEDULED`.
     pub(crate) fn schedule_woken(&self, task: &Task) {
         self.enqueue(self.claim(task), true);
@@ -529,16 +536,27 @@ fn run_task(r: Runnable) {
         // SAFETY (both blocks): `start_run` above gave this worker the run
         // right (the task came off a run queue, where the flag puts it at most
         // once); it ends at `end_run`/`finish`, after the body's last use here.
-        match catch_unwind(AssertUnwindSafe(|| unsafe { task.poll_body(&mut cx) })) {
-            Ok(None) => return,
-            Ok(Some(Poll::Pending)) if task.flag.end_run() => After::Requeue,
-            Ok(Some(Poll::Pending)) => After::Idle,
-            // `poll_body` dropped the finished body.
-            Ok(Some(Poll::Ready(outcome))) => After::Finished(outcome),
-            Err(panic) => {
-                // Dropping a body that just panicked may panic again; contain it.
-                let _ = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
-                After::Finished(Outcome::Panicked(component::panic_message(&*panic)))
+        if task.stop.load(Ordering::Acquire) {
+            // Stopped from outside (`ComponentRef::stop`): its body is dropped
+            // here, at an await point, instead of being polled.
+            // SAFETY: as below.
+            let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
+            if !dropped.unwrap_or(true) {
+                return; // ended already
+            }
+            After::Finished(Outcome::Stopped)
+        } else {
+            match catch_unwind(AssertUnwindSafe(|| unsafe { task.poll_body(&mut cx) })) {
+                Ok(None) => return,
+                Ok(Some(Poll::Pending)) if task.flag.end_run() => After::Requeue,
+                Ok(Some(Poll::Pending)) => After::Idle,
+                // `poll_body` dropped the finished body.
+                Ok(Some(Poll::Ready(outcome))) => After::Finished(outcome),
+                Err(panic) => {
+                    // Dropping a body that just panicked may panic again; contain it.
+                    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
+                    After::Finished(Outcome::Panicked(component::panic_message(&*panic)))
+                }
             }
         }
     };
@@ -550,7 +568,16 @@ fn run_task(r: Runnable) {
             // SAFETY: this worker's `Local::shared` keeps the system alive while
             // its loop runs (we are inside it), and the task came off this
             // system's queues.
-            unsafe { &*shared }.enqueue(r, false);
+            let shared = unsafe { &*shared };
+            if shared.injector.is_empty() {
+                shared.enqueue(r, false);
+            } else {
+                // Components queued from outside (spawned before the system
+                // ran, or woken by a thread) have not all been taken in yet:
+                // go behind them, so a component that yields does not take
+                // its next step before they take their first (fair start).
+                shared.injector.push(r);
+            }
         }
         After::Finished(outcome) => {
             // Finishing removes the task from the registry, whose reference an

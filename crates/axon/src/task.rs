@@ -69,6 +69,12 @@ impl WakeFlag {
         WakeFlag(AtomicU64::new(IDLE))
     }
 
+    /// Whether the task is idle: not queued, not running, not done (a
+    /// component paused until something wakes it).
+    pub fn is_idle(&self) -> bool {
+        self.0.load(Ordering::Acquire) & STATE == IDLE
+    }
+
     /// A flag for a task that is being put on a run queue right now.
     pub fn new_scheduled() -> Self {
         WakeFlag(AtomicU64::new(SCHEDULED))
@@ -218,6 +224,10 @@ pub(crate) struct Task {
     /// of the run right (see [`Task::poll_body`]), or by whoever frees the
     /// allocation (the last reference, so nobody else can look).
     has_body: UnsafeCell<bool>,
+    /// [`ComponentRef::stop`](crate::ComponentRef::stop) was called: the next
+    /// run drops the body instead of polling it. Beside `has_body`, in what was
+    /// padding, so the check costs no cache line the poll does not touch.
+    pub(crate) stop: crate::sync::AtomicBool,
     pub(crate) shared: Arc<Shared>,
     pub(crate) component: ComponentRef,
 }
@@ -315,6 +325,7 @@ impl Task {
                 vtable: &TaskCell::<F>::VTABLE,
                 cell: NonNull::dangling(),
                 has_body: UnsafeCell::new(true),
+                stop: crate::sync::AtomicBool::new(false),
                 shared,
                 component,
             },
