@@ -72,7 +72,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use axon::{ChildExit, Component, ComponentId, Outbox, Prefab, RecvError, Signal};
+use axon::{ChildExit, Component, ComponentId, ComponentRef, Prefab, RecvError, Signal};
 use bytes::Bytes;
 
 use super::csa::{ConnectedSocketAdapter, CsaConfig};
@@ -113,11 +113,11 @@ impl fmt::Debug for ServerCore {
     }
 }
 
-/// One live connection, as the server tracks it (keyed by its adapter).
+/// One live connection, as the server tracks it (keyed by its adapter's id).
 struct Conn {
     info: ConnectionInfo,
-    /// Linked to the adapter's `control`, for shutting it down.
-    stop: Outbox<Signal>,
+    /// The adapter, for shutting it down.
+    csa: ComponentRef,
 }
 
 impl ServerCore {
@@ -232,8 +232,10 @@ impl ServerCore {
                         // Stop accepting: new connections are refused now.
                         listener = None;
                         if sig.is_shutdown() {
-                            for conn in conns.values_mut() {
-                                let _ = conn.stop.try_send(Signal::ShutdownMicroprocess);
+                            for conn in conns.values() {
+                                // An adapter always has `control`; one that has
+                                // just ended is on its way out anyway.
+                                let _ = conn.csa.shutdown();
                             }
                         }
                         tracing::debug!(%local, connections = conns.len(), ?sig, "server stopping");
@@ -257,16 +259,15 @@ impl ServerCore {
                         let info = ConnectionInfo { peer, local };
                         let csa = ConnectedSocketAdapter::from_mio(stream, cfg.clone()).create_child(&cx);
                         let proto = (factory)(info).create_child(&cx);
-                        let mut stop = Outbox::<Signal>::detached("stop");
-                        match wire(csa.component(), proto.component(), &stop, cfg.inbox_size) {
+                        match wire(csa.component(), proto.component(), cfg.inbox_size) {
                             Ok(()) => {
                                 let csa = csa.activate();
                                 proto.activate();
                                 children += 2;
                                 if stopping.as_ref().is_some_and(Signal::is_shutdown) {
-                                    let _ = stop.try_send(Signal::ShutdownMicroprocess);
+                                    let _ = csa.shutdown();
                                 }
-                                conns.insert(csa.id(), Conn { info, stop });
+                                conns.insert(csa.id(), Conn { info, csa });
                                 tracing::debug!(%peer, "connection opened");
                                 if events.is_linked() {
                                     let _ = events.try_send(ConnectionEvent::Opened(info));
@@ -296,13 +297,8 @@ impl From<ServerCore> for Prefab {
 }
 
 /// Wire an adapter and a protocol component to each other (see the module
-/// docs' picture), plus `stop` into the adapter's `control`.
-fn wire(
-    csa: &axon::ComponentRef,
-    proto: &axon::ComponentRef,
-    stop: &Outbox<Signal>,
-    box_size: usize,
-) -> Result<(), axon::Error> {
+/// docs' picture).
+fn wire(csa: &ComponentRef, proto: &ComponentRef, box_size: usize) -> Result<(), axon::Error> {
     let proto_in = proto.inbox::<Bytes>("inbox")?;
     proto_in.set_size(Some(box_size));
     axon::link(&csa.outbox::<Bytes>("outbox")?, &proto_in)?;
@@ -315,6 +311,5 @@ fn wire(
         &proto.outbox::<Signal>("signal")?,
         &csa.inbox::<Signal>("control")?,
     )?;
-    axon::link(&stop.endpoint(), &csa.inbox::<Signal>("control")?)?;
     Ok(())
 }
