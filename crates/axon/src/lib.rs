@@ -65,7 +65,10 @@
 //!   biased, allocation-free.
 //! * [`Signal`]: `ProducerFinished` / `ShutdownMicroprocess` on `control`/`signal`
 //!   boxes, plus closure: `recv` returns [`RecvError::Closed`] once every sender
-//!   into an inbox is gone and it is empty.
+//!   into an inbox has ended (its component finished or its handle was
+//!   dropped; unlinking is not ending, see [`topology`], "Closure") and it is
+//!   empty. [`ComponentRef::stop`] / [`ComponentRef::shutdown`] end one
+//!   component from outside; [`ComponentRef::state`] says whether it runs.
 //! * The [`scheduler`]: O(1) per wake, one worker per core with work stealing,
 //!   sleeps with no timeout when nothing is runnable. Panics are contained: the
 //!   component ends with [`Outcome::Panicked`], a [`Signal::Failed`] goes out of

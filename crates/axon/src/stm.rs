@@ -270,6 +270,58 @@ where
         }
     }
 
+    /// [`checkout`](Self::checkout), answering [`StmError::BusyRetry`] at once
+    /// instead of waiting while a commit holds the store (the reference's
+    /// non-blocking checkout, for a component that must not block: retry
+    /// after a `pause()` or a yield).
+    ///
+    /// ```
+    /// use axon::stm::Store;
+    ///
+    /// let store: Store<&str, i32> = Store::new();
+    /// let mut var = store.try_checkout(&"x")?;
+    /// var.set(1);
+    /// var.commit()?;
+    /// # Ok::<(), axon::stm::StmError<&str>>(())
+    /// ```
+    pub fn try_checkout<Q>(&self, key: &Q) -> Result<Var<K, V>, StmError<K>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let slots = self.slots.try_read().ok_or(StmError::BusyRetry)?;
+        let copy = LocalCopy::read(slots.get(key));
+        drop(slots);
+        Ok(Var {
+            store: self.clone(),
+            key: key.to_owned(),
+            copy,
+        })
+    }
+
+    /// [`checkout_many`](Self::checkout_many), answering
+    /// [`StmError::BusyRetry`] at once instead of waiting while a commit holds
+    /// the store.
+    pub fn try_checkout_many<I>(&self, keys: I) -> Result<Collection<K, V>, StmError<K>>
+    where
+        I: IntoIterator,
+        I::Item: Into<K>,
+    {
+        let keys: Vec<K> = keys.into_iter().map(Into::into).collect();
+        let mut copies = HashMap::with_capacity(keys.len());
+        {
+            let slots = self.slots.try_read().ok_or(StmError::BusyRetry)?;
+            for key in keys {
+                let copy = LocalCopy::read(slots.get(&key));
+                copies.insert(key, copy);
+            }
+        }
+        Ok(Collection {
+            store: self.clone(),
+            copies,
+        })
+    }
+
     /// The keys that have been committed at least once (order unspecified).
     pub fn keys(&self) -> Vec<K> {
         self.slots.read().keys().cloned().collect()
@@ -727,6 +779,28 @@ mod tests {
             assert_eq!(store.slots.read()[&"a"].version, expected);
             assert!(!var.copy.dirty);
         }
+    }
+
+    /// Issue 16: `try_checkout` / `try_checkout_many` answer `BusyRetry`
+    /// while a commit holds the store (here: its write lock), and check out
+    /// normally once it is free.
+    #[test]
+    fn try_checkout_answers_busy_while_a_commit_holds_the_store() {
+        let store: Store<&str, i32> = Store::new();
+        let mut var = store.checkout(&"a");
+        var.set(7);
+        var.commit().unwrap();
+        {
+            let _commit = store.slots.write();
+            assert!(matches!(store.try_checkout(&"a"), Err(StmError::BusyRetry)));
+            assert!(matches!(
+                store.try_checkout_many(["a", "b"]),
+                Err(StmError::BusyRetry)
+            ));
+        }
+        assert_eq!(store.try_checkout(&"a").unwrap().get(), Some(&7));
+        let many = store.try_checkout_many(["a", "b"]).unwrap();
+        assert_eq!((many.get("a"), many.get("b")), (Some(&7), None));
     }
 
     #[test]
