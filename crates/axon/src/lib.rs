@@ -84,55 +84,53 @@
 
 #![warn(missing_docs)]
 
-pub mod cat;
+// The kernel in four layers, each a directory whose `mod.rs` says what it may
+// import; an import never points up (`tests/layering.rs` checks):
+//
+//   services   cat, stm, introspect              things components share
+//   component  component, prefab, threaded,      microprocesses built from boxes,
+//              handle, signal                    run by the runtime
+//   boxes      node, store, topology, wakeup,    typed boxes and the linkage graph
+//              linkage, inbox, outbox, select,
+//              error
+//   runtime    scheduler, task, idle, park,      tasks, workers, sleeping, timers
+//              coop, time, block_on, sync, spin
+//
+// plus the leaves `id` and `name`, which import nothing. The public paths
+// (`axon::scheduler`, `axon::stm`, ...) are re-exports of the layers' modules.
+mod boxes;
 mod component;
-mod coop;
-mod error;
-pub mod handle;
 mod id;
-mod idle;
-mod inbox;
-pub mod introspect;
-pub mod linkage;
 mod name;
-mod node;
-mod outbox;
-mod park;
-mod prefab;
-pub mod scheduler;
-pub mod select;
-mod signal;
-mod spin;
-pub mod stm;
-pub mod store;
-mod sync;
-pub mod task;
+mod runtime;
+mod services;
 #[cfg(test)]
 mod testing;
-pub mod threaded;
-pub mod time;
-pub mod topology;
-mod wakeup;
 
+pub use boxes::{linkage, select, store, topology};
+pub use component::{handle, threaded};
+pub use runtime::{scheduler, task, time};
+pub use services::{cat, introspect, stm};
+
+pub use boxes::error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
+pub use boxes::inbox::{Inbox, RecvFuture};
+pub use boxes::node::{Direction, DEFAULT_OUTBOX_LIMIT};
+pub use boxes::outbox::{Outbox, SendFuture};
 pub use cat::{Cat, CatError};
-pub use component::{
+pub use component::component::{
     ChildExit, ChildExitFuture, Component, ComponentRef, Context, ControlError, Dormant, Finished, Kind,
     Outcome, Pause, State, Termination,
 };
-pub use coop::{yield_now, YieldNow};
-pub use error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
+pub use component::prefab::Prefab;
+pub use component::signal::{Failure, Signal};
 pub use handle::{Handle, HandleError, HandleReceiver, HandleSender, RecvTimeoutError};
 pub use id::{BoxId, ComponentId, LinkId};
-pub use inbox::{Inbox, RecvFuture};
 pub use introspect::Snapshot;
 pub use linkage::{link, link_any, AnyBoxRef, BoxRef, LinkKind, Linkage};
 pub use name::Name;
-pub use node::{Direction, DEFAULT_OUTBOX_LIMIT};
-pub use outbox::{Outbox, SendFuture};
-pub use park::{Park, ThreadPark};
-pub use prefab::Prefab;
+pub use runtime::coop::{yield_now, YieldNow};
+pub use runtime::park::{Park, ThreadPark};
 pub use scheduler::{RunningSystem, System, SystemBuilder};
-pub use signal::{Failure, Signal};
 pub use threaded::{block_on, block_on_timeout};
 
 /// A boxed error, convenient as the error type of a component body:

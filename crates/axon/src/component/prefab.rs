@@ -29,8 +29,8 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::component::{Component, ComponentRef, Context, Dormant, Termination};
-use crate::scheduler::System;
+use crate::component::component::{Component, ComponentRef, Context, Dormant, Termination};
+use crate::runtime::scheduler::System;
 
 type Start = Box<dyn FnOnce(&System, Component, Option<&ComponentRef>) -> Dormant + Send>;
 

@@ -32,7 +32,7 @@
 //!
 //! Sides may carry different message types, and need not be inboxes: anything
 //! [`Selectable`] will do — an [`Inbox`], a pinned future (`Pin<&mut F>`, e.g.
-//! a [`time::sleep`](crate::time::sleep) as a timeout or
+//! a [`time::sleep`](crate::runtime::time::sleep) as a timeout or
 //! [`Context::child_exit`](crate::Context::child_exit)), an `Option` of either
 //! (`None` is never ready: how a loop stops watching a side that has closed),
 //! or a library type implementing the trait.
@@ -93,8 +93,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::error::RecvError;
-use crate::inbox::Inbox;
+use crate::boxes::error::RecvError;
+use crate::boxes::inbox::Inbox;
 
 /// Something a select can wait on: it can be asked, without blocking, for
 /// what it has ready.

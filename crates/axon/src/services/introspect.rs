@@ -9,10 +9,10 @@
 
 use std::fmt::Write as _;
 
-use crate::component::{ComponentRef, Kind};
+use crate::boxes::node::Direction;
+use crate::component::component::{ComponentRef, Kind};
 use crate::id::{BoxId, ComponentId};
-use crate::node::Direction;
-use crate::scheduler::System;
+use crate::runtime::scheduler::System;
 
 /// A snapshot of one system.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct ComponentInfo {
     /// Its live children.
     pub children: Vec<ComponentId>,
     /// Running, paused or finished, when the snapshot was taken.
-    pub state: crate::State,
+    pub state: crate::component::component::State,
     /// Its boxes.
     pub boxes: Vec<BoxInfo>,
 }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::sync::{Condvar, Mutex};
+use crate::runtime::sync::{Condvar, Mutex};
 
 /// A place for one scheduler thread to sleep until unparked.
 ///

@@ -3,7 +3,7 @@
 //! A send goes straight into the store of the *final* box of the outbox's chain
 //! of linkages. The outbox caches that final box and the generation it was
 //! resolved at; a linkage change anywhere upstream bumps the generation, and the
-//! next send resolves again (under the topology lock, see [`crate::topology`]).
+//! next send resolves again (under the topology lock, see [`crate::boxes::topology`]).
 //! Inside the final box's lock the send checks that the box is still final
 //! (`forwarded`), still receiving (`closed`) and has room (`has_space`, which
 //! counts slots reserved for senders already waiting). Then it pushes and wakes
@@ -22,13 +22,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::coop;
-use crate::error::{SendError, TrySendError};
-use crate::linkage::BoxRef;
+use crate::boxes::error::{SendError, TrySendError};
+use crate::boxes::linkage::BoxRef;
+use crate::boxes::node::{wake_all, Direction, Node, Owner, WakeList};
+use crate::boxes::store::{TicketState, WaitKind};
 use crate::name::Name;
-use crate::node::{wake_all, Direction, Node, Owner, WakeList};
-use crate::store::{TicketState, WaitKind};
-use crate::sync::Ordering;
+use crate::runtime::coop;
+use crate::runtime::sync::Ordering;
 
 /// The sending end of a typed box.
 ///
@@ -73,7 +73,7 @@ enum Attempt<T> {
 
 impl<T: Send + 'static> Outbox<T> {
     pub(crate) fn from_node(node: Arc<Node<T>>) -> Self {
-        let (gen, sink) = crate::topology::resolve_with_gen(&node);
+        let (gen, sink) = crate::boxes::topology::resolve_with_gen(&node);
         Outbox { node, gen, sink }
     }
 
@@ -97,7 +97,7 @@ impl<T: Send + 'static> Outbox<T> {
 
     #[cold]
     fn force_refresh(&mut self) {
-        let (gen, sink) = crate::topology::resolve_with_gen(&self.node);
+        let (gen, sink) = crate::boxes::topology::resolve_with_gen(&self.node);
         self.gen = gen;
         self.sink = sink;
     }
@@ -181,7 +181,7 @@ impl<T: Send + 'static> Outbox<T> {
     /// [`send`](Self::send), blocking this thread while the destination is full
     /// (threaded components and plain code only).
     pub fn send_blocking(&mut self, msg: T) -> Result<(), SendError<T>> {
-        crate::threaded::block_on(self.send(msg))
+        crate::runtime::block_on::block_on(self.send(msg))
     }
 
     /// Whether this outbox is linked to a destination. Messages sent on an
@@ -204,7 +204,7 @@ impl<T: Send + 'static> Outbox<T> {
     /// `None`: unbounded). Has no effect while linked: the final inbox's limit
     /// applies.
     pub fn set_size(&self, limit: Option<usize>) {
-        crate::node::AnyNode::set_limit(&*self.node, limit);
+        crate::boxes::node::AnyNode::set_limit(&*self.node, limit);
     }
 
     /// This box's name.
@@ -220,7 +220,7 @@ impl<T: Send + 'static> Outbox<T> {
 
 impl<T: Send + 'static> Drop for Outbox<T> {
     fn drop(&mut self) {
-        crate::topology::close_outbox(&self.node, crate::topology::Share::Handle);
+        crate::boxes::topology::close_outbox(&self.node, crate::boxes::topology::Share::Handle);
     }
 }
 

@@ -135,10 +135,10 @@ impl std::fmt::Debug for Condvar {
 /// message hop takes the store's lock, and spawning and wiring a component
 /// takes the others about ten times.
 #[cfg(not(loom))]
-pub(crate) type ShortLock<T> = crate::spin::SpinLock<T>;
+pub(crate) type ShortLock<T> = crate::runtime::spin::SpinLock<T>;
 /// The guard of a [`ShortLock`].
 #[cfg(not(loom))]
-pub(crate) type ShortLockGuard<'a, T> = crate::spin::SpinGuard<'a, T>;
+pub(crate) type ShortLockGuard<'a, T> = crate::runtime::spin::SpinGuard<'a, T>;
 /// Under loom these keep loom's mutex: the models check the logic around the
 /// locks; `spin.rs` has its own model of the lock.
 #[cfg(loom)]

@@ -5,7 +5,7 @@
 //! a `Node`; [`BoxRef`](crate::BoxRef)s and linkages hold further references so
 //! other components can wire it. The graph fields (`target`, `sources`,
 //! `open_upstream`) change only under the global topology lock (see
-//! [`crate::topology`]); the store has its own mutex, taken by every send and
+//! [`crate::boxes::topology`]); the store has its own mutex, taken by every send and
 //! receive.
 
 use std::any::{Any, TypeId};
@@ -13,11 +13,11 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 use std::task::Waker;
 
+use crate::boxes::store::{Lazy, Store, WaitKind};
+use crate::boxes::wakeup::Armed;
 use crate::id::{BoxId, ComponentId};
 use crate::name::Name;
-use crate::store::{Lazy, Store, WaitKind};
-use crate::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering, ShortLock};
-use crate::wakeup::Armed;
+use crate::runtime::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering, ShortLock};
 
 /// Whether a box receives (inbox) or sends (outbox).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -116,12 +116,12 @@ pub(crate) struct Node<T> {
     /// body takes it, or releases it unmade (with the same effect as dropping
     /// it) when the context goes.
     pub(crate) handle_taken: AtomicBool,
-    /// Lets the receiver park again without the lock (see [`crate::wakeup`]).
+    /// Lets the receiver park again without the lock (see [`crate::boxes::wakeup`]).
     pub(crate) armed: Armed,
     /// Open outboxes at or upstream of this box (written under the topology
     /// lock). 32 bits, so that it and `dir` share one word: a link
     /// that would take it past `u32::MAX` is refused
-    /// ([`LinkError::TooManySenders`](crate::LinkError::TooManySenders)).
+    /// ([`LinkError::TooManySenders`](crate::boxes::error::LinkError::TooManySenders)).
     pub(crate) open_upstream: AtomicU32,
     /// Inbox or outbox (a fact like those in `meta`, kept here where it fills
     /// `open_upstream`'s word).
@@ -409,10 +409,10 @@ pub(crate) trait AnyNode: Any + Send + Sync + 'static {
         self: Arc<Self>,
         dst: Arc<dyn AnyNode>,
         creator: Option<ComponentId>,
-    ) -> Result<crate::Linkage, crate::LinkError>;
+    ) -> Result<crate::boxes::linkage::Linkage, crate::boxes::error::LinkError>;
     /// Remove the linkage from this box to `dst` (which carries the same
     /// message type: both ends of a `Linkage` do).
-    fn unlink_from(self: Arc<Self>, dst: Arc<dyn AnyNode>) -> Result<(), crate::LinkError>;
+    fn unlink_from(self: Arc<Self>, dst: Arc<dyn AnyNode>) -> Result<(), crate::boxes::error::LinkError>;
     /// The typed node, for crate-internal typed operations.
     fn snapshot_target(&self) -> Option<(BoxId, Name, Option<ComponentId>)>;
 }
@@ -457,7 +457,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
     }
 
     fn detach(self: Arc<Self>) {
-        crate::topology::detach(&self);
+        crate::boxes::topology::detach(&self);
     }
 
     fn watch_delivery(&self, waker: Option<&Waker>) -> bool {
@@ -492,7 +492,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
             return false;
         }
         loop {
-            let (gen, sink) = crate::topology::resolve_with_gen(self);
+            let (gen, sink) = crate::boxes::topology::resolve_with_gen(self);
             let sink: &Node<T> = sink.as_deref().unwrap_or(self);
             let mut st = sink.store.lock();
             if sink.store_flags().forwarded() || self.gen.load(Ordering::Acquire) != gen {
@@ -511,18 +511,20 @@ impl<T: Send + 'static> AnyNode for Node<T> {
 
     fn close(&self) {
         match self.dir {
-            Direction::Out => crate::topology::close_outbox(self, crate::topology::Share::Owner),
-            Direction::In => crate::topology::close_inbox(self),
+            Direction::Out => {
+                crate::boxes::topology::close_outbox(self, crate::boxes::topology::Share::Owner)
+            }
+            Direction::In => crate::boxes::topology::close_inbox(self),
         }
     }
 
     fn retire(&self) {
         match self.dir {
             Direction::Out => {
-                crate::topology::close_outbox(self, crate::topology::Share::Owner);
-                crate::topology::close_outbox(self, crate::topology::Share::Handle);
+                crate::boxes::topology::close_outbox(self, crate::boxes::topology::Share::Owner);
+                crate::boxes::topology::close_outbox(self, crate::boxes::topology::Share::Handle);
             }
-            Direction::In => crate::topology::close_inbox(self),
+            Direction::In => crate::boxes::topology::close_inbox(self),
         }
     }
 
@@ -546,8 +548,10 @@ impl<T: Send + 'static> AnyNode for Node<T> {
             return;
         }
         match self.dir {
-            Direction::Out => crate::topology::close_outbox(self, crate::topology::Share::Handle),
-            Direction::In => crate::topology::close_inbox(self),
+            Direction::Out => {
+                crate::boxes::topology::close_outbox(self, crate::boxes::topology::Share::Handle)
+            }
+            Direction::In => crate::boxes::topology::close_inbox(self),
         }
     }
 
@@ -559,27 +563,27 @@ impl<T: Send + 'static> AnyNode for Node<T> {
         self: Arc<Self>,
         dst: Arc<dyn AnyNode>,
         creator: Option<ComponentId>,
-    ) -> Result<crate::Linkage, crate::LinkError> {
+    ) -> Result<crate::boxes::linkage::Linkage, crate::boxes::error::LinkError> {
         let meta = dst.meta();
         let (label, type_name) = (meta.label(), dst.type_name());
-        let dst = dst
-            .as_any()
-            .downcast::<Node<T>>()
-            .map_err(|_| crate::LinkError::TypeMismatch {
-                source_box: self.meta.label(),
-                source_type: std::any::type_name::<T>(),
-                sink: label,
-                sink_type: type_name,
-            })?;
-        crate::linkage::link_nodes(&self, &dst, creator)
+        let dst =
+            dst.as_any()
+                .downcast::<Node<T>>()
+                .map_err(|_| crate::boxes::error::LinkError::TypeMismatch {
+                    source_box: self.meta.label(),
+                    source_type: std::any::type_name::<T>(),
+                    sink: label,
+                    sink_type: type_name,
+                })?;
+        crate::boxes::linkage::link_nodes(&self, &dst, creator)
     }
 
-    fn unlink_from(self: Arc<Self>, dst: Arc<dyn AnyNode>) -> Result<(), crate::LinkError> {
+    fn unlink_from(self: Arc<Self>, dst: Arc<dyn AnyNode>) -> Result<(), crate::boxes::error::LinkError> {
         let dst = dst
             .as_any()
             .downcast::<Node<T>>()
             .unwrap_or_else(|_| unreachable!("both ends of a linkage carry the same message type"));
-        crate::topology::unlink(&self, &dst)
+        crate::boxes::topology::unlink(&self, &dst)
     }
 
     fn snapshot_target(&self) -> Option<(BoxId, Name, Option<ComponentId>)> {
@@ -591,7 +595,7 @@ impl<T: Send + 'static> AnyNode for Node<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::{Direction, Node, Owner};
-    use crate::sync::Ordering;
+    use crate::runtime::sync::Ordering;
 
     /// Every component has at least two boxes, each an `Arc<Node<T>>`, so
     /// their size is most of a component's memory (the `spawn` benchmark). At
@@ -615,11 +619,12 @@ mod tests {
         use std::mem::offset_of;
         type N = Node<u64>;
         let hot = [
-            offset_of!(N, store) + std::mem::size_of::<crate::sync::ShortLock<crate::store::Store<u64>>>(),
+            offset_of!(N, store)
+                + std::mem::size_of::<crate::runtime::sync::ShortLock<crate::boxes::store::Store<u64>>>(),
             offset_of!(N, store_flags) + 1,
             offset_of!(N, held) + 1,
             offset_of!(N, wants_space) + 1,
-            offset_of!(N, armed) + std::mem::size_of::<crate::wakeup::Armed>(),
+            offset_of!(N, armed) + std::mem::size_of::<crate::boxes::wakeup::Armed>(),
         ];
         for end in hot {
             assert!(end <= 96, "a hot field ends at byte {end}");
@@ -641,15 +646,18 @@ mod tests {
         let out = detached("out", Direction::Out);
         let inbox = detached("in", Direction::In);
         inbox.open_upstream.store(u32::MAX, Ordering::SeqCst);
-        let err = crate::topology::link(&out, &inbox).unwrap_err();
-        assert!(matches!(err, crate::LinkError::TooManySenders { .. }), "{err}");
+        let err = crate::boxes::topology::link(&out, &inbox).unwrap_err();
+        assert!(
+            matches!(err, crate::boxes::error::LinkError::TooManySenders { .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("test.out"), "{err}");
         assert!(out.topo.lock().target.is_none());
         assert_eq!(inbox.open_upstream.load(Ordering::SeqCst), u32::MAX);
         assert!(!out.store_flags().forwarded());
         // One fewer fits.
         inbox.open_upstream.store(u32::MAX - 1, Ordering::SeqCst);
-        crate::topology::link(&out, &inbox).unwrap();
+        crate::boxes::topology::link(&out, &inbox).unwrap();
         assert_eq!(inbox.open_upstream.load(Ordering::SeqCst), u32::MAX);
     }
 }

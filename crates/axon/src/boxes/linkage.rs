@@ -11,7 +11,7 @@
 //!
 //! A box links to one destination (fan-out is a component's job); many boxes may
 //! link into one (fan-in). Links are made and removed while everything runs; see
-//! [`crate::topology`] for what happens to messages and waiting senders then.
+//! [`crate::boxes::topology`] for what happens to messages and waiting senders then.
 //!
 //! Typed ends ([`BoxRef<T>`]) are checked by the compiler. Ends found by name
 //! ([`AnyBoxRef`], from [`ComponentRef::any_outbox`](crate::ComponentRef::any_outbox)
@@ -21,9 +21,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::{BoxError, LinkError};
+use crate::boxes::error::{BoxError, LinkError};
+use crate::boxes::node::{AnyNode, Direction, Node};
 use crate::id::{BoxId, ComponentId, LinkId};
-use crate::node::{AnyNode, Direction, Node};
 
 /// The kind of a linkage, from the directions of its ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -211,7 +211,7 @@ impl AnyBoxRef {
                 actual: self.node.type_name(),
             });
         }
-        let node = crate::node::downcast_node::<T>(self.node)
+        let node = crate::boxes::node::downcast_node::<T>(self.node)
             .unwrap_or_else(|_| unreachable!("the message type was checked"));
         Ok(BoxRef { node })
     }
@@ -290,7 +290,7 @@ pub(crate) fn link_nodes<T: Send + 'static>(
         source_box: src.meta.label(),
         sink: dst.meta.label(),
     })?;
-    crate::topology::link(src, dst)?;
+    crate::boxes::topology::link(src, dst)?;
     Ok(Linkage {
         id: LinkId::next(),
         kind,

@@ -9,7 +9,7 @@
 //!
 //! There is one CAT per [`System`] ([`System::cat`]), not a global singleton: two
 //! systems in one process never see each other's services. Its state lives in an
-//! [`stm::Store`](crate::stm::Store), so readers never block writers, no lock is
+//! [`stm::Store`](crate::services::stm::Store), so readers never block writers, no lock is
 //! held by user code, and every change is an optimistic transaction that is
 //! retried on conflict (registering the same name from two threads at once lets
 //! exactly one win; updating a counter from two threads loses no increment).
@@ -88,12 +88,12 @@ use std::task::{Context as TaskContext, Poll, Waker};
 
 use parking_lot::Mutex;
 
-use crate::component::ComponentRef;
-use crate::error::BoxError;
-use crate::linkage::{AnyBoxRef, BoxRef};
-use crate::node::Direction;
-use crate::scheduler::System;
-use crate::stm::{StmError, Store};
+use crate::boxes::error::BoxError;
+use crate::boxes::linkage::{AnyBoxRef, BoxRef};
+use crate::boxes::node::Direction;
+use crate::component::component::ComponentRef;
+use crate::runtime::scheduler::System;
+use crate::services::stm::{StmError, Store};
 
 /// How many times a CAT change is retried on conflicting concurrent changes
 /// before giving up with [`CatError::Busy`]. Each try is a few map lookups, so
@@ -536,7 +536,7 @@ impl Cat {
     /// Forget every service and value (Axon's `zap`). Services and values added
     /// concurrently with the zap may survive it.
     pub fn zap(&self) -> Result<(), CatError> {
-        crate::stm::retry(MAX_TRIES, || {
+        crate::services::stm::retry(MAX_TRIES, || {
             let mut all = self.store.checkout_many(self.store.keys());
             let keys: Vec<Key> = all.keys().cloned().collect();
             for k in &keys {

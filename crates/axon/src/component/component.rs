@@ -2,7 +2,7 @@
 //! children, and what happens when a component ends.
 //!
 //! A component is an isolated microprocess: an `async` body driven by the axon
-//! scheduler (or a blocking body on its own thread, see [`crate::threaded`]) that
+//! scheduler (or a blocking body on its own thread, see [`crate::component::threaded`]) that
 //! owns named, typed boxes and knows nothing about its neighbours. It is *paused by
 //! default*: it runs only when woken by a delivery, by a collection from a box it
 //! is waiting to send into, or by a child finishing.
@@ -46,17 +46,17 @@ use std::time::Duration;
 
 use smallvec::SmallVec;
 
-use crate::error::{BoxError, LinkError};
+use crate::boxes::error::{BoxError, LinkError};
+use crate::boxes::inbox::Inbox;
+use crate::boxes::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage};
+use crate::boxes::node::{AnyNode, Claim, Direction, Node, Owner};
+use crate::boxes::outbox::Outbox;
+use crate::component::signal::{Failure, Signal};
 use crate::id::ComponentId;
-use crate::inbox::Inbox;
-use crate::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage};
 use crate::name::Name;
-use crate::node::{AnyNode, Claim, Direction, Node, Owner};
-use crate::outbox::Outbox;
-use crate::scheduler::{Registered, Shared, System};
-use crate::signal::{Failure, Signal};
-use crate::sync::{Ordering, ShortLock};
-use crate::task::Task;
+use crate::runtime::scheduler::{Registered, Shared, System};
+use crate::runtime::sync::{Ordering, ShortLock};
+use crate::runtime::task::Task;
 
 /// Where a component stands ([`ComponentRef::state`], also in
 /// [`System::snapshot`](crate::System::snapshot)).
@@ -659,7 +659,7 @@ impl ComponentRef {
     }
 
     /// Its task, if it is an async component still registered.
-    fn task(&self) -> Option<crate::task::TaskRef> {
+    fn task(&self) -> Option<crate::runtime::task::TaskRef> {
         let slot = self.0.registry_slot.load(Ordering::Relaxed);
         if slot == NO_SLOT {
             return None;
@@ -707,9 +707,10 @@ impl ComponentRef {
             .map_err(|_| ControlError::NoControlBox {
                 component: self.to_string_label(),
             })?;
-        let node = crate::node::downcast_node::<Signal>(node).map_err(|_| ControlError::NotSignals {
-            component: self.to_string_label(),
-        })?;
+        let node =
+            crate::boxes::node::downcast_node::<Signal>(node).map_err(|_| ControlError::NotSignals {
+                component: self.to_string_label(),
+            })?;
         if deliver_regardless(&node, Signal::ShutdownMicroprocess) {
             Ok(())
         } else {
@@ -733,7 +734,7 @@ impl ComponentRef {
 
     /// Block this thread until it ends (plain code and threaded components only).
     pub fn join(&self) -> Outcome {
-        crate::threaded::block_on(self.finished())
+        crate::runtime::block_on::block_on(self.finished())
     }
 
     pub(crate) fn boxes(&self) -> SmallVec<[Arc<dyn AnyNode>; 4]> {
@@ -877,7 +878,7 @@ impl Context {
                 }
             }
         };
-        Ok(crate::node::downcast_node::<T>(node)
+        Ok(crate::boxes::node::downcast_node::<T>(node)
             .unwrap_or_else(|_| unreachable!("the message type was checked")))
     }
 
@@ -1132,14 +1133,14 @@ impl Context {
         Pause {
             cx: self,
             state: PauseState::Start,
-            timer: Some(crate::time::sleep(timeout)),
+            timer: Some(crate::runtime::time::sleep(timeout)),
         }
     }
 
     /// [`pause`](Self::pause) for threaded components: block this thread, at most
     /// `timeout` if given. Also an interruptible sleep.
     pub fn pause_blocking(&self, timeout: Option<Duration>) {
-        crate::threaded::block_on_timeout(self.pause(), timeout);
+        crate::runtime::block_on::block_on_timeout(self.pause(), timeout);
     }
 
     /// Whether [`ComponentRef::stop`] has been called on this component (a
@@ -1183,7 +1184,7 @@ impl Future for ChildExitFuture<'_> {
 pub struct Pause<'a> {
     cx: &'a Context,
     state: PauseState,
-    timer: Option<crate::time::Sleep>,
+    timer: Option<crate::runtime::time::Sleep>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1386,7 +1387,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
 /// not be lost and the dying component cannot wait.
 fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) -> bool {
     loop {
-        let sink = crate::topology::resolve(node);
+        let sink = crate::boxes::topology::resolve(node);
         let mut st = sink.store.lock();
         let flags = sink.store_flags();
         if flags.forwarded() {

@@ -2,7 +2,7 @@
 //! when none do.
 //!
 //! * **O(1) per wake.** A wake pushes the component onto a run queue at most once
-//!   (see [`crate::task::WakeFlag`]). Idle components are on no queue and cost
+//!   (see [`crate::runtime::task::WakeFlag`]). Idle components are on no queue and cost
 //!   nothing per step, however many exist.
 //! * **One worker thread per core** by default ([`SystemBuilder::threads`]; 1 works
 //!   and runs on the calling thread). Each worker has its own FIFO run queue;
@@ -36,11 +36,11 @@ use std::thread::JoinHandle;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use slab::Slab;
 
-use crate::component::{self, ComponentRef, Outcome};
-use crate::idle::Sleepers;
-use crate::park::{Park, ThreadPark};
-use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, ShortLock};
-use crate::task::{Runnable, Task, TaskRef};
+use crate::component::component::{self, ComponentRef, Outcome};
+use crate::runtime::idle::Sleepers;
+use crate::runtime::park::{Park, ThreadPark};
+use crate::runtime::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, ShortLock};
+use crate::runtime::task::{Runnable, Task, TaskRef};
 
 /// Makes the [`Park`] of worker `i`.
 type MakePark = Box<dyn Fn(usize) -> Arc<dyn Park> + Send + Sync>;
@@ -115,7 +115,7 @@ impl SystemBuilder {
                 live: AtomicUsize::new(0),
                 registry: ShortLock::new(Slab::new()),
                 idle_waiters: Mutex::new(Vec::new()),
-                cat: crate::cat::Cat::new(), // the system's CAT (see cat.rs)
+                cat: crate::services::cat::Cat::new(), // the system's CAT (see cat.rs)
             }),
         }
     }
@@ -160,7 +160,7 @@ pub(crate) struct Shared {
     pub(crate) registry: ShortLock<Slab<Registered>>,
     idle_waiters: Mutex<Vec<Waker>>,
     /// The system's CAT (service registry), reached through `System::cat` in cat.rs.
-    pub(crate) cat: crate::cat::Cat,
+    pub(crate) cat: crate::services::cat::Cat,
 }
 
 struct Local {
@@ -486,7 +486,7 @@ impl Shared {
                 }
             }
         }
-        crate::coop::clear();
+        crate::runtime::coop::clear();
         WORKER_OF.with(|w| w.set(std::ptr::null()));
         drop(restore);
         if let Some(t) = local.lifo.take() {
@@ -532,7 +532,7 @@ fn run_task(r: Runnable) {
         task.flag.start_run();
         let waker = task.borrowed_waker();
         let mut cx = Context::from_waker(&waker);
-        crate::coop::reset();
+        crate::runtime::coop::reset();
         // SAFETY (both blocks): `start_run` above gave this worker the run
         // right (the task came off a run queue, where the flag puts it at most
         // once); it ends at `end_run`/`finish`, after the body's last use here.
@@ -738,7 +738,7 @@ impl RunningSystem {
 
     /// Block until every component has finished, then stop the scheduler threads.
     pub fn wait(mut self) {
-        crate::threaded::block_on(self.system.all_finished());
+        crate::runtime::block_on::block_on(self.system.all_finished());
         self.stop_workers();
     }
 

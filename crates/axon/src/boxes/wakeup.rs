@@ -11,7 +11,7 @@
 //! ([`Wakeup::wake`]). When the waker is one of this kernel's task wakers, the
 //! wake flag is moved under the lock and the task is queued without touching
 //! its reference count if the sender runs on a worker of the task's system (the
-//! common case; see [`crate::task::Runnable`]). Any other waker (a threaded
+//! common case; see [`crate::runtime::task::Runnable`]). Any other waker (a threaded
 //! component, a foreign executor) is taken out and woken as usual.
 //!
 //! Compared with taking the waker on every delivery and cloning it on every
@@ -46,8 +46,8 @@
 
 use std::task::Waker;
 
-use crate::sync::{AtomicPtr, AtomicU64, Ordering};
-use crate::task::{Runnable, Task};
+use crate::runtime::sync::{AtomicPtr, AtomicU64, Ordering};
+use crate::runtime::task::{Runnable, Task};
 
 /// Whether the receiver of a box is parked, and which task, in which of its
 /// polls, armed the box (see the module documentation). Lives beside the box's
@@ -245,7 +245,7 @@ impl Wakeup {
     pub(crate) fn wake(self) {
         match self {
             Wakeup::Nothing => {}
-            Wakeup::Task(r) => crate::scheduler::schedule_claimed(r),
+            Wakeup::Task(r) => crate::runtime::scheduler::schedule_claimed(r),
             Wakeup::Waker(w) => w.wake(),
         }
     }
@@ -294,7 +294,7 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_tests {
     //! A model of arming driven the way the kernel drives it: the receiver is a
-    //! task with a real [`WakeFlag`](crate::task::WakeFlag) and poll generation,
+    //! task with a real [`WakeFlag`](crate::runtime::task::WakeFlag) and poll generation,
     //! the box is a queue under a mutex with a real [`Armed`] (which holds the
     //! `parked` flag) beside it, and senders deliver and wake exactly as
     //! `Store::push` + `RecvSlot::delivered` + `Wakeup::wake` do (minus the
@@ -304,8 +304,8 @@ mod loom_tests {
     //! queued twice.
 
     use super::*;
-    use crate::sync::{AtomicUsize, Mutex};
-    use crate::task::WakeFlag;
+    use crate::runtime::sync::{AtomicUsize, Mutex};
+    use crate::runtime::task::WakeFlag;
     use loom::sync::Arc;
     use loom::thread;
 

@@ -33,9 +33,9 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use crate::component::{ComponentRef, Outcome};
-use crate::scheduler::Shared;
-use crate::sync::{fence, AtomicU64, AtomicUsize, Ordering};
+use crate::component::component::{ComponentRef, Outcome};
+use crate::runtime::scheduler::Shared;
+use crate::runtime::sync::{fence, AtomicU64, AtomicUsize, Ordering};
 
 const IDLE: u64 = 0;
 const SCHEDULED: u64 = 1;
@@ -227,7 +227,7 @@ pub(crate) struct Task {
     /// [`ComponentRef::stop`](crate::ComponentRef::stop) was called: the next
     /// run drops the body instead of polling it. Beside `has_body`, in what was
     /// padding, so the check costs no cache line the poll does not touch.
-    pub(crate) stop: crate::sync::AtomicBool,
+    pub(crate) stop: crate::runtime::sync::AtomicBool,
     pub(crate) shared: Arc<Shared>,
     pub(crate) component: ComponentRef,
 }
@@ -325,7 +325,7 @@ impl Task {
                 vtable: &TaskCell::<F>::VTABLE,
                 cell: NonNull::dangling(),
                 has_body: UnsafeCell::new(true),
-                stop: crate::sync::AtomicBool::new(false),
+                stop: crate::runtime::sync::AtomicBool::new(false),
                 shared,
                 component,
             },
@@ -802,7 +802,7 @@ mod loom_tests {
     //! would not be covered.
 
     use super::*;
-    use crate::sync::{AtomicBool, AtomicUsize, Mutex};
+    use crate::runtime::sync::{AtomicBool, AtomicUsize, Mutex};
     use loom::thread;
 
     use crate::testing::loom_model as model;

@@ -3,7 +3,7 @@
 //! Messages arrive here directly from whichever outboxes are linked (possibly
 //! through a chain of passthrough linkages) into this box. Receiving pops from
 //! this box's own queue; if senders are waiting for space, the front one is woken
-//! with a slot reserved for it (see [`crate::store`]).
+//! with a slot reserved for it (see [`crate::boxes::store`]).
 //!
 //! Unlike Axon, `data_ready()` and `recv()` look at the same queue: a box that
 //! forwards into a child (a passthrough inbox) holds nothing itself, so both say
@@ -20,13 +20,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::coop;
-use crate::error::{RecvError, TryRecvError};
-use crate::linkage::BoxRef;
+use crate::boxes::error::{RecvError, TryRecvError};
+use crate::boxes::linkage::BoxRef;
+use crate::boxes::node::{wake_all, Direction, Node, Owner, WakeList};
+use crate::boxes::store::Lazy;
 use crate::name::Name;
-use crate::node::{wake_all, Direction, Node, Owner, WakeList};
-use crate::store::Lazy;
-use crate::sync::Ordering;
+use crate::runtime::coop;
+use crate::runtime::sync::Ordering;
 
 /// The receiving end of a typed box.
 ///
@@ -115,7 +115,7 @@ impl<T: Send + 'static> Inbox<T> {
     /// Receive, blocking this thread (for threaded components and plain code;
     /// never call it from an async component).
     pub fn recv_blocking(&mut self) -> Result<T, RecvError> {
-        crate::threaded::block_on(self.recv())
+        crate::runtime::block_on::block_on(self.recv())
     }
 
     /// Take a message if one is waiting.
@@ -137,7 +137,7 @@ impl<T: Send + 'static> Inbox<T> {
             drop(st);
             wake_all(wake);
             if drained {
-                crate::topology::drained_by_owner(&self.node);
+                crate::boxes::topology::drained_by_owner(&self.node);
             }
             return Ok(m);
         }
@@ -201,7 +201,7 @@ impl<T: Send + 'static> Inbox<T> {
     /// collected (see "Collecting in batches" in the type docs) are no longer
     /// in the box and do not count.
     pub fn set_size(&self, limit: Option<usize>) {
-        crate::node::AnyNode::set_limit(&*self.node, limit);
+        crate::boxes::node::AnyNode::set_limit(&*self.node, limit);
     }
 
     /// The current size limit.
@@ -226,7 +226,7 @@ fn senders_gone<T>(node: &Node<T>) -> bool {
 }
 
 /// Receive from the box itself (see [`poll_box`]), unless the box is armed
-/// for this very poll: then `Pending` without the lock (see `crate::wakeup`,
+/// for this very poll: then `Pending` without the lock (see `crate::boxes::wakeup`,
 /// "Arming").
 ///
 /// Inlined into the receive, with `poll_box` out of line: in a ring or a
@@ -289,7 +289,7 @@ fn poll_box<T: Send + 'static>(
             drop(st);
         }
         if drained {
-            crate::topology::drained_by_owner(node);
+            crate::boxes::topology::drained_by_owner(node);
         }
         return Poll::Ready(Ok(m));
     }
@@ -312,7 +312,7 @@ impl<T: Send + 'static> Drop for Inbox<T> {
             );
             self.node.held.store(false, Ordering::Relaxed);
         }
-        crate::topology::close_inbox(&self.node);
+        crate::boxes::topology::close_inbox(&self.node);
     }
 }
 

@@ -158,7 +158,7 @@ pub enum BoxError {
         /// The name asked for.
         name: String,
         /// `inbox` or `outbox`.
-        dir: crate::Direction,
+        dir: crate::boxes::node::Direction,
         /// The boxes of that direction it does have.
         available: String,
     },
@@ -190,6 +190,6 @@ pub enum BoxError {
         /// The box name.
         name: String,
         /// `inbox` or `outbox`.
-        dir: crate::Direction,
+        dir: crate::boxes::node::Direction,
     },
 }

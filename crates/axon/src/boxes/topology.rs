@@ -51,16 +51,16 @@ use std::sync::{Arc, Weak};
 
 use smallvec::SmallVec;
 
-use crate::error::LinkError;
-use crate::node::{wake_all, Node, WakeList};
-use crate::sync::Ordering;
+use crate::boxes::error::LinkError;
+use crate::boxes::node::{wake_all, Node, WakeList};
+use crate::runtime::sync::Ordering;
 
 /// Serialises every change to the box graph. Its sections are short (a link,
 /// an unlink, a walk along one chain), so it is the kernel's spin lock, whose
 /// unlock is a plain store (see `spin.rs`); under loom, which cannot make one
 /// in a `static`, a `parking_lot` mutex (no model reaches it).
 #[cfg(not(loom))]
-static TOPOLOGY: crate::spin::SpinLock<()> = crate::spin::SpinLock::new(());
+static TOPOLOGY: crate::runtime::spin::SpinLock<()> = crate::runtime::spin::SpinLock::new(());
 #[cfg(loom)]
 static TOPOLOGY: parking_lot::Mutex<()> = parking_lot::const_mutex(());
 
@@ -595,7 +595,7 @@ pub(crate) fn detach<T: Send + 'static>(node: &Arc<Node<T>>) {
 fn end_drain<T: Send + 'static>(
     src: &Arc<Node<T>>,
     target: &Arc<Node<T>>,
-    mut st: crate::sync::ShortLockGuard<'_, crate::store::Store<T>>,
+    mut st: crate::runtime::sync::ShortLockGuard<'_, crate::boxes::store::Store<T>>,
     wake: &mut WakeList,
 ) {
     let _change = Change::begin();
@@ -634,7 +634,7 @@ pub(crate) fn drained_by_owner<T: Send + 'static>(node: &Arc<Node<T>>) {
 struct Drainer<T: Send + 'static> {
     src: Weak<Node<T>>,
     /// The sink it waits at and its ticket there.
-    at: crate::sync::ShortLock<Option<(Arc<Node<T>>, u64)>>,
+    at: crate::runtime::sync::ShortLock<Option<(Arc<Node<T>>, u64)>>,
 }
 
 impl<T: Send + 'static> Drainer<T> {
@@ -643,7 +643,7 @@ impl<T: Send + 'static> Drainer<T> {
     fn start(src: Arc<Node<T>>) {
         let d = Arc::new(Drainer {
             src: Arc::downgrade(&src),
-            at: crate::sync::ShortLock::new(None),
+            at: crate::runtime::sync::ShortLock::new(None),
         });
         d.step();
     }
@@ -652,7 +652,7 @@ impl<T: Send + 'static> Drainer<T> {
     /// left (or nothing can be delivered any more).
     fn step(self: &Arc<Self>) {
         let mut wake = WakeList::new();
-        let mut wakeups: SmallVec<[crate::wakeup::Wakeup; 2]> = SmallVec::new();
+        let mut wakeups: SmallVec<[crate::boxes::wakeup::Wakeup; 2]> = SmallVec::new();
         {
             let _g = TOPOLOGY.lock();
             let mut at = self.at.lock();
@@ -685,13 +685,13 @@ impl<T: Send + 'static> Drainer<T> {
             let mut granted = false;
             if let Some(t) = ticket {
                 match st.ticket_state(t, &waker) {
-                    crate::store::TicketState::Granted => granted = true,
-                    crate::store::TicketState::Waiting => {
+                    crate::boxes::store::TicketState::Granted => granted = true,
+                    crate::boxes::store::TicketState::Waiting => {
                         // Woken for nothing: keep waiting.
                         *at = Some((sink.clone(), t));
                         return;
                     }
-                    crate::store::TicketState::Gone => ticket = None,
+                    crate::boxes::store::TicketState::Gone => ticket = None,
                 }
             }
             // A closed sink takes nothing more: the drain ends and what src
@@ -737,7 +737,7 @@ impl<T: Send + 'static> Drainer<T> {
                 // Without a reservation, as a `try_send` + `pause()` sender
                 // waits: a reservation could be stranded if the chain is
                 // re-routed (evicting wakes only those still waiting).
-                let t = st.enqueue(src.meta.id, crate::store::WaitKind::Notify, waker);
+                let t = st.enqueue(src.meta.id, crate::boxes::store::WaitKind::Notify, waker);
                 *at = Some((sink.clone(), t));
             } else {
                 drop(st);

@@ -11,7 +11,7 @@
 //!
 //! The same holds for the other short sections on the spawn-and-wire path: a
 //! box's place in the linkage graph, the global topology lock, a component's
-//! boxes and family, and the system's registry ([`ShortLock`](crate::sync)
+//! boxes and family, and the system's registry ([`ShortLock`](crate::runtime::sync)
 //! names them all). Spawning a component, taking its boxes and linking it takes
 //! these about ten times; each saves a read-modify-write.
 //!
@@ -28,7 +28,7 @@
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 
-use crate::sync::{AtomicBool, Ordering};
+use crate::runtime::sync::{AtomicBool, Ordering};
 
 /// A test-and-test-and-set spin lock with back-off.
 pub(crate) struct SpinLock<T> {

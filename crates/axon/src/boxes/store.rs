@@ -2,7 +2,7 @@
 //! for space.
 //!
 //! Every box (inbox or outbox) owns a `Store`; a message lives in the store of the
-//! *final* box of its chain (see [`crate::topology`]). A store is plain data: every
+//! *final* box of its chain (see [`crate::boxes::topology`]). A store is plain data: every
 //! method here runs under the owning node's mutex, which keeps the fairness logic
 //! easy to reason about and lets the `loom` model drive it directly.
 //!
@@ -18,9 +18,9 @@
 use std::collections::VecDeque;
 use std::task::Waker;
 
+use crate::boxes::node::WakeList;
+use crate::boxes::wakeup::{Armed, RecvSlot, Wakeup};
 use crate::id::BoxId;
-use crate::node::WakeList;
-use crate::wakeup::{Armed, RecvSlot, Wakeup};
 
 /// How a waiting sender wants to be treated when space appears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,7 +210,7 @@ impl<T> Store<T> {
 
     /// Push a message; the returned wakeup (the parked receiver, if any) is to
     /// be carried out after the lock is released. `armed` is the box's (see
-    /// [`crate::wakeup`]).
+    /// [`crate::boxes::wakeup`]).
     #[inline]
     pub(crate) fn push(&mut self, msg: T, armed: &Armed) -> Wakeup {
         self.queue.push_back(msg);
@@ -536,8 +536,8 @@ mod loom_tests {
     //! a sender or receiver that is never woken shows up as a loom deadlock.
 
     use super::*;
-    use crate::node::wake_all;
-    use crate::sync::{AtomicBool, Mutex, Ordering};
+    use crate::boxes::node::wake_all;
+    use crate::runtime::sync::{AtomicBool, Mutex, Ordering};
     use loom::thread;
     use std::future::{poll_fn, Future};
     use std::pin::pin;
@@ -590,7 +590,7 @@ mod loom_tests {
     }
 
     impl BoxSim {
-        fn lock(&self) -> crate::sync::MutexGuard<'_, Store<u32>> {
+        fn lock(&self) -> crate::runtime::sync::MutexGuard<'_, Store<u32>> {
             self.store.lock()
         }
     }

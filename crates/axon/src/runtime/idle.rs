@@ -21,13 +21,13 @@
 //! [`Park`] keeps an unpark that arrives before the park as a token, so an unpark
 //! racing with the worker's check is not lost either (it only causes a spurious
 //! return). The `loom_*` models below check this with the real
-//! [`ThreadPark`](crate::park::ThreadPark), whose mutex and condition variable are
+//! [`ThreadPark`](crate::runtime::park::ThreadPark), whose mutex and condition variable are
 //! loom's under `--cfg loom`.
 
 use std::sync::Arc;
 
-use crate::park::Park;
-use crate::sync::{fence, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::runtime::park::Park;
+use crate::runtime::sync::{fence, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// The parkers of a scheduler's workers and which of them sleep.
 pub(crate) struct Sleepers {
@@ -140,7 +140,7 @@ mod loom_tests {
     //! worker parked, the producers done, the main thread stuck in `join`.
 
     use super::*;
-    use crate::park::ThreadPark;
+    use crate::runtime::park::ThreadPark;
     use loom::thread;
 
     fn sleepers(n: usize) -> Arc<Sleepers> {

@@ -80,15 +80,15 @@
 
 use std::time::Duration;
 
-use crate::component::{ComponentRef, Finished, Outcome};
-use crate::error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
-use crate::inbox::Inbox;
-use crate::linkage::{link, BoxRef};
-use crate::node::Direction;
-use crate::outbox::Outbox;
-use crate::prefab::Prefab;
-use crate::scheduler::System;
-use crate::signal::Signal;
+use crate::boxes::error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
+use crate::boxes::inbox::Inbox;
+use crate::boxes::linkage::{link, BoxRef};
+use crate::boxes::node::Direction;
+use crate::boxes::outbox::Outbox;
+use crate::component::component::{ComponentRef, Finished, Outcome};
+use crate::component::prefab::Prefab;
+use crate::component::signal::Signal;
+use crate::runtime::scheduler::System;
 
 /// Making a [`Handle`] failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -374,7 +374,7 @@ impl<I: Send + 'static> HandleSender<I> {
 
     /// See [`Handle::send_blocking`].
     pub fn send_blocking(&mut self, msg: I) -> Result<(), SendError<I>> {
-        crate::threaded::block_on(self.send(msg))
+        crate::runtime::block_on::block_on(self.send(msg))
     }
 
     /// See [`Handle::try_send`].
@@ -439,12 +439,12 @@ impl<O: Send + 'static> HandleReceiver<O> {
 
     /// See [`Handle::recv_blocking`].
     pub fn recv_blocking(&self) -> Result<O, RecvError> {
-        crate::threaded::block_on(self.recv())
+        crate::runtime::block_on::block_on(self.recv())
     }
 
     /// See [`Handle::recv_timeout`].
     pub fn recv_timeout(&self, timeout: Duration) -> Result<O, RecvTimeoutError> {
-        match crate::threaded::block_on_timeout(self.recv(), Some(timeout)) {
+        match crate::runtime::block_on::block_on_timeout(self.recv(), Some(timeout)) {
             Some(Ok(m)) => Ok(m),
             Some(Err(RecvError::Closed)) => Err(RecvTimeoutError::Closed),
             None => Err(RecvTimeoutError::Timeout),
@@ -478,12 +478,12 @@ impl<O: Send + 'static> HandleReceiver<O> {
 
     /// See [`Handle::recv_signal_blocking`].
     pub fn recv_signal_blocking(&self) -> Result<Signal, RecvError> {
-        crate::threaded::block_on(self.recv_signal())
+        crate::runtime::block_on::block_on(self.recv_signal())
     }
 
     /// See [`Handle::recv_signal_timeout`].
     pub fn recv_signal_timeout(&self, timeout: Duration) -> Result<Signal, RecvTimeoutError> {
-        match crate::threaded::block_on_timeout(self.recv_signal(), Some(timeout)) {
+        match crate::runtime::block_on::block_on_timeout(self.recv_signal(), Some(timeout)) {
             Some(Ok(m)) => Ok(m),
             Some(Err(RecvError::Closed)) => Err(RecvTimeoutError::Closed),
             None => Err(RecvTimeoutError::Timeout),
@@ -515,6 +515,6 @@ impl<O: Send + 'static> HandleReceiver<O> {
 
     /// See [`Handle::join_timeout`].
     pub fn join_timeout(&self, timeout: Duration) -> Option<Outcome> {
-        crate::threaded::block_on_timeout(self.component.finished(), Some(timeout))
+        crate::runtime::block_on::block_on_timeout(self.component.finished(), Some(timeout))
     }
 }
