@@ -119,7 +119,7 @@ pub use boxes::outbox::{Outbox, SendFuture};
 pub use cat::{Cat, CatError};
 pub use component::component::{
     ChildExit, ChildExitFuture, Component, ComponentRef, Context, ControlError, Dormant, Finished, Kind,
-    Outcome, Pause, State, Termination,
+    Pause, State, Termination,
 };
 pub use component::prefab::Prefab;
 pub use component::signal::{Failure, Signal};
@@ -129,6 +129,7 @@ pub use introspect::Snapshot;
 pub use linkage::{link, link_any, AnyBoxRef, BoxRef, LinkKind, Linkage};
 pub use name::Name;
 pub use runtime::coop::{yield_now, YieldNow};
+pub use runtime::outcome::Outcome;
 pub use runtime::park::{Park, ThreadPark};
 pub use scheduler::{RunningSystem, System, SystemBuilder};
 pub use threaded::{block_on, block_on_timeout};

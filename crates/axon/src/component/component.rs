@@ -35,7 +35,6 @@
 //! it made are removed; its inboxes close (senders get their message back) and its
 //! outboxes stop counting as senders; its parent is woken and told how it ended.
 
-use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
@@ -54,6 +53,7 @@ use crate::boxes::outbox::Outbox;
 use crate::component::signal::{Failure, Signal};
 use crate::id::ComponentId;
 use crate::name::Name;
+use crate::runtime::outcome::{panic_message, Outcome};
 use crate::runtime::scheduler::{Registered, Shared, System};
 use crate::runtime::sync::{Ordering, ShortLock};
 use crate::runtime::task::Task;
@@ -97,28 +97,6 @@ pub enum ControlError {
     },
 }
 
-/// How a component ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Its body returned normally.
-    Finished,
-    /// Its body returned an error (the message).
-    Failed(String),
-    /// Its body panicked (the panic message). The panic was contained.
-    Panicked(String),
-    /// The system was shut down before it finished.
-    Cancelled,
-    /// It was stopped from outside ([`ComponentRef::stop`]) at an await point.
-    Stopped,
-}
-
-impl Outcome {
-    /// Whether it ended badly (failed or panicked).
-    pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Failed(_) | Outcome::Panicked(_))
-    }
-}
-
 /// What a component body may return: `()` or `Result<(), E>` where the error is
 /// displayed in the [`Outcome::Failed`] it produces.
 pub trait Termination {
@@ -138,16 +116,6 @@ impl<E: fmt::Display> Termination for Result<(), E> {
             Ok(()) => Outcome::Finished,
             Err(e) => Outcome::Failed(e.to_string()),
         }
-    }
-}
-
-pub(crate) fn panic_message(p: &(dyn Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_string()
     }
 }
 

@@ -85,9 +85,10 @@ use crate::boxes::inbox::Inbox;
 use crate::boxes::linkage::{link, BoxRef};
 use crate::boxes::node::Direction;
 use crate::boxes::outbox::Outbox;
-use crate::component::component::{ComponentRef, Finished, Outcome};
+use crate::component::component::{ComponentRef, Finished};
 use crate::component::prefab::Prefab;
 use crate::component::signal::Signal;
+use crate::runtime::outcome::Outcome;
 use crate::runtime::scheduler::System;
 
 /// Making a [`Handle`] failed.

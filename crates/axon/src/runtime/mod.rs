@@ -20,6 +20,7 @@
 pub(crate) mod block_on;
 pub(crate) mod coop;
 pub(crate) mod idle;
+pub(crate) mod outcome;
 pub(crate) mod park;
 pub mod scheduler;
 pub(crate) mod spin;

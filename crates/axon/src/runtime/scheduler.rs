@@ -36,8 +36,9 @@ use std::thread::JoinHandle;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use slab::Slab;
 
-use crate::component::component::{self, ComponentRef, Outcome};
+use crate::component::component::{self, ComponentRef};
 use crate::runtime::idle::Sleepers;
+use crate::runtime::outcome::{panic_message, Outcome};
 use crate::runtime::park::{Park, ThreadPark};
 use crate::runtime::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, ShortLock};
 use crate::runtime::task::{Runnable, Task, TaskRef};
@@ -555,7 +556,7 @@ fn run_task(r: Runnable) {
                 Err(panic) => {
                     // Dropping a body that just panicked may panic again; contain it.
                     let _ = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
-                    After::Finished(Outcome::Panicked(component::panic_message(&*panic)))
+                    After::Finished(Outcome::Panicked(panic_message(&*panic)))
                 }
             }
         }

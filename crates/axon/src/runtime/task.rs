@@ -33,7 +33,8 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use crate::component::component::{ComponentRef, Outcome};
+use crate::component::component::ComponentRef;
+use crate::runtime::outcome::Outcome;
 use crate::runtime::scheduler::Shared;
 use crate::runtime::sync::{fence, AtomicU64, AtomicUsize, Ordering};
 
