@@ -56,7 +56,7 @@ use crate::name::Name;
 use crate::runtime::outcome::{panic_message, Outcome};
 use crate::runtime::scheduler::{Registered, Shared, System};
 use crate::runtime::sync::{Ordering, ShortLock};
-use crate::runtime::task::Task;
+use crate::runtime::task::{Task, TaskOwner};
 
 /// Where a component stands ([`ComponentRef::state`], also in
 /// [`System::snapshot`](crate::System::snapshot)).
@@ -635,7 +635,7 @@ impl ComponentRef {
         let shared = self.system_shared()?;
         let registry = shared.registry.lock();
         match registry.get(slot as usize) {
-            Some(Registered::Async(t)) if t.component == *self => Some(t.clone()),
+            Some(Registered::Async(t)) if t.owner() == Some(self) => Some(t.clone()),
             _ => None,
         }
     }
@@ -1279,6 +1279,13 @@ fn adopt(parent: &ComponentRef, child: &ComponentRef) {
     }
     let mut pi = parent.0.inner.lock();
     pi.f().children.entry(child.id()).or_insert_with(|| child.clone());
+}
+
+/// An async component owns its task: the runtime reports the task's end here.
+impl TaskOwner for ComponentRef {
+    fn task_finished(&self, outcome: Outcome) {
+        finish(self, outcome);
+    }
 }
 
 /// Everything that happens when a component ends.

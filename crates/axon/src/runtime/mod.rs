@@ -12,9 +12,8 @@
 //! `boxes`, `component` or `services`: the layers above build on this one, and
 //! `tests/layering.rs` fails if an import points up.
 //!
-//! Known exceptions, to be removed: the task header still holds its component
-//! and its [`Outcome`](crate::Outcome), and the scheduler's shared state holds
-//! the component registry and the CAT (`tests/layering.rs` lists them; it
+//! Known exceptions, to be removed: the scheduler's shared state holds the
+//! component registry and the CAT (`tests/layering.rs` lists them; it
 //! fails if one goes away and the list is not updated, or if a new one appears).
 
 pub(crate) mod block_on;

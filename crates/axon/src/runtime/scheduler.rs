@@ -137,7 +137,7 @@ impl Registered {
     /// The component, async or threaded.
     pub(crate) fn component(&self) -> &ComponentRef {
         match self {
-            Registered::Async(task) => &task.component,
+            Registered::Async(task) => task.owner().expect("an async component's task is owned by it"),
             Registered::Threaded(component) => component,
         }
     }
@@ -585,7 +585,7 @@ fn run_task(r: Runnable) {
             // uncounted entry relies on: hold a counted one from here.
             let task = r.into_ref();
             task.flag.finish();
-            component::finish(&task.component, outcome);
+            task.finish_owner(outcome);
         }
     }
 }
@@ -784,7 +784,7 @@ fn shutdown_components(shared: &Arc<Shared>) {
                 break;
             }
             match registry.get(key) {
-                Some(Registered::Async(task)) => (task.component.clone(), Some(task.clone())),
+                Some(r @ Registered::Async(task)) => (r.component().clone(), Some(task.clone())),
                 Some(Registered::Threaded(comp)) => (comp.clone(), None),
                 None => {
                     key += 1;

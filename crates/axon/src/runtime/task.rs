@@ -19,12 +19,14 @@
 //! them under loom.
 //!
 //! ## One allocation per task
-//! A task's header (`Task`: flag, reference count, system, component) and
-//! its body (the component's future) share one heap block, a `TaskCell<F>`;
-//! a small per-body-type vtable polls, drops and frees it. `TaskRef` is the
+//! A task's header (`Task`: flag, reference count, system), its owner (the
+//! component, a `TaskOwner` the runtime knows only through that trait) and
+//! its body (the component's future) share one heap block, a `TaskCell<O, F>`;
+//! a small per-type vtable polls, drops and frees it and reaches the owner. `TaskRef` is the
 //! counted reference (the `Arc` pattern, with its own loom model); run-queue
 //! entries (`Runnable`) and wakers point at the header and stay one word.
 
+use std::any::TypeId;
 use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -33,7 +35,6 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use crate::component::component::ComponentRef;
 use crate::runtime::outcome::Outcome;
 use crate::runtime::scheduler::Shared;
 use crate::runtime::sync::{fence, AtomicU64, AtomicUsize, Ordering};
@@ -203,7 +204,8 @@ impl RefCount {
 /// An async component as the scheduler sees it: the header of one allocation
 /// that also holds the component's body (its future).
 ///
-/// Body and header share one allocation (a `TaskCell<F>`, typed by the body),
+/// Body and header share one allocation (a `TaskCell<O, F>`, typed by the
+/// owner and the body),
 /// which saves an allocation per spawned component; everything that needs the
 /// body's type (polling it, dropping it, freeing the whole) goes through the
 /// `vtable` the constructor filled in for that type. Run queues and wakers
@@ -216,7 +218,7 @@ pub(crate) struct Task {
     refs: RefCount,
     pub(crate) flag: WakeFlag,
     vtable: &'static BodyVtable,
-    /// The whole `TaskCell<F>`, as `Box::into_raw` returned it. The body and
+    /// The whole `TaskCell<O, F>`, as `Box::into_raw` returned it. The body and
     /// the allocation are reached through this pointer, never by offsetting
     /// from a `&Task`: a pointer derived from a reference to the header only
     /// covers the header.
@@ -230,7 +232,16 @@ pub(crate) struct Task {
     /// padding, so the check costs no cache line the poll does not touch.
     pub(crate) stop: crate::runtime::sync::AtomicBool,
     pub(crate) shared: Arc<Shared>,
-    pub(crate) component: ComponentRef,
+}
+
+/// What a task belongs to, as the runtime sees it: something to tell how the
+/// task ended. The component layer implements it for its component handle;
+/// the runtime stores the owner beside the body (a `TaskCell<O, F>`) and never
+/// names its type, so this layer does not import the one above.
+pub(crate) trait TaskOwner: Send + Sync + 'static {
+    /// The task has ended with `outcome`: its body is gone and its flag is
+    /// `DONE`.
+    fn task_finished(&self, outcome: Outcome);
 }
 
 /// What needs the body's type, for one body type `F`.
@@ -241,16 +252,24 @@ struct BodyVtable {
     drop_body: unsafe fn(NonNull<()>),
     /// Free the allocation (dropping the body if it is still present).
     dealloc: unsafe fn(NonNull<()>),
+    /// The owner (of type `owner_type`), which lives as long as the allocation.
+    owner: unsafe fn(NonNull<()>) -> NonNull<()>,
+    /// The owner's type.
+    owner_type: fn() -> TypeId,
+    /// Tell the owner how the task ended ([`TaskOwner::task_finished`]).
+    finish: unsafe fn(NonNull<()>, Outcome),
 }
 
-/// A task allocation: the header, then the body. The body never moves (it is
-/// pinned in place from the first poll until it is dropped in place).
-struct TaskCell<F> {
+/// A task allocation: the header, the owner, then the body. The body never
+/// moves (it is pinned in place from the first poll until it is dropped in
+/// place); the owner is dropped with the allocation.
+struct TaskCell<O, F> {
     header: Task,
+    owner: O,
     body: UnsafeCell<ManuallyDrop<F>>,
 }
 
-impl<F> Drop for TaskCell<F> {
+impl<O, F> Drop for TaskCell<O, F> {
     fn drop(&mut self) {
         if *self.header.has_body.get_mut() {
             // SAFETY: the body is present (the flag) and is dropped only here
@@ -260,18 +279,21 @@ impl<F> Drop for TaskCell<F> {
     }
 }
 
-impl<F: Future<Output = Outcome> + Send + 'static> TaskCell<F> {
+impl<O: TaskOwner, F: Future<Output = Outcome> + Send + 'static> TaskCell<O, F> {
     const VTABLE: BodyVtable = BodyVtable {
         poll: Self::poll,
         drop_body: Self::drop_body,
         dealloc: Self::dealloc,
+        owner: Self::owner,
+        owner_type: TypeId::of::<O>,
+        finish: Self::finish,
     };
 
     /// # Safety
     /// `cell` is the `cell` of a live task of this type whose body is present,
     /// and the caller holds its run right.
     unsafe fn poll(cell: NonNull<()>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        let cell = cell.cast::<TaskCell<F>>().as_ptr();
+        let cell = cell.cast::<TaskCell<O, F>>().as_ptr();
         // SAFETY: the run right makes this the only access to the body (the
         // caller's contract); the body lives in the allocation until it is
         // dropped in place, so pinning it is sound.
@@ -282,7 +304,7 @@ impl<F: Future<Output = Outcome> + Send + 'static> TaskCell<F> {
     /// # Safety
     /// As for [`poll`](Self::poll); the caller clears `has_body` first.
     unsafe fn drop_body(cell: NonNull<()>) {
-        let cell = cell.cast::<TaskCell<F>>().as_ptr();
+        let cell = cell.cast::<TaskCell<O, F>>().as_ptr();
         // SAFETY: the body is present and only the run-right holder reaches
         // it (the caller's contract); it is dropped in place, never moved.
         unsafe { ManuallyDrop::drop(&mut *(*cell).body.get()) };
@@ -294,12 +316,31 @@ impl<F: Future<Output = Outcome> + Send + 'static> TaskCell<F> {
     unsafe fn dealloc(cell: NonNull<()>) {
         // SAFETY: the allocation came from `Box::into_raw` in `Task::allocate` with
         // this type, and no reference is left to use it.
-        drop(unsafe { Box::from_raw(cell.cast::<TaskCell<F>>().as_ptr()) });
+        drop(unsafe { Box::from_raw(cell.cast::<TaskCell<O, F>>().as_ptr()) });
+    }
+
+    /// # Safety
+    /// `cell` is the `cell` of a live task of this type.
+    unsafe fn owner(cell: NonNull<()>) -> NonNull<()> {
+        let cell = cell.cast::<TaskCell<O, F>>().as_ptr();
+        // SAFETY: the allocation is live (the caller's contract); the owner is
+        // never written after `Task::allocate`, so a pointer to it may be
+        // shared. `addr_of_mut!` makes no reference to the cell.
+        unsafe { NonNull::new_unchecked(std::ptr::addr_of_mut!((*cell).owner)).cast() }
+    }
+
+    /// # Safety
+    /// As for [`owner`](Self::owner).
+    unsafe fn finish(cell: NonNull<()>, outcome: Outcome) {
+        // SAFETY: as in `owner`: a live, never-written `O`, and `O: Sync`.
+        let owner = unsafe { Self::owner(cell).cast::<O>().as_ref() };
+        owner.task_finished(outcome);
     }
 }
 
 // SAFETY: `Task` is shared between threads through `TaskRef`s, run-queue
-// entries and wakers. Its plain fields are `Sync`; `cell` is only read.
+// entries and wakers. Its plain fields are `Sync`; `cell` is only read, and
+// so is the owner it leads to (`O: Sync`).
 // `has_body` and the body it describes are only reached by the holder of the
 // run right: the worker that moved the flag SCHEDULED -> RUNNING
 // (`start_run`) until it leaves RUNNING (`end_run`/`finish`), or the system's
@@ -313,23 +354,24 @@ impl<F: Future<Output = Outcome> + Send + 'static> TaskCell<F> {
 unsafe impl Sync for Task {}
 
 impl Task {
-    /// Allocate a task for `body`, `SCHEDULED` (the caller queues it), with one
-    /// reference: the returned one.
-    pub(crate) fn allocate<F>(body: F, shared: Arc<Shared>, component: ComponentRef) -> TaskRef
+    /// Allocate a task for `body`, belonging to `owner`, `SCHEDULED` (the
+    /// caller queues it), with one reference: the returned one.
+    pub(crate) fn allocate<O, F>(body: F, shared: Arc<Shared>, owner: O) -> TaskRef
     where
+        O: TaskOwner,
         F: Future<Output = Outcome> + Send + 'static,
     {
         let raw = Box::into_raw(Box::new(TaskCell {
             header: Task {
                 refs: RefCount::new(),
                 flag: WakeFlag::new_scheduled(),
-                vtable: &TaskCell::<F>::VTABLE,
+                vtable: &TaskCell::<O, F>::VTABLE,
                 cell: NonNull::dangling(),
                 has_body: UnsafeCell::new(true),
                 stop: crate::runtime::sync::AtomicBool::new(false),
                 shared,
-                component,
             },
+            owner,
             body: UnsafeCell::new(ManuallyDrop::new(body)),
         }));
         // SAFETY: `raw` is a fresh, valid allocation that nothing else sees
@@ -380,6 +422,24 @@ impl Task {
             (self.vtable.drop_body)(self.cell);
         }
         true
+    }
+
+    /// The task's owner, if it is an `O` (in this kernel it is always the
+    /// component, a `ComponentRef`).
+    pub(crate) fn owner<O: 'static>(&self) -> Option<&O> {
+        if (self.vtable.owner_type)() != TypeId::of::<O>() {
+            return None;
+        }
+        // SAFETY: `cell` is this live task's allocation (`&self` keeps it
+        // alive), whose owner is an `O` (checked above) and never written.
+        Some(unsafe { (self.vtable.owner)(self.cell).cast::<O>().as_ref() })
+    }
+
+    /// Tell the owner how the task ended ([`TaskOwner::task_finished`]); the
+    /// caller has dropped the body and moved the flag to `DONE`.
+    pub(crate) fn finish_owner(&self, outcome: Outcome) {
+        // SAFETY: `cell` is this live task's allocation, of the vtable's type.
+        unsafe { (self.vtable.finish)(self.cell, outcome) }
     }
 
     /// Which poll of this task is current (or was the last): see
@@ -644,6 +704,7 @@ impl Drop for Runnable {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::component::component::ComponentRef;
 
     /// The tag bit of a run-queue entry: a counted entry owns exactly one
     /// reference and gives it back once, an uncounted one none; both reach
