@@ -109,7 +109,32 @@ mod testing;
 
 pub use boxes::{linkage, select, store, topology};
 pub use component::{handle, threaded};
-pub use runtime::{scheduler, task, time};
+pub use runtime::{task, time};
+
+pub mod scheduler {
+    //! The scheduler and the [`System`] that runs components on it.
+    //!
+    //! * **O(1) per wake.** A wake puts a component on a run queue at most
+    //!   once ([`crate::task::WakeFlag`]); idle components are on no queue and
+    //!   cost nothing, however many exist.
+    //! * **One worker thread per core** by default ([`SystemBuilder::threads`];
+    //!   1 runs on the calling thread), each with its own FIFO run queue; wakes
+    //!   from outside go through an injector; idle workers steal.
+    //! * **Fairness.** Each poll has a budget of ready box operations; a
+    //!   component woken while it runs goes to the back of the queue.
+    //! * **Sleeping.** A worker with nothing to do parks in its
+    //!   [`Park`](crate::Park) with no timeout until work is queued.
+    //!
+    //! [`System::run`] returns when every component has finished;
+    //! [`System::start`] runs in the background and returns a
+    //! [`RunningSystem`] for waiting or shutting down.
+    //!
+    //! In the source the scheduler proper (workers, queues, wake rules,
+    //! sleeping) is the runtime layer's `runtime/scheduler.rs`; the `System`
+    //! façade, which knows components, is the component layer's
+    //! `component/system.rs`.
+    pub use crate::component::system::{AllFinished, RunningSystem, System, SystemBuilder};
+}
 pub use services::{cat, introspect, stm};
 
 pub use boxes::error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};

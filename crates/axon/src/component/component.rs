@@ -51,10 +51,10 @@ use crate::boxes::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage}
 use crate::boxes::node::{AnyNode, Claim, Direction, Node, Owner};
 use crate::boxes::outbox::Outbox;
 use crate::component::signal::{Failure, Signal};
+use crate::component::system::{Registered, System, SystemShared};
 use crate::id::ComponentId;
 use crate::name::Name;
 use crate::runtime::outcome::{panic_message, Outcome};
-use crate::runtime::scheduler::{Registered, Shared, System};
 use crate::runtime::sync::{Ordering, ShortLock};
 use crate::runtime::task::{Task, TaskOwner};
 
@@ -310,7 +310,7 @@ impl Component {
         Ok(self)
     }
 
-    fn instantiate(self, shared: &Arc<Shared>, kind: Kind) -> (ComponentRef, Context) {
+    fn instantiate(self, shared: &Arc<SystemShared>, kind: Kind) -> (ComponentRef, Context) {
         let id = ComponentId::next();
         let owner = Owner {
             id: Some(id),
@@ -362,7 +362,7 @@ pub(crate) struct ComponentShared {
     id: ComponentId,
     name: Name,
     kind: Kind,
-    shared: Weak<Shared>,
+    shared: Weak<SystemShared>,
     /// Its slot in the system's registry while it is registered (`NO_SLOT`
     /// otherwise).
     registry_slot: std::sync::atomic::AtomicU32,
@@ -733,7 +733,7 @@ impl ComponentRef {
         }
     }
 
-    pub(crate) fn system_shared(&self) -> Option<Arc<Shared>> {
+    pub(crate) fn system_shared(&self) -> Option<Arc<SystemShared>> {
         self.0.shared.upgrade()
     }
 }
@@ -1448,14 +1448,14 @@ impl Drop for Dormant {
 }
 
 /// Start an instantiated async component: register it and queue its first poll.
-fn start_async<F, Fut>(shared: &Arc<Shared>, comp: ComponentRef, cx: Context, main: F)
+fn start_async<F, Fut>(shared: &Arc<SystemShared>, comp: ComponentRef, cx: Context, main: F)
 where
     F: FnOnce(Context) -> Fut + Send + 'static,
     Fut: Future + Send + 'static,
     Fut::Output: Termination,
 {
     let body = async move { main(cx).await.into_outcome() };
-    let task = Task::allocate(body, shared.clone(), comp);
+    let task = Task::allocate(body, shared.core.clone(), comp);
     // The task starts SCHEDULED, and the registry keeps it alive until it is
     // DONE: spawned on one of the system's workers, its first queue entry
     // needs no reference of its own (see `Runnable`), which saves a reference

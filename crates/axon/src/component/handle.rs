@@ -88,8 +88,8 @@ use crate::boxes::outbox::Outbox;
 use crate::component::component::{ComponentRef, Finished};
 use crate::component::prefab::Prefab;
 use crate::component::signal::Signal;
+use crate::component::system::System;
 use crate::runtime::outcome::Outcome;
-use crate::runtime::scheduler::System;
 
 /// Making a [`Handle`] failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,4 +18,5 @@ pub(crate) mod component;
 pub mod handle;
 pub(crate) mod prefab;
 pub(crate) mod signal;
+pub(crate) mod system;
 pub mod threaded;

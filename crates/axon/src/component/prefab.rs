@@ -30,7 +30,7 @@ use std::fmt;
 use std::future::Future;
 
 use crate::component::component::{Component, ComponentRef, Context, Dormant, Termination};
-use crate::runtime::scheduler::System;
+use crate::component::system::System;
 
 type Start = Box<dyn FnOnce(&System, Component, Option<&ComponentRef>) -> Dormant + Send>;
 

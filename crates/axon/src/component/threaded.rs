@@ -19,7 +19,7 @@
 //! [`Context::pause_blocking`]: crate::Context::pause_blocking
 
 use crate::component::component::{Component, ComponentRef, Context, Termination};
-use crate::runtime::scheduler::System;
+use crate::component::system::System;
 
 pub use crate::runtime::block_on::{block_on, block_on_timeout};
 

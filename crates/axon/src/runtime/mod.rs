@@ -11,17 +11,13 @@
 //! **May import:** the leaf modules (`id`, `name`) and itself. Never
 //! `boxes`, `component` or `services`: the layers above build on this one, and
 //! `tests/layering.rs` fails if an import points up.
-//!
-//! Known exceptions, to be removed: the scheduler's shared state holds the
-//! component registry and the CAT (`tests/layering.rs` lists them; it
-//! fails if one goes away and the list is not updated, or if a new one appears).
 
 pub(crate) mod block_on;
 pub(crate) mod coop;
 pub(crate) mod idle;
 pub(crate) mod outcome;
 pub(crate) mod park;
-pub mod scheduler;
+pub(crate) mod scheduler;
 pub(crate) mod spin;
 pub(crate) mod sync;
 pub mod task;

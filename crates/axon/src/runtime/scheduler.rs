@@ -4,7 +4,7 @@
 //! * **O(1) per wake.** A wake pushes the component onto a run queue at most once
 //!   (see [`crate::runtime::task::WakeFlag`]). Idle components are on no queue and cost
 //!   nothing per step, however many exist.
-//! * **One worker thread per core** by default ([`SystemBuilder::threads`]; 1 works
+//! * **One worker thread per core** by default ([`crate::SystemBuilder::threads`]; 1 works
 //!   and runs on the calling thread). Each worker has its own FIFO run queue;
 //!   wakes from a worker go to its own queue, wakes from any other thread go
 //!   through a lock-free injector; an idle worker steals from the others.
@@ -22,146 +22,39 @@
 //!   own queue does so at most once a poll (`Helper`). The hand-off lives in
 //!   `idle.rs` (it has `loom` models).
 //!
-//! [`System::run`] returns when every component has finished;
-//! [`System::start`] runs in the background and returns a [`RunningSystem`] for
-//! waiting or shutting down.
+//! This is the runtime's half: it knows tasks, not components. The
+//! [`System`](crate::System) that spawns components, tracks them and starts
+//! and stops the workers is the component layer's (`component/system.rs`).
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
-
-use std::thread::JoinHandle;
+use std::task::{Context, Poll};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
-use slab::Slab;
 
-use crate::component::component::{self, ComponentRef};
 use crate::runtime::idle::Sleepers;
 use crate::runtime::outcome::{panic_message, Outcome};
-use crate::runtime::park::{Park, ThreadPark};
-use crate::runtime::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, ShortLock};
-use crate::runtime::task::{Runnable, Task, TaskRef};
+use crate::runtime::park::Park;
+use crate::runtime::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::runtime::task::{Runnable, Task};
 
-/// Makes the [`Park`] of worker `i`.
-type MakePark = Box<dyn Fn(usize) -> Arc<dyn Park> + Send + Sync>;
-
-/// Configures a [`System`].
-pub struct SystemBuilder {
-    threads: usize,
-    name: String,
-    park: Option<MakePark>,
-}
-
-impl std::fmt::Debug for SystemBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SystemBuilder")
-            .field("threads", &self.threads)
-            .field("name", &self.name)
-            .finish()
-    }
-}
-
-impl Default for SystemBuilder {
-    fn default() -> Self {
-        SystemBuilder {
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            name: "axon".into(),
-            park: None,
-        }
-    }
-}
-
-impl SystemBuilder {
-    /// Number of scheduler threads (default: one per core). `0` is treated as 1.
-    pub fn threads(mut self, n: usize) -> Self {
-        self.threads = n.max(1);
-        self
-    }
-
-    /// Name prefix of the scheduler threads.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Supply where worker `i` sleeps when idle (default: [`ThreadPark`]). The
-    /// network layer uses this to make an I/O poller the place a worker sleeps.
-    pub fn park(mut self, make: impl Fn(usize) -> Arc<dyn Park> + Send + Sync + 'static) -> Self {
-        self.park = Some(Box::new(make));
-        self
-    }
-
-    /// Build the system. Nothing runs until [`System::run`] or [`System::start`].
-    pub fn build(self) -> System {
-        let n = self.threads;
-        let workers: Vec<Worker<Runnable>> = (0..n).map(|_| Worker::new_fifo()).collect();
-        let stealers = workers.iter().map(Worker::stealer).collect();
-        let parkers = (0..n)
-            .map(|i| match &self.park {
-                Some(make) => make(i),
-                None => Arc::new(ThreadPark::new()) as Arc<dyn Park>,
-            })
-            .collect();
-        System {
-            shared: Arc::new(Shared {
-                name: self.name,
-                injector: Injector::new(),
-                stealers,
-                workers: Mutex::new(workers.into_iter().map(Some).collect()),
-                idle: Sleepers::new(parkers),
-                stop: AtomicBool::new(false),
-                keep_alive: AtomicBool::new(false),
-                running: AtomicUsize::new(0),
-                live: AtomicUsize::new(0),
-                registry: ShortLock::new(Slab::new()),
-                idle_waiters: Mutex::new(Vec::new()),
-                cat: crate::services::cat::Cat::new(), // the system's CAT (see cat.rs)
-            }),
-        }
-    }
-}
-
-/// A live component as the system tracks it.
-///
-/// An async component is tracked through its task, which holds the
-/// component: one reference count fewer per spawn than keeping both.
-pub(crate) enum Registered {
-    /// An async component's task (its header holds the component).
-    Async(TaskRef),
-    /// A threaded component.
-    Threaded(ComponentRef),
-}
-
-impl Registered {
-    /// The component, async or threaded.
-    pub(crate) fn component(&self) -> &ComponentRef {
-        match self {
-            Registered::Async(task) => task.owner().expect("an async component's task is owned by it"),
-            Registered::Threaded(component) => component,
-        }
-    }
-}
-
-/// State shared by the system handle, its workers and its tasks.
+/// The scheduler's state, shared by the system's handle (through the
+/// component layer's `SystemShared`), its workers and its tasks.
 pub(crate) struct Shared {
-    name: String,
-    injector: Injector<Runnable>,
+    pub(crate) name: String,
+    pub(crate) injector: Injector<Runnable>,
     stealers: Vec<Stealer<Runnable>>,
     workers: Mutex<Vec<Option<Worker<Runnable>>>>,
     /// The workers' parkers and which workers sleep.
-    idle: Sleepers,
-    stop: AtomicBool,
-    keep_alive: AtomicBool,
+    pub(crate) idle: Sleepers,
+    /// Workers leave their loop (set when the last component finishes, unless
+    /// `keep_alive`, or by shutdown).
+    pub(crate) stop: AtomicBool,
+    /// Run in the background until shut down, even with no component left.
+    pub(crate) keep_alive: AtomicBool,
     /// Worker threads currently in their loop.
-    running: AtomicUsize,
-    live: AtomicUsize,
-    /// Live components. A component keeps its slot number (see
-    /// `ComponentShared::registry_slot`), so finishing is O(1) without hashing.
-    pub(crate) registry: ShortLock<Slab<Registered>>,
-    idle_waiters: Mutex<Vec<Waker>>,
-    /// The system's CAT (service registry), reached through `System::cat` in cat.rs.
-    pub(crate) cat: crate::services::cat::Cat,
+    pub(crate) running: AtomicUsize,
 }
 
 struct Local {
@@ -269,6 +162,22 @@ pub(crate) fn schedule_claimed(r: Runnable) {
 }
 
 impl Shared {
+    /// The scheduler of a system with one worker per parker in `parkers`.
+    pub(crate) fn new(name: String, parkers: Vec<Arc<dyn Park>>) -> Shared {
+        let workers: Vec<Worker<Runnable>> = parkers.iter().map(|_| Worker::new_fifo()).collect();
+        let stealers = workers.iter().map(Worker::stealer).collect();
+        Shared {
+            name,
+            injector: Injector::new(),
+            stealers,
+            workers: Mutex::new(workers.into_iter().map(Some).collect()),
+            idle: Sleepers::new(parkers),
+            stop: AtomicBool::new(false),
+            keep_alive: AtomicBool::new(false),
+            running: AtomicUsize::new(0),
+        }
+    }
+
     /// Put a woken task on a run queue: this worker's own if we are one of this
     /// system's workers, the injector otherwise.
     pub(crate) fn schedule(&self, r: Runnable) {
@@ -348,53 +257,12 @@ impl Shared {
         }
     }
 
-    fn unpark_all(&self) {
+    pub(crate) fn unpark_all(&self) {
         self.idle.unpark_all();
     }
 
     fn has_work(&self) -> bool {
         !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
-    }
-
-    /// A component starts: it counts as live and is listed until it finishes.
-    pub(crate) fn register(&self, entry: Registered) {
-        self.live.fetch_add(1, Ordering::SeqCst);
-        let mut registry = self.registry.lock();
-        let slot = registry.vacant_entry();
-        entry.component().set_registry_slot(slot.key());
-        slot.insert(entry);
-    }
-
-    pub(crate) fn component_finished(&self, component: &ComponentRef) {
-        if let Some(slot) = component.take_registry_slot() {
-            let removed = {
-                let mut registry = self.registry.lock();
-                // The slot is ours: it was cleared on our side before anyone
-                // else could be given it.
-                registry
-                    .get(slot)
-                    .is_some_and(|r| r.component() == component)
-                    .then(|| registry.remove(slot))
-            };
-            // Dropped after the registry's spin lock is released: the entry
-            // holds a reference to the task (or component), and whatever its
-            // drop runs should not run with other spawns spinning on the lock.
-            drop(removed);
-        }
-        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
-            let waiters = std::mem::take(&mut *self.idle_waiters.lock());
-            for w in waiters {
-                w.wake();
-            }
-            if !self.keep_alive.load(Ordering::SeqCst) {
-                self.stop.store(true, Ordering::SeqCst);
-                self.unpark_all();
-            }
-        }
-    }
-
-    pub(crate) fn live(&self) -> usize {
-        self.live.load(Ordering::SeqCst)
     }
 
     fn find_task(&self, queue: &Worker<Runnable>, tick: u32) -> Option<Runnable> {
@@ -418,7 +286,7 @@ impl Shared {
             .sleep(index, || self.has_work() || self.stop.load(Ordering::SeqCst));
     }
 
-    fn worker_loop(self: &Arc<Self>, index: usize) {
+    pub(crate) fn worker_loop(self: &Arc<Self>, index: usize) {
         self.running.fetch_add(1, Ordering::SeqCst);
         let _running = RunningGuard(&self.running);
         let queue = self.workers.lock()[index]
@@ -587,230 +455,5 @@ fn run_task(r: Runnable) {
             task.flag.finish();
             task.finish_owner(outcome);
         }
-    }
-}
-
-/// A set of components and the scheduler threads that run them.
-///
-/// Cheap to clone: every clone drives the same system. Spawn components with
-/// [`System::spawn`] / [`System::spawn_threaded`], then [`run`](System::run) it
-/// (blocking until every component has finished) or [`start`](System::start) it
-/// in the background.
-#[derive(Clone)]
-pub struct System {
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for System {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("System")
-            .field("name", &self.shared.name)
-            .field("threads", &self.shared.idle.workers())
-            .field("live_components", &self.shared.live())
-            .finish()
-    }
-}
-
-impl Default for System {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl System {
-    /// A system with one scheduler thread per core.
-    pub fn new() -> Self {
-        SystemBuilder::default().build()
-    }
-
-    /// Configure a system.
-    pub fn builder() -> SystemBuilder {
-        SystemBuilder::default()
-    }
-
-    /// Number of scheduler threads.
-    pub fn threads(&self) -> usize {
-        self.shared.idle.workers()
-    }
-
-    /// Whether scheduler threads are running (inside [`run`](Self::run) or
-    /// between [`start`](Self::start) and shutdown). Components spawned while
-    /// it is not running wait until it is.
-    pub fn is_running(&self) -> bool {
-        self.shared.running.load(Ordering::SeqCst) > 0
-    }
-
-    /// Number of components (async and threaded) that have not finished.
-    pub fn live_components(&self) -> usize {
-        self.shared.live()
-    }
-
-    /// Run the scheduler on this thread (plus `threads - 1` more) until every
-    /// component has finished. Returns at once if none exist.
-    pub fn run(&self) {
-        if self.shared.live() == 0 {
-            return;
-        }
-        self.shared.keep_alive.store(false, Ordering::SeqCst);
-        self.shared.stop.store(false, Ordering::SeqCst);
-        let handles = self.spawn_workers(1);
-        self.shared.worker_loop(0);
-        for h in handles {
-            let _ = h.join();
-        }
-    }
-
-    /// Run the scheduler on background threads. The system keeps running (even
-    /// with no components) until [`RunningSystem::shutdown`] or
-    /// [`RunningSystem::wait`].
-    pub fn start(&self) -> RunningSystem {
-        self.shared.keep_alive.store(true, Ordering::SeqCst);
-        self.shared.stop.store(false, Ordering::SeqCst);
-        RunningSystem {
-            system: self.clone(),
-            handles: self.spawn_workers(0),
-        }
-    }
-
-    fn spawn_workers(&self, from: usize) -> Vec<JoinHandle<()>> {
-        (from..self.threads())
-            .map(|i| {
-                let shared = self.shared.clone();
-                std::thread::Builder::new()
-                    .name(format!("{}-worker-{i}", self.shared.name))
-                    .spawn(move || shared.worker_loop(i))
-                    .expect("could not start a scheduler thread")
-            })
-            .collect()
-    }
-
-    /// A future that resolves when no component is left (for plain async code).
-    pub fn all_finished(&self) -> AllFinished {
-        AllFinished {
-            shared: self.shared.clone(),
-        }
-    }
-
-    /// Every live component (for tools; see [`System::snapshot`]).
-    pub fn components(&self) -> Vec<ComponentRef> {
-        let mut v: Vec<_> = self
-            .shared
-            .registry
-            .lock()
-            .iter()
-            .map(|(_, r)| r.component().clone())
-            .collect();
-        v.sort_by_key(|c| c.id());
-        v
-    }
-}
-
-/// Future of [`System::all_finished`].
-pub struct AllFinished {
-    shared: Arc<Shared>,
-}
-
-impl std::future::Future for AllFinished {
-    type Output = ();
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.shared.live() == 0 {
-            return Poll::Ready(());
-        }
-        self.shared.idle_waiters.lock().push(cx.waker().clone());
-        if self.shared.live() == 0 {
-            return Poll::Ready(());
-        }
-        Poll::Pending
-    }
-}
-
-/// A system running in the background ([`System::start`]).
-#[derive(Debug)]
-pub struct RunningSystem {
-    system: System,
-    handles: Vec<JoinHandle<()>>,
-}
-
-impl RunningSystem {
-    /// The system, for spawning more components.
-    pub fn system(&self) -> &System {
-        &self.system
-    }
-
-    /// Block until every component has finished, then stop the scheduler threads.
-    pub fn wait(mut self) {
-        crate::runtime::block_on::block_on(self.system.all_finished());
-        self.stop_workers();
-    }
-
-    /// Stop now: the scheduler threads stop, every async component that has not
-    /// finished is cancelled (its future dropped, its parent told
-    /// [`Outcome::Cancelled`]), and threaded components have their boxes closed so
-    /// their blocking calls return `Closed` (their threads are not joined).
-    pub fn shutdown(mut self) {
-        self.stop_workers();
-        shutdown_components(&self.system.shared);
-    }
-
-    fn stop_workers(&mut self) {
-        let shared = &self.system.shared;
-        shared.stop.store(true, Ordering::SeqCst);
-        shared.unpark_all();
-        for h in self.handles.drain(..) {
-            let _ = h.join();
-        }
-    }
-}
-
-impl Drop for RunningSystem {
-    fn drop(&mut self) {
-        if !self.handles.is_empty() {
-            self.stop_workers();
-            shutdown_components(&self.system.shared);
-        }
-    }
-}
-
-fn shutdown_components(shared: &Arc<Shared>) {
-    // Slot by slot rather than from a copy of the whole registry: that copy
-    // (16 bytes per component) was allocated when the process is at its
-    // largest and set the peak. Each component's entry leaves the registry as
-    // it finishes below; a threaded one stays until its thread ends.
-    let mut key = 0;
-    loop {
-        let (comp, task) = {
-            let registry = shared.registry.lock();
-            if key >= registry.capacity() {
-                break;
-            }
-            match registry.get(key) {
-                Some(r @ Registered::Async(task)) => (r.component().clone(), Some(task.clone())),
-                Some(Registered::Threaded(comp)) => (comp.clone(), None),
-                None => {
-                    key += 1;
-                    continue;
-                }
-            }
-        };
-        key += 1;
-        match task {
-            Some(task) => {
-                // SAFETY: every worker thread of this system has been joined
-                // (`stop_workers` ran first), so nobody holds the run right and
-                // no worker will take it: the queues are drained below and the
-                // flag is `finish`ed before anything can queue the task again.
-                let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
-                // A body whose destructor panicked was there all the same.
-                if dropped.unwrap_or(true) {
-                    task.flag.finish();
-                    component::finish(&comp, Outcome::Cancelled);
-                }
-            }
-            None => comp.close_boxes(),
-        }
-    }
-    // Drain queued tasks so their references (and the components' boxes) are freed.
-    while !shared.injector.is_empty() {
-        let _ = shared.injector.steal();
     }
 }

@@ -713,7 +713,7 @@ mod tests {
     fn runnable_entries_tag_their_reference() {
         let (sys, comp) = fixture();
         for _ in 0..1000 {
-            let t = Task::allocate(async { Outcome::Finished }, sys.shared.clone(), comp.clone());
+            let t = Task::allocate(async { Outcome::Finished }, sys.shared.core.clone(), comp.clone());
             assert_eq!(t.ref_count(), 1);
             let r = Runnable::counted(t.clone());
             assert!(r.is_counted());
@@ -769,7 +769,11 @@ mod tests {
         F: Future<Output = Outcome> + Send + 'static,
     {
         let drops = Arc::new(AtomicUsize::new(0));
-        let t = Task::allocate(body(Counted(drops.clone())), sys.shared.clone(), comp.clone());
+        let t = Task::allocate(
+            body(Counted(drops.clone())),
+            sys.shared.core.clone(),
+            comp.clone(),
+        );
         (t, drops)
     }
 

@@ -92,7 +92,7 @@ use crate::boxes::error::BoxError;
 use crate::boxes::linkage::{AnyBoxRef, BoxRef};
 use crate::boxes::node::Direction;
 use crate::component::component::ComponentRef;
-use crate::runtime::scheduler::System;
+use crate::component::system::System;
 use crate::services::stm::{StmError, Store};
 
 /// How many times a CAT change is retried on conflicting concurrent changes
@@ -585,7 +585,13 @@ impl Future for WaitForService {
 impl System {
     /// This system's CAT: its registry of services and tracked values.
     pub fn cat(&self) -> &Cat {
-        &self.shared.cat
+        // The system keeps a slot for this layer's state (the component layer
+        // does not name the CAT's type); the CAT is made on first use.
+        self.shared
+            .services
+            .get_or_init(|| Box::new(Cat::new()))
+            .downcast_ref::<Cat>()
+            .expect("a system's services slot holds its CAT")
     }
 }
 

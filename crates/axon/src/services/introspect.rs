@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 
 use crate::boxes::node::Direction;
 use crate::component::component::{ComponentRef, Kind};
+use crate::component::system::System;
 use crate::id::{BoxId, ComponentId};
-use crate::runtime::scheduler::System;
 
 /// A snapshot of one system.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,408 @@
+//! The [`System`]: the façade that spawns components on the scheduler, runs
+//! its workers, and tracks the live components.
+//!
+//! The scheduler itself (workers, run queues, the wake rules, sleeping) is the
+//! runtime layer's (`runtime/scheduler.rs`); this file owns what needs
+//! components: the registry of live ones, waiting for them all to finish,
+//! shutting them down, and the builder that puts a system together. Public as
+//! `axon::scheduler::{System, SystemBuilder, RunningSystem, AllFinished}`.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::thread::JoinHandle;
+
+use slab::Slab;
+
+use crate::component::component::{self, ComponentRef};
+use crate::runtime::outcome::Outcome;
+use crate::runtime::park::{Park, ThreadPark};
+use crate::runtime::scheduler::Shared;
+use crate::runtime::sync::{AtomicUsize, Mutex, Ordering, ShortLock};
+use crate::runtime::task::TaskRef;
+
+/// Makes the [`Park`] of worker `i`.
+type MakePark = Box<dyn Fn(usize) -> Arc<dyn Park> + Send + Sync>;
+
+/// Configures a [`System`].
+pub struct SystemBuilder {
+    threads: usize,
+    name: String,
+    park: Option<MakePark>,
+}
+
+impl std::fmt::Debug for SystemBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemBuilder")
+            .field("threads", &self.threads)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl Default for SystemBuilder {
+    fn default() -> Self {
+        SystemBuilder {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            name: "axon".into(),
+            park: None,
+        }
+    }
+}
+
+impl SystemBuilder {
+    /// Number of scheduler threads (default: one per core). `0` is treated as 1.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// Name prefix of the scheduler threads.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Supply where worker `i` sleeps when idle (default: [`ThreadPark`]). The
+    /// network layer uses this to make an I/O poller the place a worker sleeps.
+    pub fn park(mut self, make: impl Fn(usize) -> Arc<dyn Park> + Send + Sync + 'static) -> Self {
+        self.park = Some(Box::new(make));
+        self
+    }
+
+    /// Build the system. Nothing runs until [`System::run`] or [`System::start`].
+    pub fn build(self) -> System {
+        let n = self.threads;
+        let parkers = (0..n)
+            .map(|i| match &self.park {
+                Some(make) => make(i),
+                None => Arc::new(ThreadPark::new()) as Arc<dyn Park>,
+            })
+            .collect();
+        System {
+            shared: Arc::new(SystemShared {
+                core: Arc::new(Shared::new(self.name, parkers)),
+                live: AtomicUsize::new(0),
+                registry: ShortLock::new(Slab::new()),
+                idle_waiters: Mutex::new(Vec::new()),
+                services: OnceLock::new(),
+            }),
+        }
+    }
+}
+
+/// A live component as the system tracks it.
+///
+/// An async component is tracked through its task, which holds the
+/// component: one reference count fewer per spawn than keeping both.
+pub(crate) enum Registered {
+    /// An async component's task (which owns the component).
+    Async(TaskRef),
+    /// A threaded component.
+    Threaded(ComponentRef),
+}
+
+impl Registered {
+    /// The component, async or threaded.
+    pub(crate) fn component(&self) -> &ComponentRef {
+        match self {
+            Registered::Async(task) => task.owner().expect("an async component's task is owned by it"),
+            Registered::Threaded(component) => component,
+        }
+    }
+}
+
+/// A system's state: the scheduler's ([`Shared`], which it derefs to) plus
+/// the components it runs. Shared by the [`System`] handles, the components
+/// (weakly) and the threads that run it; the tasks hold only the scheduler's.
+pub(crate) struct SystemShared {
+    /// The scheduler: run queues, workers, sleeping.
+    pub(crate) core: Arc<Shared>,
+    live: AtomicUsize,
+    /// Live components. A component keeps its slot number (see
+    /// `ComponentShared::registry_slot`), so finishing is O(1) without hashing.
+    pub(crate) registry: ShortLock<Slab<Registered>>,
+    idle_waiters: Mutex<Vec<Waker>>,
+    /// The services layer's per-system state, which this layer does not name:
+    /// the system's CAT, made on first use (`System::cat` in cat.rs).
+    pub(crate) services: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl std::ops::Deref for SystemShared {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.core
+    }
+}
+
+impl SystemShared {
+    /// A component starts: it counts as live and is listed until it finishes.
+    pub(crate) fn register(&self, entry: Registered) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        let mut registry = self.registry.lock();
+        let slot = registry.vacant_entry();
+        entry.component().set_registry_slot(slot.key());
+        slot.insert(entry);
+    }
+
+    pub(crate) fn component_finished(&self, component: &ComponentRef) {
+        if let Some(slot) = component.take_registry_slot() {
+            let removed = {
+                let mut registry = self.registry.lock();
+                // The slot is ours: it was cleared on our side before anyone
+                // else could be given it.
+                registry
+                    .get(slot)
+                    .is_some_and(|r| r.component() == component)
+                    .then(|| registry.remove(slot))
+            };
+            // Dropped after the registry's spin lock is released: the entry
+            // holds a reference to the task (or component), and whatever its
+            // drop runs should not run with other spawns spinning on the lock.
+            drop(removed);
+        }
+        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let waiters = std::mem::take(&mut *self.idle_waiters.lock());
+            for w in waiters {
+                w.wake();
+            }
+            if !self.keep_alive.load(Ordering::SeqCst) {
+                self.core.stop.store(true, Ordering::SeqCst);
+                self.core.unpark_all();
+            }
+        }
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+}
+
+/// A set of components and the scheduler threads that run them.
+///
+/// Cheap to clone: every clone drives the same system. Spawn components with
+/// [`System::spawn`] / [`System::spawn_threaded`], then [`run`](System::run) it
+/// (blocking until every component has finished) or [`start`](System::start) it
+/// in the background.
+#[derive(Clone)]
+pub struct System {
+    pub(crate) shared: Arc<SystemShared>,
+}
+
+impl std::fmt::Debug for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("System")
+            .field("name", &self.shared.name)
+            .field("threads", &self.shared.idle.workers())
+            .field("live_components", &self.shared.live())
+            .finish()
+    }
+}
+
+impl Default for System {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl System {
+    /// A system with one scheduler thread per core.
+    pub fn new() -> Self {
+        SystemBuilder::default().build()
+    }
+
+    /// Configure a system.
+    pub fn builder() -> SystemBuilder {
+        SystemBuilder::default()
+    }
+
+    /// Number of scheduler threads.
+    pub fn threads(&self) -> usize {
+        self.shared.idle.workers()
+    }
+
+    /// Whether scheduler threads are running (inside [`run`](Self::run) or
+    /// between [`start`](Self::start) and shutdown). Components spawned while
+    /// it is not running wait until it is.
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::SeqCst) > 0
+    }
+
+    /// Number of components (async and threaded) that have not finished.
+    pub fn live_components(&self) -> usize {
+        self.shared.live()
+    }
+
+    /// Run the scheduler on this thread (plus `threads - 1` more) until every
+    /// component has finished. Returns at once if none exist.
+    pub fn run(&self) {
+        if self.shared.live() == 0 {
+            return;
+        }
+        self.shared.keep_alive.store(false, Ordering::SeqCst);
+        self.shared.stop.store(false, Ordering::SeqCst);
+        let handles = self.spawn_workers(1);
+        self.shared.core.worker_loop(0);
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+
+    /// Run the scheduler on background threads. The system keeps running (even
+    /// with no components) until [`RunningSystem::shutdown`] or
+    /// [`RunningSystem::wait`].
+    pub fn start(&self) -> RunningSystem {
+        self.shared.keep_alive.store(true, Ordering::SeqCst);
+        self.shared.stop.store(false, Ordering::SeqCst);
+        RunningSystem {
+            system: self.clone(),
+            handles: self.spawn_workers(0),
+        }
+    }
+
+    fn spawn_workers(&self, from: usize) -> Vec<JoinHandle<()>> {
+        (from..self.threads())
+            .map(|i| {
+                // The thread holds the whole system, not only the scheduler:
+                // the registry's task references (which uncounted run-queue
+                // entries rely on, see `Runnable`) outlive its loop.
+                let shared = self.shared.clone();
+                std::thread::Builder::new()
+                    .name(format!("{}-worker-{i}", self.shared.name))
+                    .spawn(move || shared.core.worker_loop(i))
+                    .expect("could not start a scheduler thread")
+            })
+            .collect()
+    }
+
+    /// A future that resolves when no component is left (for plain async code).
+    pub fn all_finished(&self) -> AllFinished {
+        AllFinished {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Every live component (for tools; see [`System::snapshot`]).
+    pub fn components(&self) -> Vec<ComponentRef> {
+        let mut v: Vec<_> = self
+            .shared
+            .registry
+            .lock()
+            .iter()
+            .map(|(_, r)| r.component().clone())
+            .collect();
+        v.sort_by_key(|c| c.id());
+        v
+    }
+}
+
+/// Future of [`System::all_finished`].
+pub struct AllFinished {
+    shared: Arc<SystemShared>,
+}
+
+impl std::future::Future for AllFinished {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.shared.live() == 0 {
+            return Poll::Ready(());
+        }
+        self.shared.idle_waiters.lock().push(cx.waker().clone());
+        if self.shared.live() == 0 {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+/// A system running in the background ([`System::start`]).
+#[derive(Debug)]
+pub struct RunningSystem {
+    system: System,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl RunningSystem {
+    /// The system, for spawning more components.
+    pub fn system(&self) -> &System {
+        &self.system
+    }
+
+    /// Block until every component has finished, then stop the scheduler threads.
+    pub fn wait(mut self) {
+        crate::runtime::block_on::block_on(self.system.all_finished());
+        self.stop_workers();
+    }
+
+    /// Stop now: the scheduler threads stop, every async component that has not
+    /// finished is cancelled (its future dropped, its parent told
+    /// [`Outcome::Cancelled`]), and threaded components have their boxes closed so
+    /// their blocking calls return `Closed` (their threads are not joined).
+    pub fn shutdown(mut self) {
+        self.stop_workers();
+        shutdown_components(&self.system.shared);
+    }
+
+    fn stop_workers(&mut self) {
+        let shared = &self.system.shared;
+        shared.stop.store(true, Ordering::SeqCst);
+        shared.unpark_all();
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for RunningSystem {
+    fn drop(&mut self) {
+        if !self.handles.is_empty() {
+            self.stop_workers();
+            shutdown_components(&self.system.shared);
+        }
+    }
+}
+
+fn shutdown_components(shared: &Arc<SystemShared>) {
+    // Slot by slot rather than from a copy of the whole registry: that copy
+    // (16 bytes per component) was allocated when the process is at its
+    // largest and set the peak. Each component's entry leaves the registry as
+    // it finishes below; a threaded one stays until its thread ends.
+    let mut key = 0;
+    loop {
+        let (comp, task) = {
+            let registry = shared.registry.lock();
+            if key >= registry.capacity() {
+                break;
+            }
+            match registry.get(key) {
+                Some(r @ Registered::Async(task)) => (r.component().clone(), Some(task.clone())),
+                Some(Registered::Threaded(comp)) => (comp.clone(), None),
+                None => {
+                    key += 1;
+                    continue;
+                }
+            }
+        };
+        key += 1;
+        match task {
+            Some(task) => {
+                // SAFETY: every worker thread of this system has been joined
+                // (`stop_workers` ran first), so nobody holds the run right and
+                // no worker will take it: the queues are drained below and the
+                // flag is `finish`ed before anything can queue the task again.
+                let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
+                // A body whose destructor panicked was there all the same.
+                if dropped.unwrap_or(true) {
+                    task.flag.finish();
+                    component::finish(&comp, Outcome::Cancelled);
+                }
+            }
+            None => comp.close_boxes(),
+        }
+    }
+    // Drain queued tasks so their references (and the components' boxes) are freed.
+    while !shared.injector.is_empty() {
+        let _ = shared.injector.steal();
+    }
+}
