@@ -44,7 +44,8 @@
 //! * [`Component`] declares a component's boxes; [`System::spawn`] starts an async
 //!   component, [`System::spawn_threaded`] a blocking one on its own thread
 //!   ([`threaded`]). The body gets a [`Context`]: take box handles, link, spawn
-//!   children, [`pause`](Context::pause).
+//!   children, [`pause`](Context::pause). [`classic`]: the old-style form
+//!   (initialise / main body / close down) for porting reference components.
 //! * [`Inbox`] / [`Outbox`]: typed boxes. Messages move by value straight into the
 //!   final inbox of a chain (no postman). Inboxes are unbounded unless given a
 //!   size; [`Outbox::send`] waits for space, [`Outbox::try_send`] hands the message
@@ -85,6 +86,7 @@
 #![warn(missing_docs)]
 
 pub mod cat;
+pub mod classic;
 mod component;
 mod coop;
 mod error;
@@ -115,6 +117,7 @@ pub mod topology;
 mod wakeup;
 
 pub use cat::{Cat, CatError};
+pub use classic::{Classic, Flow};
 pub use component::{
     ChildExit, ChildExitFuture, Component, ComponentRef, Context, ControlError, Dormant, Finished, Kind,
     Outcome, Pause, State, Termination,
