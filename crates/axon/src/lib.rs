@@ -46,6 +46,8 @@
 //!   ([`threaded`]). The body gets a [`Context`]: take box handles, link, spawn
 //!   children, [`pause`](Context::pause). [`classic`]: the old-style form
 //!   (initialise / main body / close down) for porting reference components.
+//!   Boxes can be added and removed while running ([`Context::add_inbox`]), with
+//!   a value tied to each added inbox ([`resource`]).
 //! * [`Inbox`] / [`Outbox`]: typed boxes. Messages move by value straight into the
 //!   final inbox of a chain (no postman). Inboxes are unbounded unless given a
 //!   size; [`Outbox::send`] waits for space, [`Outbox::try_send`] hands the message
@@ -101,6 +103,7 @@ mod node;
 mod outbox;
 mod park;
 mod prefab;
+pub mod resource;
 pub mod scheduler;
 pub mod select;
 mod signal;
@@ -134,6 +137,7 @@ pub use node::{Direction, DEFAULT_OUTBOX_LIMIT};
 pub use outbox::{Outbox, SendFuture};
 pub use park::{Park, ThreadPark};
 pub use prefab::Prefab;
+pub use resource::ResourceError;
 pub use scheduler::{RunningSystem, System, SystemBuilder};
 pub use signal::{Failure, Signal};
 pub use threaded::{block_on, block_on_timeout};
