@@ -15,6 +15,24 @@ use axon::{
 };
 use common::{quiet, wait_until};
 
+/// Aborts the test binary if the test holding it runs for over 30 s, so a
+/// bug that leaves something waiting fails instead of hanging the run.
+struct Watchdog(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
+
+fn watchdog(test: &'static str) -> Watchdog {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        // Dropping the guard disconnects the channel: the test ended.
+        if rx.recv_timeout(std::time::Duration::from_secs(30))
+            == Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+        {
+            eprintln!("{test} still running after 30 s: aborting");
+            std::process::abort();
+        }
+    });
+    Watchdog(tx)
+}
+
 type Log = Arc<Mutex<Vec<String>>>;
 
 fn log_of(log: &Log) -> Vec<String> {
@@ -62,6 +80,7 @@ fn scripted(flows: Vec<Result<Flow, &'static str>>, fail_init: bool) -> (Prefab,
 
 #[test]
 fn initialise_then_main_body_until_done_then_close_down() {
+    let _watchdog = watchdog("initialise_then_main_body_until_done_then_close_down");
     let (p, log) = scripted(vec![Ok(Flow::Continue), Ok(Flow::Continue)], false);
     let sys = System::builder().threads(1).build();
     let c = p.spawn(&sys);
@@ -72,6 +91,7 @@ fn initialise_then_main_body_until_done_then_close_down() {
 
 #[test]
 fn done_at_once_ends_after_one_call() {
+    let _watchdog = watchdog("done_at_once_ends_after_one_call");
     let (p, log) = scripted(vec![], false);
     let sys = System::builder().threads(1).build();
     let c = p.spawn(&sys);
@@ -82,6 +102,7 @@ fn done_at_once_ends_after_one_call() {
 
 #[test]
 fn an_error_from_the_main_body_closes_down_and_fails() {
+    let _watchdog = watchdog("an_error_from_the_main_body_closes_down_and_fails");
     let (p, log) = scripted(vec![Ok(Flow::Continue), Err("disk on fire")], false);
     let sys = System::builder().threads(1).build();
     let c = p.spawn(&sys);
@@ -92,6 +113,7 @@ fn an_error_from_the_main_body_closes_down_and_fails() {
 
 #[test]
 fn an_error_from_initialise_fails_without_running_the_rest() {
+    let _watchdog = watchdog("an_error_from_initialise_fails_without_running_the_rest");
     let (p, log) = scripted(vec![Ok(Flow::Continue)], true);
     let sys = System::builder().threads(1).build();
     let c = p.spawn(&sys);
@@ -161,6 +183,7 @@ fn waiter(sys: &System) -> WaiterRig {
 /// component sleeps — it is not called again until something arrives.
 #[test]
 fn pause_sleeps_until_something_arrives() {
+    let _watchdog = watchdog("pause_sleeps_until_something_arrives");
     let sys = System::builder().threads(1).build();
     let w = waiter(&sys);
     let mut feed = Outbox::<u32>::detached("feed");
@@ -190,6 +213,7 @@ fn pause_sleeps_until_something_arrives() {
 /// A stop from outside ends it at its pause, and it still closes down.
 #[test]
 fn a_stop_closes_down() {
+    let _watchdog = watchdog("a_stop_closes_down");
     let sys = System::builder().threads(1).build();
     let w = waiter(&sys);
     let feed = Outbox::<u32>::detached("feed");
@@ -222,6 +246,7 @@ impl Classic for Spinner {
 /// always has work does not starve the others.
 #[test]
 fn continue_lets_others_run() {
+    let _watchdog = watchdog("continue_lets_others_run");
     let sys = System::builder().threads(1).build();
     let flag = Arc::new(AtomicBool::new(false));
     let spinner = Prefab::classic(Component::new("spinner"), Spinner { flag: flag.clone() }).spawn(&sys);
@@ -252,6 +277,7 @@ impl Classic for Panicky {
 
 #[test]
 fn a_panic_in_the_main_body_is_contained() {
+    let _watchdog = watchdog("a_panic_in_the_main_body_is_contained");
     let sys = System::builder().threads(1).build();
     let closed = Arc::new(AtomicBool::new(false));
     let c = Prefab::classic(
