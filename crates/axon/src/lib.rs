@@ -44,7 +44,10 @@
 //! * [`Component`] declares a component's boxes; [`System::spawn`] starts an async
 //!   component, [`System::spawn_threaded`] a blocking one on its own thread
 //!   ([`threaded`]). The body gets a [`Context`]: take box handles, link, spawn
-//!   children, [`pause`](Context::pause).
+//!   children, [`pause`](Context::pause). [`classic`]: the old-style form
+//!   (initialise / main body / close down) for porting reference components.
+//!   Boxes can be added and removed while running ([`Context::add_inbox`]), with
+//!   a value tied to each added inbox ([`resource`]).
 //! * [`Inbox`] / [`Outbox`]: typed boxes. Messages move by value straight into the
 //!   final inbox of a chain (no postman). Inboxes are unbounded unless given a
 //!   size; [`Outbox::send`] waits for space, [`Outbox::try_send`] hands the message
@@ -89,7 +92,7 @@
 //
 //   services   cat, stm, introspect              things components share
 //   component  component, prefab, threaded,      microprocesses built from boxes,
-//              handle, signal                    run by the runtime
+//              handle, signal, classic, resource run by the runtime
 //   boxes      node, store, topology, wakeup,    typed boxes and the linkage graph
 //              linkage, inbox, outbox, select,
 //              error
@@ -108,7 +111,7 @@ mod services;
 mod testing;
 
 pub use boxes::{linkage, select, store, topology};
-pub use component::{handle, threaded};
+pub use component::{classic, handle, resource, threaded};
 pub use runtime::{task, time};
 
 pub mod scheduler {
@@ -142,11 +145,13 @@ pub use boxes::inbox::{Inbox, RecvFuture};
 pub use boxes::node::{Direction, DEFAULT_OUTBOX_LIMIT};
 pub use boxes::outbox::{Outbox, SendFuture};
 pub use cat::{Cat, CatError};
+pub use component::classic::{Classic, Flow};
 pub use component::component::{
     ChildExit, ChildExitFuture, Component, ComponentRef, Context, ControlError, Dormant, Finished, Kind,
     Pause, State, Termination,
 };
 pub use component::prefab::Prefab;
+pub use component::resource::ResourceError;
 pub use component::signal::{Failure, Signal};
 pub use handle::{Handle, HandleError, HandleReceiver, HandleSender, RecvTimeoutError};
 pub use id::{BoxId, ComponentId, LinkId};
@@ -159,6 +164,4 @@ pub use runtime::park::{Park, ThreadPark};
 pub use scheduler::{RunningSystem, System, SystemBuilder};
 pub use threaded::{block_on, block_on_timeout};
 
-/// A boxed error, convenient as the error type of a component body:
-/// `Ok::<_, axon::Error>(())`. Every axon error converts into it with `?`.
-pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use boxes::error::Error;

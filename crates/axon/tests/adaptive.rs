@@ -5,12 +5,18 @@
 //! (reference catalog §6; B-34). Every component can add boxes through its
 //! `Context` here; there is no separate adaptive class. Deliberate differences
 //! from Axon: removing a box also removes the linkages into and out of it and
-//! closes it (Axon left linkages dangling). Not ported: resource tracking
-//! (`trackResource*`, B-35), which has no counterpart in the kernel API.
+//! closes it (Axon left linkages dangling). Resource tracking
+//! (`trackResource` / `retrieveTrackedResource` / `ceaseTrackingResource`,
+//! B-35) is `Context::track_resource` / `resource` / `take_resource`, typed;
+//! `trackResourceInformation` has no counterpart (keep it in the value).
 
 mod common;
 
-use axon::{link, BoxError, Component, Direction, Inbox, Outbox, RecvError, System, TryRecvError};
+use std::sync::Arc;
+
+use axon::{
+    link, BoxError, Component, Direction, Inbox, Outbox, RecvError, ResourceError, System, TryRecvError,
+};
 use common::assert_finished;
 
 /// Run `body` as the only component and check it finished normally.
@@ -187,4 +193,134 @@ fn removing_a_box_unlinks_and_closes_it() {
     go.try_send(()).unwrap();
     assert_finished(&c);
     running.wait();
+}
+
+/// Reference `trackResource` / `retrieveTrackedResource`: a value tied to an
+/// inbox is found again by the inbox's name, typed, and can be changed.
+#[test]
+fn a_tracked_resource_is_found_by_its_inbox() {
+    run_in_component(Component::new("a").std::<u8, u8>(), |mut cx| async move {
+        let (alice, _a) = cx.add_inbox::<String>("peer");
+        let (bob, _b) = cx.add_inbox::<String>("peer");
+        cx.track_resource(&alice, ("alice", 0u32))?;
+        cx.track_resource(&bob, ("bob", 0u32))?;
+        // A declared inbox can carry one too.
+        cx.track_resource("inbox", 42u64)?;
+        cx.resource_mut::<(&str, u32)>(&bob)?.1 += 5;
+        assert_eq!(cx.resource::<(&str, u32)>(&alice)?, &("alice", 0));
+        assert_eq!(cx.resource::<(&str, u32)>(&bob)?, &("bob", 5));
+        assert_eq!(cx.resource::<u64>("inbox")?, &42);
+        let mut tracked = vec!["inbox".to_string(), alice.clone(), bob.clone()];
+        tracked.sort();
+        assert_eq!(cx.tracked_inboxes(), tracked);
+        Ok(())
+    });
+}
+
+/// Reference `trackResource` raises `KeyError` for an unknown inbox; here each
+/// misuse is a typed error and leaves what was tracked alone.
+#[test]
+fn misusing_resource_tracking_gives_typed_errors() {
+    run_in_component(Component::new("a").std::<u8, u8>(), |mut cx| async move {
+        assert!(matches!(
+            cx.track_resource("nope", 1u8),
+            Err(ResourceError::NoSuchInbox { inbox, .. }) if inbox == "nope"
+        ));
+        // An outbox is not an inbox.
+        assert!(matches!(
+            cx.track_resource("outbox", 1u8),
+            Err(ResourceError::NoSuchInbox { .. })
+        ));
+        assert!(matches!(
+            cx.resource::<u8>("inbox"),
+            Err(ResourceError::NotTracked { .. })
+        ));
+        cx.track_resource("inbox", 1u8)?;
+        assert!(matches!(
+            cx.track_resource("inbox", 2u8),
+            Err(ResourceError::AlreadyTracked { .. })
+        ));
+        assert_eq!(cx.resource::<u8>("inbox")?, &1, "the first value stays");
+        let err = cx.resource::<String>("inbox").unwrap_err();
+        assert!(matches!(
+            &err,
+            ResourceError::WrongType { requested, actual, .. } if requested.contains("String") && *actual == "u8"
+        ));
+        assert!(err.to_string().contains("inbox"), "{err}");
+        assert!(matches!(
+            cx.resource_mut::<u16>("inbox"),
+            Err(ResourceError::WrongType { .. })
+        ));
+        assert!(matches!(
+            cx.take_resource::<u16>("inbox"),
+            Err(ResourceError::WrongType { .. })
+        ));
+        assert_eq!(
+            cx.resource::<u8>("inbox")?,
+            &1,
+            "a wrong-type take leaves it tracked"
+        );
+        Ok(())
+    });
+}
+
+/// Reference `ceaseTrackingResource`: taking a resource back ends its
+/// tracking; the inbox can then carry another.
+#[test]
+fn taking_a_resource_back_stops_tracking_it() {
+    run_in_component(Component::new("a").std::<u8, u8>(), |mut cx| async move {
+        let (name, _inbox) = cx.add_inbox::<u8>("dyn");
+        cx.track_resource(&name, String::from("state"))?;
+        assert_eq!(cx.take_resource::<String>(&name)?, "state");
+        assert!(matches!(
+            cx.take_resource::<String>(&name),
+            Err(ResourceError::NotTracked { .. })
+        ));
+        assert!(cx.tracked_inboxes().is_empty());
+        cx.track_resource(&name, String::from("again"))?;
+        assert_eq!(cx.resource::<String>(&name)?, "again");
+        Ok(())
+    });
+}
+
+/// The resource goes with its box: removing the inbox drops it (an inbox
+/// added again under the same name starts with none), and so does the
+/// component's end.
+#[test]
+fn a_resource_is_released_with_its_inbox_and_its_component() {
+    let with_box = Arc::new(());
+    let with_component = Arc::new(());
+    let (w1, w2) = (with_box.clone(), with_component.clone());
+    let sys = System::builder().threads(1).build();
+    let c = sys.spawn(Component::new("a").std::<u8, u8>(), move |mut cx| async move {
+        let (name, _inbox) = cx.add_inbox::<u8>("dyn");
+        cx.track_resource(&name, w1)?;
+        cx.track_resource("inbox", w2)?;
+        // Removing an outbox of the same name releases nothing.
+        let (oname, _out) = cx.add_outbox::<u8>(&name);
+        assert_eq!(oname, name);
+        cx.remove_box(Direction::Out, &oname)?;
+        assert!(cx.resource::<Arc<()>>(&name).is_ok());
+        cx.remove_box(Direction::In, &name)?;
+        assert!(matches!(
+            cx.resource::<Arc<()>>(&name),
+            Err(ResourceError::NotTracked { .. })
+        ));
+        let (again, _inbox2) = cx.add_inbox::<u8>("dyn");
+        assert_eq!(again, name, "the freed name is used again");
+        assert!(matches!(
+            cx.resource::<Arc<()>>(&again),
+            Err(ResourceError::NotTracked { .. })
+        ));
+        assert!(cx.resource::<Arc<()>>("inbox").is_ok());
+        Ok::<_, axon::Error>(())
+    });
+    sys.run();
+    assert_finished(&c);
+    assert_eq!(Arc::strong_count(&with_box), 1, "released with its inbox");
+    assert_eq!(
+        Arc::strong_count(&with_component),
+        1,
+        "released with the component"
+    );
 }

@@ -193,3 +193,7 @@ pub enum BoxError {
         dir: crate::boxes::node::Direction,
     },
 }
+
+/// A boxed error, convenient as the error type of a component body:
+/// `Ok::<_, axon::Error>(())`. Every axon error converts into it with `?`.
+pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -344,6 +344,7 @@ impl Component {
             system: System {
                 shared: shared.clone(),
             },
+            resources: Default::default(),
         };
         (comp, cx)
     }
@@ -775,6 +776,8 @@ impl Future for Finished {
 pub struct Context {
     me: ComponentRef,
     system: System,
+    /// Values tied to its inboxes (the `resource` module).
+    pub(crate) resources: crate::component::resource::Resources,
 }
 
 impl fmt::Debug for Context {
@@ -900,9 +903,13 @@ impl Context {
     /// Remove a box while running. Unlike Axon, every linkage this component
     /// made that touches it is removed first, and the box is closed (an inbox
     /// returns later messages to their senders; an outbox stops counting as a
-    /// sender).
+    /// sender). A resource tied to a removed inbox
+    /// ([`track_resource`](Self::track_resource)) is dropped.
     pub fn remove_box(&mut self, dir: Direction, name: &str) -> Result<(), BoxError> {
         let node = self.me.find(dir, name)?;
+        if dir == Direction::In {
+            self.resources.release(name);
+        }
         let links: Vec<Linkage> = {
             let mut inner = self.me.0.inner.lock();
             let (touching, rest): (Vec<_>, Vec<_>) =

@@ -13,10 +13,12 @@
 
 // The layer is named after its main module, which keeps its old name so that
 // its history follows it.
+pub mod classic;
 #[allow(clippy::module_inception)]
 pub(crate) mod component;
 pub mod handle;
 pub(crate) mod prefab;
+pub mod resource;
 pub(crate) mod signal;
 pub(crate) mod system;
 pub mod threaded;
