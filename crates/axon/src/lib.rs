@@ -75,6 +75,11 @@
 //!   its `signal` box, its parent hears, the rest runs on.
 //! * [`System::snapshot`]: every live component, box (queue length, limit) and
 //!   linkage ([`introspect`]).
+//! * [`step`]: a [stepped](SystemBuilder::stepped) system runs on the caller's
+//!   thread one component step at a time — [`System::step`] returns which
+//!   component ran and what came of it, and sleeps while none is runnable —
+//!   for tests and teaching; [`SystemBuilder::slow_motion`] puts a delay after
+//!   every step.
 //!
 //! ## What this crate is not
 //! No networking or I/O readiness: the `kamaelia` crate brings those, sleeping in
@@ -103,6 +108,7 @@ pub mod scheduler;
 pub mod select;
 mod signal;
 mod spin;
+pub mod step;
 pub mod stm;
 pub mod store;
 mod sync;
@@ -133,6 +139,7 @@ pub use park::{Park, ThreadPark};
 pub use prefab::Prefab;
 pub use scheduler::{RunningSystem, System, SystemBuilder};
 pub use signal::{Failure, Signal};
+pub use step::{AfterStep, Step, StepError};
 pub use threaded::{block_on, block_on_timeout};
 
 /// A boxed error, convenient as the error type of a component body:

@@ -24,7 +24,10 @@
 //!
 //! [`System::run`] returns when every component has finished;
 //! [`System::start`] runs in the background and returns a [`RunningSystem`] for
-//! waiting or shutting down.
+//! waiting or shutting down. A [stepped](SystemBuilder::stepped) system has no
+//! threads of its own: the caller runs one component step at a time
+//! ([`System::step`], see [`crate::step`]); [`SystemBuilder::slow_motion`]
+//! puts a delay after every step.
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -32,6 +35,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use slab::Slab;
@@ -39,6 +43,7 @@ use slab::Slab;
 use crate::component::{self, ComponentRef, Outcome};
 use crate::idle::Sleepers;
 use crate::park::{Park, ThreadPark};
+use crate::step::StepError;
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, ShortLock};
 use crate::task::{Runnable, Task, TaskRef};
 
@@ -50,6 +55,8 @@ pub struct SystemBuilder {
     threads: usize,
     name: String,
     park: Option<MakePark>,
+    stepped: bool,
+    slow_motion: Option<Duration>,
 }
 
 impl std::fmt::Debug for SystemBuilder {
@@ -57,6 +64,8 @@ impl std::fmt::Debug for SystemBuilder {
         f.debug_struct("SystemBuilder")
             .field("threads", &self.threads)
             .field("name", &self.name)
+            .field("stepped", &self.stepped)
+            .field("slow_motion", &self.slow_motion)
             .finish()
     }
 }
@@ -67,6 +76,8 @@ impl Default for SystemBuilder {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             name: "axon".into(),
             park: None,
+            stepped: false,
+            slow_motion: None,
         }
     }
 }
@@ -91,9 +102,36 @@ impl SystemBuilder {
         self
     }
 
-    /// Build the system. Nothing runs until [`System::run`] or [`System::start`].
+    /// A stepped system: no scheduler threads of its own. The caller runs it
+    /// one component step at a time with [`System::step`] (or
+    /// [`try_step`](System::try_step), [`step_timeout`](System::step_timeout))
+    /// on its own thread; see [`crate::step`]. [`System::run`] steps it on the
+    /// calling thread until every component has finished, and
+    /// [`System::start`] on one background thread (while either runs,
+    /// `step` answers [`StepError::Busy`]). Overrides
+    /// [`threads`](Self::threads): a stepped system has one run queue.
+    pub fn stepped(mut self) -> Self {
+        self.stepped = true;
+        self
+    }
+
+    /// Slow motion: wait `delay` after every component step, so a person can
+    /// follow what runs (with tracing or [`System::snapshot`]) or a test can
+    /// stretch a race. Applies wherever the system's scheduler loop runs:
+    /// [`System::run`], [`System::start`], and on every worker thread (each
+    /// waits after its own steps, so `n` threads take up to `n` steps per
+    /// delay). [`System::step`] itself never waits: whoever calls it sets the
+    /// pace. An idle system still sleeps with no timeout; the delay follows
+    /// steps, not time. `Duration::ZERO` turns it off.
+    pub fn slow_motion(mut self, delay: Duration) -> Self {
+        self.slow_motion = (!delay.is_zero()).then_some(delay);
+        self
+    }
+
+    /// Build the system. Nothing runs until [`System::run`] or [`System::start`]
+    /// (or, for a [stepped](Self::stepped) system, [`System::step`]).
     pub fn build(self) -> System {
-        let n = self.threads;
+        let n = if self.stepped { 1 } else { self.threads };
         let workers: Vec<Worker<Runnable>> = (0..n).map(|_| Worker::new_fifo()).collect();
         let stealers = workers.iter().map(Worker::stealer).collect();
         let parkers = (0..n)
@@ -116,6 +154,8 @@ impl SystemBuilder {
                 registry: ShortLock::new(Slab::new()),
                 idle_waiters: Mutex::new(Vec::new()),
                 cat: crate::cat::Cat::new(), // the system's CAT (see cat.rs)
+                stepper: self.stepped.then(Stepper::default),
+                slow_motion: self.slow_motion,
             }),
         }
     }
@@ -161,6 +201,78 @@ pub(crate) struct Shared {
     idle_waiters: Mutex<Vec<Waker>>,
     /// The system's CAT (service registry), reached through `System::cat` in cat.rs.
     pub(crate) cat: crate::cat::Cat,
+    /// For a stepped system: who drives it now, and what its one worker
+    /// keeps between steps.
+    stepper: Option<Stepper>,
+    /// The delay after every step ([`SystemBuilder::slow_motion`]).
+    slow_motion: Option<Duration>,
+}
+
+/// A stepped system's driver seat.
+#[derive(Default)]
+struct Stepper {
+    /// Claimed by a step for its duration, and by `run`/`start` (on the
+    /// calling thread, released when the worker loop ends), so only one of
+    /// them drives the system at a time.
+    busy: AtomicBool,
+    /// Only touched by whoever holds `busy`.
+    state: Mutex<StepState>,
+}
+
+impl Stepper {
+    /// Take the seat; false if somebody has it.
+    fn claim(&self) -> bool {
+        self.busy
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+}
+
+/// Gives a stepped system's seat back when dropped.
+struct Release<'a>(Option<&'a Stepper>);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        if let Some(stepper) = self.0 {
+            stepper.busy.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// The worker state of a stepped system that outlives a step (its run queue
+/// stays in `Shared::workers`, as any worker's does between runs).
+#[derive(Default)]
+struct StepState {
+    /// The LIFO slot (see `Local::lifo`). Its entry may be uncounted: the
+    /// task is `SCHEDULED` and registered, and only the holder of the seat
+    /// (a step, or a worker loop, which takes it over) ever takes it out.
+    lifo: Option<Runnable>,
+    streak: u8,
+    tick: u32,
+}
+
+/// How long a step waits for a component to become runnable.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum StepWait {
+    /// Not at all ([`System::try_step`]).
+    No,
+    /// Until one is, or no component is left ([`System::step`]).
+    Forever,
+    /// Until then at the latest ([`System::step_timeout`]).
+    Until(Instant),
+}
+
+/// What one poll of a task came to (see [`run_task`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ran {
+    /// The body was gone already: nothing ran.
+    Gone,
+    /// It returned `Pending` and waits to be woken.
+    Waiting,
+    /// It was woken while it ran and is queued again.
+    Requeued,
+    /// It finished (its outcome is recorded on the component).
+    Finished,
 }
 
 struct Local {
@@ -417,7 +529,31 @@ impl Shared {
             .sleep(index, || self.has_work() || self.stop.load(Ordering::SeqCst));
     }
 
+    /// The next task for the worker whose state is `local`: the LIFO slot
+    /// (for a few turns in a row), else the queue, the injector, the others.
+    #[inline(always)]
+    fn next_task(&self, local: &Local, tick: u32) -> Option<Runnable> {
+        if let Some(t) = local.lifo.take() {
+            if local.streak.get() < LIFO_STREAK {
+                local.streak.set(local.streak.get() + 1);
+                return Some(t);
+            }
+            if local.queue.is_empty() && !tick.is_multiple_of(INJECTOR_TICK) {
+                // Its turn is up, but nothing else is queued here and
+                // this is not a tick that looks at the injector first:
+                // `find_task` would pop it straight back off the queue.
+                return Some(t);
+            }
+            local.queue.push(t);
+        }
+        local.streak.set(0);
+        self.find_task(&local.queue, tick)
+    }
+
+    /// A worker's loop. On a stepped system, whoever started it has claimed
+    /// the seat ([`Stepper::claim`]); the loop gives it back when it ends.
     fn worker_loop(self: &Arc<Self>, index: usize) {
+        let release = Release(self.stepper.as_ref());
         self.running.fetch_add(1, Ordering::SeqCst);
         let _running = RunningGuard(&self.running);
         let queue = self.workers.lock()[index]
@@ -426,10 +562,12 @@ impl Shared {
         let local = Local {
             shared: self.clone(),
             queue,
-            lifo: Cell::new(None),
+            // A stepped system's worker takes over the slot the last step left.
+            lifo: Cell::new(self.stepper.as_ref().and_then(|s| s.state.lock().lifo.take())),
             streak: Cell::new(0),
             helper: Cell::new(Helper::Quiet),
         };
+        let slow_motion = self.slow_motion;
         /// Puts back the previous `LOCAL` when the loop ends or unwinds, before
         /// `local` (declared earlier) is dropped.
         struct Restore(*const Local);
@@ -443,24 +581,7 @@ impl Shared {
         let mut tick: u32 = 0;
         loop {
             tick = tick.wrapping_add(1);
-            let next = (|| {
-                let local = &local;
-                if let Some(t) = local.lifo.take() {
-                    if local.streak.get() < LIFO_STREAK {
-                        local.streak.set(local.streak.get() + 1);
-                        return Some(t);
-                    }
-                    if local.queue.is_empty() && !tick.is_multiple_of(INJECTOR_TICK) {
-                        // Its turn is up, but nothing else is queued here and
-                        // this is not a tick that looks at the injector first:
-                        // `find_task` would pop it straight back off the queue.
-                        return Some(t);
-                    }
-                    local.queue.push(t);
-                }
-                local.streak.set(0);
-                self.find_task(&local.queue, tick)
-            })();
+            let next = self.next_task(&local, tick);
             match next {
                 // Shutdown stops a worker even while components stay runnable;
                 // the tasks it leaves are handed back and cancelled.
@@ -476,6 +597,9 @@ impl Shared {
                     // for all of it (see `Helper`).
                     if local.helper.replace(Helper::Quiet) == Helper::Held && !local.queue.is_empty() {
                         self.idle.notify_for_local_work();
+                    }
+                    if let Some(delay) = slow_motion {
+                        std::thread::sleep(delay);
                     }
                 }
                 None => {
@@ -497,6 +621,84 @@ impl Shared {
             self.injector.push(t);
         }
         self.workers.lock()[index] = Some(local.queue);
+        drop(release);
+    }
+
+    /// One step of a stepped system on the calling thread: poll the next
+    /// runnable component once and say which it was and what came of it.
+    /// `Ok(None)` when no component is left. While none is runnable it
+    /// sleeps as an idle worker does (woken by whoever queues work, or by the
+    /// last component finishing elsewhere), as long as `wait` allows.
+    pub(crate) fn step(self: &Arc<Self>, wait: StepWait) -> Result<Option<(ComponentRef, Ran)>, StepError> {
+        let Some(stepper) = &self.stepper else {
+            return Err(StepError::NotStepped);
+        };
+        if !WORKER_OF.with(Cell::get).is_null() {
+            return Err(StepError::OnSchedulerThread);
+        }
+        if !stepper.claim() {
+            return Err(StepError::Busy);
+        }
+        let _release = Release(Some(stepper));
+        let mut state = stepper.state.lock();
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let _running = RunningGuard(&self.running);
+        let queue = self.workers.lock()[0]
+            .take()
+            .expect("a stepped system's run queue is in use elsewhere");
+        let local = Local {
+            shared: self.clone(),
+            queue,
+            lifo: Cell::new(state.lifo.take()),
+            streak: Cell::new(state.streak),
+            helper: Cell::new(Helper::Quiet),
+        };
+        /// Clears this thread's worker state when the step ends or unwinds,
+        /// before `local` (declared earlier) is dropped (see `with_local`).
+        struct Clear;
+        impl Drop for Clear {
+            fn drop(&mut self) {
+                crate::coop::clear();
+                WORKER_OF.with(|w| w.set(std::ptr::null()));
+                LOCAL.with(|l| l.set(std::ptr::null()));
+            }
+        }
+        // Both were null: `WORKER_OF` is set only together with `LOCAL`.
+        let clear = Clear;
+        LOCAL.with(|l| l.set(&local));
+        WORKER_OF.with(|w| w.set(Arc::as_ptr(self)));
+        let result = loop {
+            state.tick = state.tick.wrapping_add(1);
+            if let Some(task) = self.next_task(&local, state.tick) {
+                let component = task.task().component.clone();
+                match run_task(task) {
+                    // Nothing ran: look again.
+                    Ran::Gone => continue,
+                    ran => break Ok(Some((component, ran))),
+                }
+            }
+            if self.live() == 0 {
+                break Ok(None);
+            }
+            let timeout = match wait {
+                StepWait::No => break Err(StepError::WouldBlock),
+                StepWait::Forever => None,
+                StepWait::Until(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => break Err(StepError::TimedOut),
+                },
+            };
+            // So that the last component to finish, on another thread,
+            // unparks us (`component_finished`); `start` may have set it.
+            self.keep_alive.store(false, Ordering::SeqCst);
+            self.idle
+                .sleep_timeout(0, timeout, || self.has_work() || self.live() == 0);
+        };
+        drop(clear);
+        state.lifo = local.lifo.take();
+        state.streak = local.streak.get();
+        self.workers.lock()[0] = Some(local.queue);
+        result
     }
 }
 
@@ -518,8 +720,9 @@ fn steal_from<T>(mut f: impl FnMut() -> Steal<T>) -> Option<T> {
     }
 }
 
-/// Poll one task once, isolating panics.
-fn run_task(r: Runnable) {
+/// Poll one task once, isolating panics, and say what came of it.
+#[inline(always)]
+fn run_task(r: Runnable) -> Ran {
     enum After {
         /// Back to idle: the task may run (and finish) elsewhere from now on.
         Idle,
@@ -542,12 +745,12 @@ fn run_task(r: Runnable) {
             // SAFETY: as below.
             let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
             if !dropped.unwrap_or(true) {
-                return; // ended already
+                return Ran::Gone; // ended already
             }
             After::Finished(Outcome::Stopped)
         } else {
             match catch_unwind(AssertUnwindSafe(|| unsafe { task.poll_body(&mut cx) })) {
-                Ok(None) => return,
+                Ok(None) => return Ran::Gone,
                 Ok(Some(Poll::Pending)) if task.flag.end_run() => After::Requeue,
                 Ok(Some(Poll::Pending)) => After::Idle,
                 // `poll_body` dropped the finished body.
@@ -562,12 +765,15 @@ fn run_task(r: Runnable) {
     };
     match after {
         // `end_run` let go of the task: drop the entry without looking at it.
-        After::Idle => drop(r),
+        After::Idle => {
+            drop(r);
+            Ran::Waiting
+        }
         After::Requeue => {
             let shared: *const Shared = &*r.task().shared;
             // SAFETY: this worker's `Local::shared` keeps the system alive while
-            // its loop runs (we are inside it), and the task came off this
-            // system's queues.
+            // its loop (or step) runs (we are inside it), and the task came off
+            // this system's queues.
             let shared = unsafe { &*shared };
             if shared.injector.is_empty() {
                 shared.enqueue(r, false);
@@ -578,6 +784,7 @@ fn run_task(r: Runnable) {
                 // its next step before they take their first (fair start).
                 shared.injector.push(r);
             }
+            Ran::Requeued
         }
         After::Finished(outcome) => {
             // Finishing removes the task from the registry, whose reference an
@@ -585,6 +792,7 @@ fn run_task(r: Runnable) {
             let task = r.into_ref();
             task.flag.finish();
             component::finish(&task.component, outcome);
+            Ran::Finished
         }
     }
 }
@@ -627,14 +835,21 @@ impl System {
         SystemBuilder::default()
     }
 
-    /// Number of scheduler threads.
+    /// Number of scheduler threads (1 for a [stepped](SystemBuilder::stepped)
+    /// system: whichever thread steps or runs it).
     pub fn threads(&self) -> usize {
         self.shared.idle.workers()
     }
 
+    /// Whether this is a [stepped](SystemBuilder::stepped) system.
+    pub fn is_stepped(&self) -> bool {
+        self.shared.stepper.is_some()
+    }
+
     /// Whether scheduler threads are running (inside [`run`](Self::run) or
-    /// between [`start`](Self::start) and shutdown). Components spawned while
-    /// it is not running wait until it is.
+    /// between [`start`](Self::start) and shutdown, or inside a
+    /// [`step`](Self::step)). Components spawned while it is not running wait
+    /// until it is.
     pub fn is_running(&self) -> bool {
         self.shared.running.load(Ordering::SeqCst) > 0
     }
@@ -645,11 +860,18 @@ impl System {
     }
 
     /// Run the scheduler on this thread (plus `threads - 1` more) until every
-    /// component has finished. Returns at once if none exist.
+    /// component has finished. Returns at once if none exist. A
+    /// [stepped](SystemBuilder::stepped) system is stepped on this thread
+    /// alone (waiting for a [`step`](Self::step) in progress elsewhere to end
+    /// first).
+    ///
+    /// # Panics
+    /// On a stepped system that another thread is stepping or running.
     pub fn run(&self) {
         if self.shared.live() == 0 {
             return;
         }
+        self.claim_stepper("run");
         self.shared.keep_alive.store(false, Ordering::SeqCst);
         self.shared.stop.store(false, Ordering::SeqCst);
         let handles = self.spawn_workers(1);
@@ -662,12 +884,31 @@ impl System {
     /// Run the scheduler on background threads. The system keeps running (even
     /// with no components) until [`RunningSystem::shutdown`] or
     /// [`RunningSystem::wait`].
+    ///
+    /// A [stepped](SystemBuilder::stepped) system runs on one background
+    /// thread; [`step`](Self::step) answers [`StepError::Busy`] until it has
+    /// stopped.
+    ///
+    /// # Panics
+    /// On a stepped system that another thread is stepping or running.
     pub fn start(&self) -> RunningSystem {
+        self.claim_stepper("start");
         self.shared.keep_alive.store(true, Ordering::SeqCst);
         self.shared.stop.store(false, Ordering::SeqCst);
         RunningSystem {
             system: self.clone(),
             handles: self.spawn_workers(0),
+        }
+    }
+
+    /// On a stepped system, take the seat for the worker loop about to start
+    /// (which gives it back when it ends).
+    fn claim_stepper(&self, what: &str) {
+        if let Some(stepper) = &self.shared.stepper {
+            assert!(
+                stepper.claim(),
+                "System::{what} on a stepped system that is being stepped or running already"
+            );
         }
     }
 
