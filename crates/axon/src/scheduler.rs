@@ -334,14 +334,15 @@ const LIFO_MAX_QUEUED: usize = 32;
 const INJECTOR_TICK: u32 = 61;
 
 thread_local! {
-    /// The state of the worker loop running on this thread (null if none). It
-    /// lives in `worker_loop`'s frame, which sets this pointer on entry and
-    /// restores the previous value (normally or while unwinding) before the
-    /// state is dropped; see [`with_local`]. A plain pointer rather than a
+    /// The state of the worker loop (or step, `Shared::step`) running on this
+    /// thread (null if none). It lives in `worker_loop`'s (or `step`'s) frame,
+    /// which sets this pointer on entry and restores the previous value
+    /// (normally or while unwinding) before the state is dropped; see
+    /// [`with_local`]. A plain pointer rather than a
     /// `RefCell<Option<Local>>`: a wake (every message hop) reads it without a
     /// borrow count to bump and restore.
     static LOCAL: Cell<*const Local> = const { Cell::new(std::ptr::null()) };
-    /// The system whose worker loop runs on this thread (null if none): lets a
+    /// The system whose worker loop (or step) runs on this thread (null if none): lets a
     /// wake decide, without looking at `LOCAL`, whether it may queue a task
     /// without a reference count (see [`Runnable`]).
     static WORKER_OF: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
@@ -352,7 +353,7 @@ thread_local! {
 fn with_local<R>(f: impl for<'a> FnOnce(Option<&'a Local>) -> R) -> R {
     let p = LOCAL.with(Cell::get);
     // SAFETY: `LOCAL` is non-null only while the `Local` it points to is alive:
-    // `worker_loop` points it at a `Local` in its own frame and a guard declared
+    // `worker_loop` and `step` point it at a `Local` in their own frame and a guard declared
     // after that `Local` (so dropped before it, also when unwinding) puts the
     // previous value back. Only this thread reads it, and every field of `Local`
     // is used through `&self` (cells, a run queue pushed and popped through
@@ -374,7 +375,7 @@ pub(crate) fn schedule_claimed(r: Runnable) {
         let shared: *const Shared = &*r.task().shared;
         // SAFETY: an uncounted entry is made on a worker of the task's system,
         // which keeps that system alive (`Local::shared`) for as long as this
-        // thread runs its loop; we are inside it.
+        // thread runs its loop (or step); we are inside it.
         unsafe { &*shared }.enqueue(r, true);
     }
 }
@@ -406,7 +407,7 @@ impl Shared {
             // SAFETY: this thread is a worker of the task's system (`task.shared`
             // is `self`: callers pass a task of this system), the caller moved
             // the flag to SCHEDULED, and the entry is queued from this thread
-            // before its worker loop can end.
+            // before its worker loop (or step) can end.
             unsafe { Runnable::uncounted(task) }
         } else {
             Runnable::counted(task.to_ref())
@@ -633,7 +634,7 @@ impl Shared {
         let Some(stepper) = &self.stepper else {
             return Err(StepError::NotStepped);
         };
-        if !WORKER_OF.with(Cell::get).is_null() {
+        if !WORKER_OF.with(Cell::get).is_null() || !LOCAL.with(Cell::get).is_null() {
             return Err(StepError::OnSchedulerThread);
         }
         if !stepper.claim() {
@@ -653,8 +654,9 @@ impl Shared {
             streak: Cell::new(state.streak),
             helper: Cell::new(Helper::Quiet),
         };
-        /// Clears this thread's worker state when the step ends or unwinds,
-        /// before `local` (declared earlier) is dropped (see `with_local`).
+        /// Clears this thread's worker state (both were null, see above) when
+        /// the step ends or unwinds, before `local` (declared earlier) is
+        /// dropped (see `with_local`).
         struct Clear;
         impl Drop for Clear {
             fn drop(&mut self) {
@@ -663,7 +665,6 @@ impl Shared {
                 LOCAL.with(|l| l.set(std::ptr::null()));
             }
         }
-        // Both were null: `WORKER_OF` is set only together with `LOCAL`.
         let clear = Clear;
         LOCAL.with(|l| l.set(&local));
         WORKER_OF.with(|w| w.set(Arc::as_ptr(self)));
