@@ -78,6 +78,11 @@
 //!   its `signal` box, its parent hears, the rest runs on.
 //! * [`System::snapshot`]: every live component, box (queue length, limit) and
 //!   linkage ([`introspect`]).
+//! * [`step`]: a [stepped](SystemBuilder::stepped) system runs on the caller's
+//!   thread one component step at a time — [`System::step`] returns which
+//!   component ran and what came of it, and sleeps while none is runnable —
+//!   for tests and teaching; [`SystemBuilder::slow_motion`] puts a delay after
+//!   every step.
 //!
 //! ## What this crate is not
 //! No networking or I/O readiness: the `kamaelia` crate brings those, sleeping in
@@ -92,7 +97,8 @@
 //
 //   services   cat, stm, introspect              things components share
 //   component  component, prefab, threaded,      microprocesses built from boxes,
-//              handle, signal, classic, resource run by the runtime
+//              handle, signal, classic,          run by the runtime
+//              resource, step, system
 //   boxes      node, store, topology, wakeup,    typed boxes and the linkage graph
 //              linkage, inbox, outbox, select,
 //              error
@@ -111,7 +117,7 @@ mod services;
 mod testing;
 
 pub use boxes::{linkage, select, store, topology};
-pub use component::{classic, handle, resource, threaded};
+pub use component::{classic, handle, resource, step, threaded};
 pub use runtime::{task, time};
 
 pub mod scheduler {
@@ -153,6 +159,7 @@ pub use component::component::{
 pub use component::prefab::Prefab;
 pub use component::resource::ResourceError;
 pub use component::signal::{Failure, Signal};
+pub use component::step::{AfterStep, Step, StepError};
 pub use handle::{Handle, HandleError, HandleReceiver, HandleSender, RecvTimeoutError};
 pub use id::{BoxId, ComponentId, LinkId};
 pub use introspect::Snapshot;

@@ -20,5 +20,6 @@ pub mod handle;
 pub(crate) mod prefab;
 pub mod resource;
 pub(crate) mod signal;
+pub mod step;
 pub(crate) mod system;
 pub mod threaded;

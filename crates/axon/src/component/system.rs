@@ -12,6 +12,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use slab::Slab;
 
@@ -30,6 +31,8 @@ pub struct SystemBuilder {
     threads: usize,
     name: String,
     park: Option<MakePark>,
+    stepped: bool,
+    slow_motion: Option<Duration>,
 }
 
 impl std::fmt::Debug for SystemBuilder {
@@ -37,6 +40,8 @@ impl std::fmt::Debug for SystemBuilder {
         f.debug_struct("SystemBuilder")
             .field("threads", &self.threads)
             .field("name", &self.name)
+            .field("stepped", &self.stepped)
+            .field("slow_motion", &self.slow_motion)
             .finish()
     }
 }
@@ -47,6 +52,8 @@ impl Default for SystemBuilder {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             name: "axon".into(),
             park: None,
+            stepped: false,
+            slow_motion: None,
         }
     }
 }
@@ -71,9 +78,36 @@ impl SystemBuilder {
         self
     }
 
-    /// Build the system. Nothing runs until [`System::run`] or [`System::start`].
+    /// A stepped system: no scheduler threads of its own. The caller runs it
+    /// one component step at a time with [`System::step`] (or
+    /// [`try_step`](System::try_step), [`step_timeout`](System::step_timeout))
+    /// on its own thread; see [`crate::step`]. [`System::run`] steps it on the
+    /// calling thread until every component has finished, and
+    /// [`System::start`] on one background thread (while either runs,
+    /// `step` answers [`StepError::Busy`](crate::StepError::Busy)). Overrides
+    /// [`threads`](Self::threads): a stepped system has one run queue.
+    pub fn stepped(mut self) -> Self {
+        self.stepped = true;
+        self
+    }
+
+    /// Slow motion: wait `delay` after every component step, so a person can
+    /// follow what runs (with tracing or [`System::snapshot`]) or a test can
+    /// stretch a race. Applies wherever the system's scheduler loop runs:
+    /// [`System::run`], [`System::start`], and on every worker thread (each
+    /// waits after its own steps, so `n` threads take up to `n` steps per
+    /// delay). [`System::step`] itself never waits: whoever calls it sets the
+    /// pace. An idle system still sleeps with no timeout; the delay follows
+    /// steps, not time. `Duration::ZERO` turns it off.
+    pub fn slow_motion(mut self, delay: Duration) -> Self {
+        self.slow_motion = (!delay.is_zero()).then_some(delay);
+        self
+    }
+
+    /// Build the system. Nothing runs until [`System::run`] or [`System::start`]
+    /// (or, for a [stepped](Self::stepped) system, [`System::step`]).
     pub fn build(self) -> System {
-        let n = self.threads;
+        let n = if self.stepped { 1 } else { self.threads };
         let parkers = (0..n)
             .map(|i| match &self.park {
                 Some(make) => make(i),
@@ -82,7 +116,7 @@ impl SystemBuilder {
             .collect();
         System {
             shared: Arc::new(SystemShared {
-                core: Arc::new(Shared::new(self.name, parkers)),
+                core: Arc::new(Shared::new(self.name, parkers, self.stepped, self.slow_motion)),
                 live: AtomicUsize::new(0),
                 registry: ShortLock::new(Slab::new()),
                 idle_waiters: Mutex::new(Vec::new()),
@@ -217,14 +251,21 @@ impl System {
         SystemBuilder::default()
     }
 
-    /// Number of scheduler threads.
+    /// Number of scheduler threads (1 for a [stepped](SystemBuilder::stepped)
+    /// system: whichever thread steps or runs it).
     pub fn threads(&self) -> usize {
         self.shared.idle.workers()
     }
 
+    /// Whether this is a [stepped](SystemBuilder::stepped) system.
+    pub fn is_stepped(&self) -> bool {
+        self.shared.stepper.is_some()
+    }
+
     /// Whether scheduler threads are running (inside [`run`](Self::run) or
-    /// between [`start`](Self::start) and shutdown). Components spawned while
-    /// it is not running wait until it is.
+    /// between [`start`](Self::start) and shutdown, or inside a
+    /// [`step`](Self::step)). Components spawned while it is not running wait
+    /// until it is.
     pub fn is_running(&self) -> bool {
         self.shared.running.load(Ordering::SeqCst) > 0
     }
@@ -235,11 +276,17 @@ impl System {
     }
 
     /// Run the scheduler on this thread (plus `threads - 1` more) until every
-    /// component has finished. Returns at once if none exist.
+    /// component has finished. Returns at once if none exist. A
+    /// [stepped](SystemBuilder::stepped) system is stepped on this thread
+    /// alone.
+    ///
+    /// # Panics
+    /// On a stepped system that another thread is stepping or running.
     pub fn run(&self) {
         if self.shared.live() == 0 {
             return;
         }
+        self.claim_stepper("run");
         self.shared.keep_alive.store(false, Ordering::SeqCst);
         self.shared.stop.store(false, Ordering::SeqCst);
         let handles = self.spawn_workers(1);
@@ -252,12 +299,31 @@ impl System {
     /// Run the scheduler on background threads. The system keeps running (even
     /// with no components) until [`RunningSystem::shutdown`] or
     /// [`RunningSystem::wait`].
+    ///
+    /// A [stepped](SystemBuilder::stepped) system runs on one background
+    /// thread; [`step`](Self::step) answers
+    /// [`StepError::Busy`](crate::StepError::Busy) until it has stopped.
+    ///
+    /// # Panics
+    /// On a stepped system that another thread is stepping or running.
     pub fn start(&self) -> RunningSystem {
+        self.claim_stepper("start");
         self.shared.keep_alive.store(true, Ordering::SeqCst);
         self.shared.stop.store(false, Ordering::SeqCst);
         RunningSystem {
             system: self.clone(),
             handles: self.spawn_workers(0),
+        }
+    }
+
+    /// On a stepped system, take the seat for the worker loop about to start
+    /// (which gives it back when it ends).
+    fn claim_stepper(&self, what: &str) {
+        if let Some(stepper) = &self.shared.stepper {
+            assert!(
+                stepper.claim(),
+                "System::{what} on a stepped system that is being stepped or running already"
+            );
         }
     }
 

@@ -65,6 +65,17 @@ impl Sleepers {
     /// park unless it returned true. Returns when unparked (or at once); the
     /// caller looks for work again. Spurious returns are possible.
     pub(crate) fn sleep(&self, index: usize, wake_up: impl FnOnce() -> bool) {
+        self.sleep_timeout(index, None, wake_up);
+    }
+
+    /// [`sleep`](Self::sleep), parking for at most `timeout` (if given): for a
+    /// stepped system's `step_timeout`.
+    pub(crate) fn sleep_timeout(
+        &self,
+        index: usize,
+        timeout: Option<std::time::Duration>,
+        wake_up: impl FnOnce() -> bool,
+    ) {
         {
             let mut s = self.sleeping.lock();
             s.push(index);
@@ -72,7 +83,7 @@ impl Sleepers {
         }
         fence(Ordering::SeqCst);
         if !wake_up() {
-            self.parkers[index].park(None);
+            self.parkers[index].park(timeout);
         }
         {
             let mut s = self.sleeping.lock();

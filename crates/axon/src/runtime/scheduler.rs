@@ -22,6 +22,10 @@
 //!   own queue does so at most once a poll (`Helper`). The hand-off lives in
 //!   `idle.rs` (it has `loom` models).
 //!
+//! A *stepped* system has no threads of its own: whoever steps it runs one
+//! task poll at a time on its own thread ([`Shared::step`], made public as
+//! `System::step`), and a slow-motion delay may follow every poll.
+//!
 //! This is the runtime's half: it knows tasks, not components. The
 //! [`System`](crate::System) that spawns components, tracks them and starts
 //! and stops the workers is the component layer's (`component/system.rs`).
@@ -30,6 +34,7 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
@@ -37,7 +42,7 @@ use crate::runtime::idle::Sleepers;
 use crate::runtime::outcome::{panic_message, Outcome};
 use crate::runtime::park::Park;
 use crate::runtime::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
-use crate::runtime::task::{Runnable, Task};
+use crate::runtime::task::{Runnable, Task, TaskRef};
 
 /// The scheduler's state, shared by the system's handle (through the
 /// component layer's `SystemShared`), its workers and its tasks.
@@ -53,8 +58,95 @@ pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     /// Run in the background until shut down, even with no component left.
     pub(crate) keep_alive: AtomicBool,
-    /// Worker threads currently in their loop.
+    /// Worker threads currently in their loop (or steps in progress).
     pub(crate) running: AtomicUsize,
+    /// For a stepped system: who drives it now, and what its one worker
+    /// keeps between steps.
+    pub(crate) stepper: Option<Stepper>,
+    /// The delay after every step (`SystemBuilder::slow_motion`).
+    slow_motion: Option<Duration>,
+}
+
+/// A stepped system's driver seat.
+#[derive(Default)]
+pub(crate) struct Stepper {
+    /// Claimed by a step for its duration, and by `run`/`start` (on the
+    /// calling thread, released when the worker loop ends), so only one of
+    /// them drives the system at a time.
+    busy: AtomicBool,
+    /// Only touched by whoever holds `busy`.
+    state: Mutex<StepState>,
+}
+
+impl Stepper {
+    /// Take the seat; false if somebody has it.
+    pub(crate) fn claim(&self) -> bool {
+        self.busy
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+}
+
+/// Gives a stepped system's seat back when dropped.
+struct Release<'a>(Option<&'a Stepper>);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        if let Some(stepper) = self.0 {
+            stepper.busy.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// The worker state of a stepped system that outlives a step (its run queue
+/// stays in `Shared::workers`, as any worker's does between runs).
+#[derive(Default)]
+struct StepState {
+    /// The LIFO slot (see `Local::lifo`). Its entry may be uncounted: the
+    /// task is `SCHEDULED` and registered, and only the holder of the seat
+    /// (a step, or a worker loop, which takes it over) ever takes it out.
+    lifo: Option<Runnable>,
+    streak: u8,
+    tick: u32,
+}
+
+/// How long a step waits for a task to become runnable.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum StepWait {
+    /// Not at all (`System::try_step`).
+    No,
+    /// Until one is, or no component is left (`System::step`).
+    Forever,
+    /// Until then at the latest (`System::step_timeout`).
+    Until(Instant),
+}
+
+/// Why a step ran nothing; the component layer's `StepError` says it to users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StepRefused {
+    /// The system has worker threads.
+    NotStepped,
+    /// Somebody else drives it.
+    Busy,
+    /// Called on a thread that runs a worker loop or a step.
+    OnSchedulerThread,
+    /// Nothing runnable and `StepWait::No`.
+    WouldBlock,
+    /// Nothing became runnable before the deadline.
+    TimedOut,
+}
+
+/// What one poll of a task came to (see [`run_task`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ran {
+    /// The body was gone already: nothing ran.
+    Gone,
+    /// It returned `Pending` and waits to be woken.
+    Waiting,
+    /// It was woken while it ran and is queued again.
+    Requeued,
+    /// It finished (its outcome is recorded by its owner).
+    Finished,
 }
 
 struct Local {
@@ -116,14 +208,15 @@ const LIFO_MAX_QUEUED: usize = 32;
 const INJECTOR_TICK: u32 = 61;
 
 thread_local! {
-    /// The state of the worker loop running on this thread (null if none). It
-    /// lives in `worker_loop`'s frame, which sets this pointer on entry and
-    /// restores the previous value (normally or while unwinding) before the
-    /// state is dropped; see [`with_local`]. A plain pointer rather than a
+    /// The state of the worker loop (or step, `Shared::step`) running on this
+    /// thread (null if none). It lives in `worker_loop`'s (or `step`'s) frame,
+    /// which sets this pointer on entry and restores the previous value
+    /// (normally or while unwinding) before the state is dropped; see
+    /// [`with_local`]. A plain pointer rather than a
     /// `RefCell<Option<Local>>`: a wake (every message hop) reads it without a
     /// borrow count to bump and restore.
     static LOCAL: Cell<*const Local> = const { Cell::new(std::ptr::null()) };
-    /// The system whose worker loop runs on this thread (null if none): lets a
+    /// The system whose worker loop (or step) runs on this thread (null if none): lets a
     /// wake decide, without looking at `LOCAL`, whether it may queue a task
     /// without a reference count (see [`Runnable`]).
     static WORKER_OF: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
@@ -134,7 +227,7 @@ thread_local! {
 fn with_local<R>(f: impl for<'a> FnOnce(Option<&'a Local>) -> R) -> R {
     let p = LOCAL.with(Cell::get);
     // SAFETY: `LOCAL` is non-null only while the `Local` it points to is alive:
-    // `worker_loop` points it at a `Local` in its own frame and a guard declared
+    // `worker_loop` and `step` point it at a `Local` in their own frame and a guard declared
     // after that `Local` (so dropped before it, also when unwinding) puts the
     // previous value back. Only this thread reads it, and every field of `Local`
     // is used through `&self` (cells, a run queue pushed and popped through
@@ -156,14 +249,21 @@ pub(crate) fn schedule_claimed(r: Runnable) {
         let shared: *const Shared = &*r.task().shared;
         // SAFETY: an uncounted entry is made on a worker of the task's system,
         // which keeps that system alive (`Local::shared`) for as long as this
-        // thread runs its loop; we are inside it.
+        // thread runs its loop (or step); we are inside it.
         unsafe { &*shared }.enqueue(r, true);
     }
 }
 
 impl Shared {
-    /// The scheduler of a system with one worker per parker in `parkers`.
-    pub(crate) fn new(name: String, parkers: Vec<Arc<dyn Park>>) -> Shared {
+    /// The scheduler of a system with one worker per parker in `parkers`
+    /// (`stepped`: driven by `step`, with exactly one parker), waiting
+    /// `slow_motion` after every poll if set.
+    pub(crate) fn new(
+        name: String,
+        parkers: Vec<Arc<dyn Park>>,
+        stepped: bool,
+        slow_motion: Option<Duration>,
+    ) -> Shared {
         let workers: Vec<Worker<Runnable>> = parkers.iter().map(|_| Worker::new_fifo()).collect();
         let stealers = workers.iter().map(Worker::stealer).collect();
         Shared {
@@ -175,6 +275,8 @@ impl Shared {
             stop: AtomicBool::new(false),
             keep_alive: AtomicBool::new(false),
             running: AtomicUsize::new(0),
+            stepper: stepped.then(Stepper::default),
+            slow_motion,
         }
     }
 
@@ -204,7 +306,7 @@ impl Shared {
             // SAFETY: this thread is a worker of the task's system (`task.shared`
             // is `self`: callers pass a task of this system), the caller moved
             // the flag to SCHEDULED, and the entry is queued from this thread
-            // before its worker loop can end.
+            // before its worker loop (or step) can end.
             unsafe { Runnable::uncounted(task) }
         } else {
             Runnable::counted(task.to_ref())
@@ -286,7 +388,31 @@ impl Shared {
             .sleep(index, || self.has_work() || self.stop.load(Ordering::SeqCst));
     }
 
+    /// The next task for the worker whose state is `local`: the LIFO slot
+    /// (for a few turns in a row), else the queue, the injector, the others.
+    #[inline(always)]
+    fn next_task(&self, local: &Local, tick: u32) -> Option<Runnable> {
+        if let Some(t) = local.lifo.take() {
+            if local.streak.get() < LIFO_STREAK {
+                local.streak.set(local.streak.get() + 1);
+                return Some(t);
+            }
+            if local.queue.is_empty() && !tick.is_multiple_of(INJECTOR_TICK) {
+                // Its turn is up, but nothing else is queued here and
+                // this is not a tick that looks at the injector first:
+                // `find_task` would pop it straight back off the queue.
+                return Some(t);
+            }
+            local.queue.push(t);
+        }
+        local.streak.set(0);
+        self.find_task(&local.queue, tick)
+    }
+
+    /// A worker's loop. On a stepped system, whoever started it has claimed
+    /// the seat ([`Stepper::claim`]); the loop gives it back when it ends.
     pub(crate) fn worker_loop(self: &Arc<Self>, index: usize) {
+        let release = Release(self.stepper.as_ref());
         self.running.fetch_add(1, Ordering::SeqCst);
         let _running = RunningGuard(&self.running);
         let queue = self.workers.lock()[index]
@@ -295,10 +421,12 @@ impl Shared {
         let local = Local {
             shared: self.clone(),
             queue,
-            lifo: Cell::new(None),
+            // A stepped system's worker takes over the slot the last step left.
+            lifo: Cell::new(self.stepper.as_ref().and_then(|s| s.state.lock().lifo.take())),
             streak: Cell::new(0),
             helper: Cell::new(Helper::Quiet),
         };
+        let slow_motion = self.slow_motion;
         /// Puts back the previous `LOCAL` when the loop ends or unwinds, before
         /// `local` (declared earlier) is dropped.
         struct Restore(*const Local);
@@ -312,24 +440,7 @@ impl Shared {
         let mut tick: u32 = 0;
         loop {
             tick = tick.wrapping_add(1);
-            let next = (|| {
-                let local = &local;
-                if let Some(t) = local.lifo.take() {
-                    if local.streak.get() < LIFO_STREAK {
-                        local.streak.set(local.streak.get() + 1);
-                        return Some(t);
-                    }
-                    if local.queue.is_empty() && !tick.is_multiple_of(INJECTOR_TICK) {
-                        // Its turn is up, but nothing else is queued here and
-                        // this is not a tick that looks at the injector first:
-                        // `find_task` would pop it straight back off the queue.
-                        return Some(t);
-                    }
-                    local.queue.push(t);
-                }
-                local.streak.set(0);
-                self.find_task(&local.queue, tick)
-            })();
+            let next = self.next_task(&local, tick);
             match next {
                 // Shutdown stops a worker even while components stay runnable;
                 // the tasks it leaves are handed back and cancelled.
@@ -345,6 +456,9 @@ impl Shared {
                     // for all of it (see `Helper`).
                     if local.helper.replace(Helper::Quiet) == Helper::Held && !local.queue.is_empty() {
                         self.idle.notify_for_local_work();
+                    }
+                    if let Some(delay) = slow_motion {
+                        std::thread::sleep(delay);
                     }
                 }
                 None => {
@@ -366,6 +480,90 @@ impl Shared {
             self.injector.push(t);
         }
         self.workers.lock()[index] = Some(local.queue);
+        drop(release);
+    }
+
+    /// One step of a stepped system on the calling thread: poll the next
+    /// runnable task once and say which it was and what came of it.
+    /// `Ok(None)` when `live()` says no component is left. While none is
+    /// runnable it sleeps as an idle worker does (woken by whoever queues
+    /// work, or by the last component finishing elsewhere), as long as `wait`
+    /// allows.
+    pub(crate) fn step(
+        self: &Arc<Self>,
+        wait: StepWait,
+        live: &dyn Fn() -> usize,
+    ) -> Result<Option<(TaskRef, Ran)>, StepRefused> {
+        let Some(stepper) = &self.stepper else {
+            return Err(StepRefused::NotStepped);
+        };
+        if !WORKER_OF.with(Cell::get).is_null() || !LOCAL.with(Cell::get).is_null() {
+            return Err(StepRefused::OnSchedulerThread);
+        }
+        if !stepper.claim() {
+            return Err(StepRefused::Busy);
+        }
+        let _release = Release(Some(stepper));
+        let mut state = stepper.state.lock();
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let _running = RunningGuard(&self.running);
+        let queue = self.workers.lock()[0]
+            .take()
+            .expect("a stepped system's run queue is in use elsewhere");
+        let local = Local {
+            shared: self.clone(),
+            queue,
+            lifo: Cell::new(state.lifo.take()),
+            streak: Cell::new(state.streak),
+            helper: Cell::new(Helper::Quiet),
+        };
+        /// Clears this thread's worker state (both were null, see above) when
+        /// the step ends or unwinds, before `local` (declared earlier) is
+        /// dropped (see `with_local`).
+        struct Clear;
+        impl Drop for Clear {
+            fn drop(&mut self) {
+                crate::runtime::coop::clear();
+                WORKER_OF.with(|w| w.set(std::ptr::null()));
+                LOCAL.with(|l| l.set(std::ptr::null()));
+            }
+        }
+        let clear = Clear;
+        LOCAL.with(|l| l.set(&local));
+        WORKER_OF.with(|w| w.set(Arc::as_ptr(self)));
+        let result = loop {
+            state.tick = state.tick.wrapping_add(1);
+            if let Some(task) = self.next_task(&local, state.tick) {
+                // Counted: the task may finish (and leave the registry) in this poll.
+                let held = task.task().to_ref();
+                match run_task(task) {
+                    // Nothing ran: look again.
+                    Ran::Gone => continue,
+                    ran => break Ok(Some((held, ran))),
+                }
+            }
+            if live() == 0 {
+                break Ok(None);
+            }
+            let timeout = match wait {
+                StepWait::No => break Err(StepRefused::WouldBlock),
+                StepWait::Forever => None,
+                StepWait::Until(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => break Err(StepRefused::TimedOut),
+                },
+            };
+            // So that the last component to finish, on another thread,
+            // unparks us (`component_finished`); `start` may have set it.
+            self.keep_alive.store(false, Ordering::SeqCst);
+            self.idle
+                .sleep_timeout(0, timeout, || self.has_work() || live() == 0);
+        };
+        drop(clear);
+        state.lifo = local.lifo.take();
+        state.streak = local.streak.get();
+        self.workers.lock()[0] = Some(local.queue);
+        result
     }
 }
 
@@ -387,8 +585,9 @@ fn steal_from<T>(mut f: impl FnMut() -> Steal<T>) -> Option<T> {
     }
 }
 
-/// Poll one task once, isolating panics.
-fn run_task(r: Runnable) {
+/// Poll one task once, isolating panics, and say what came of it.
+#[inline(always)]
+fn run_task(r: Runnable) -> Ran {
     enum After {
         /// Back to idle: the task may run (and finish) elsewhere from now on.
         Idle,
@@ -411,12 +610,12 @@ fn run_task(r: Runnable) {
             // SAFETY: as below.
             let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_body() }));
             if !dropped.unwrap_or(true) {
-                return; // ended already
+                return Ran::Gone; // ended already
             }
             After::Finished(Outcome::Stopped)
         } else {
             match catch_unwind(AssertUnwindSafe(|| unsafe { task.poll_body(&mut cx) })) {
-                Ok(None) => return,
+                Ok(None) => return Ran::Gone,
                 Ok(Some(Poll::Pending)) if task.flag.end_run() => After::Requeue,
                 Ok(Some(Poll::Pending)) => After::Idle,
                 // `poll_body` dropped the finished body.
@@ -431,12 +630,15 @@ fn run_task(r: Runnable) {
     };
     match after {
         // `end_run` let go of the task: drop the entry without looking at it.
-        After::Idle => drop(r),
+        After::Idle => {
+            drop(r);
+            Ran::Waiting
+        }
         After::Requeue => {
             let shared: *const Shared = &*r.task().shared;
             // SAFETY: this worker's `Local::shared` keeps the system alive while
-            // its loop runs (we are inside it), and the task came off this
-            // system's queues.
+            // its loop (or step) runs (we are inside it), and the task came off
+            // this system's queues.
             let shared = unsafe { &*shared };
             if shared.injector.is_empty() {
                 shared.enqueue(r, false);
@@ -447,6 +649,7 @@ fn run_task(r: Runnable) {
                 // its next step before they take their first (fair start).
                 shared.injector.push(r);
             }
+            Ran::Requeued
         }
         After::Finished(outcome) => {
             // Finishing removes the task from the registry, whose reference an
@@ -454,6 +657,7 @@ fn run_task(r: Runnable) {
             let task = r.into_ref();
             task.flag.finish();
             task.finish_owner(outcome);
+            Ran::Finished
         }
     }
 }

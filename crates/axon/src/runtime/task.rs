@@ -604,6 +604,9 @@ fn task_ptr(p: *const ()) -> NonNull<Task> {
 /// * Uncounted entries are made only on worker threads of the task's system,
 ///   and go straight onto that worker's own queue or slot; a worker that stops
 ///   moves them to the injector, which shutdown drains without looking at them.
+///   (A stepped system's step counts as a worker here; between steps its
+///   queue and slot keep their entries, which only the next step or worker
+///   loop takes out: see `StepState` in `scheduler.rs`.)
 ///
 /// So while a worker holds or can steal an uncounted entry, the registry's
 /// reference keeps the task alive. Wakes from other threads (threaded
