@@ -119,8 +119,32 @@ impl Outcome {
     }
 }
 
-/// What a component body may return: `()` or `Result<(), E>` where the error is
-/// displayed in the [`Outcome::Failed`] it produces.
+/// What a component body may return: `()`, or `Result<(), axon::Error>` whose
+/// error is displayed in the [`Outcome::Failed`] it produces.
+///
+/// There is deliberately one `Result` form: a body that ends `Ok(())` and uses
+/// `?` needs no type annotation, because the only `Result` a body may return
+/// fixes the error type to [`axon::Error`](crate::Error). Every error that is
+/// `std::error::Error + Send + Sync` (every axon error, `io::Error`, your own
+/// `thiserror` types, a `SendError` of any message type) converts into it with
+/// `?`, and so do `String` and `&str` with `Err("...".into())`. A body written
+/// for another error type returns `Ok(body().await?)`.
+///
+/// ```
+/// use axon::{Component, System};
+///
+/// let sys = System::new();
+/// // `()`: nothing can fail.
+/// sys.spawn(Component::new("quiet"), |_cx| async move {});
+/// // `Result`: `?` on any error, then `Ok(())` with no turbofish.
+/// sys.spawn(Component::new("loud").outbox::<u32>("outbox"), |mut cx| async move {
+///     let mut out = cx.outbox::<u32>("outbox")?;
+///     let n: u32 = "42".parse()?;
+///     out.send(n).await?;
+///     Ok(())
+/// });
+/// sys.run();
+/// ```
 pub trait Termination {
     /// Convert into an outcome.
     fn into_outcome(self) -> Outcome;
@@ -132,7 +156,7 @@ impl Termination for () {
     }
 }
 
-impl<E: fmt::Display> Termination for Result<(), E> {
+impl Termination for Result<(), crate::Error> {
     fn into_outcome(self) -> Outcome {
         match self {
             Ok(()) => Outcome::Finished,

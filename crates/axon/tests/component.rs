@@ -353,9 +353,7 @@ fn parent_hears_how_each_child_ended() {
     let sys = System::builder().threads(1).build();
     let parent = sys.spawn(Component::bare("parent"), |cx| async move {
         let ok = cx.spawn_child(Component::new("ok"), |_cx| async {});
-        let err = cx.spawn_child(Component::new("err"), |_cx| async {
-            Err::<(), _>("nope".to_string())
-        });
+        let err = cx.spawn_child(Component::new("err"), |_cx| async { Err("nope".into()) });
         let boom = cx.spawn_child(Component::new("boom"), |_cx| async { explode() });
         let threaded = cx.spawn_threaded_child(Component::new("thr"), |_cx| {});
         let mut seen = Vec::new();
@@ -493,7 +491,7 @@ fn waiting_consumer_sees(panics: bool) -> Result<Signal, axon::RecvError> {
         if panics {
             explode();
         }
-        Err::<(), _>("late".to_string())
+        Err("late".into())
     });
     link(
         &failing.outbox::<Signal>("signal").unwrap(),

@@ -120,7 +120,9 @@ impl<A: Send + 'static, I: Send + 'static, O: Send + 'static> Carousel<A, I, O> 
             .outbox::<NextRequest>("requestNext")
             .outbox::<Signal>("_signal");
         let (factory, first) = (self.factory, self.first_request);
-        Prefab::new(spec, move |cx| run::<A, I, O>(cx, factory, first))
+        Prefab::new(spec, move |cx| async move {
+            Ok(run::<A, I, O>(cx, factory, first).await?)
+        })
     }
 }
 

@@ -199,7 +199,7 @@ impl Graphline {
                     .expect("cannot fail: the plan found this box");
             }
         }
-        Prefab::new(spec, move |cx| run(cx, children, links))
+        Prefab::new(spec, move |cx| async move { Ok(run(cx, children, links).await?) })
     }
 }
 

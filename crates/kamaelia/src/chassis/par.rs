@@ -109,7 +109,7 @@ impl Par {
                 .copy_box(children[i].spec(), "outbox", Direction::Out, "outbox")
                 .expect("cannot fail: the check found this box");
         }
-        Prefab::new(spec, move |cx| run(cx, children))
+        Prefab::new(spec, move |cx| async move { Ok(run(cx, children).await?) })
     }
 }
 

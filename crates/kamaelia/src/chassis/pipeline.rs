@@ -169,7 +169,9 @@ impl Pipeline {
             circular,
         } = self;
         let spec = own_spec(&name, &stages, circular);
-        Prefab::new(spec, move |cx| run(cx, name, stages, circular))
+        Prefab::new(spec, move |cx| async move {
+            Ok(run(cx, name, stages, circular).await?)
+        })
     }
 }
 

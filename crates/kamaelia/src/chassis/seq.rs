@@ -127,7 +127,7 @@ impl Seq {
                 }
             }
         }
-        Prefab::new(spec, move |cx| run(cx, items))
+        Prefab::new(spec, move |cx| async move { Ok(run(cx, items).await?) })
     }
 }
 

@@ -156,7 +156,7 @@ impl ConnectedSocketAdapter {
                 let boxes = Boxes::take(&mut cx)?;
                 let reactor = Reactor::of(cx.system()).map_err(CsaError::Register)?;
                 let sock = IoSource::new(&reactor, stream).map_err(CsaError::Register)?;
-                run(boxes, sock, cfg).await
+                Ok(run(boxes, sock, cfg).await?)
             },
         )
     }

@@ -285,7 +285,7 @@ impl ServerCore {
                 }
             }
             let _ = signal.try_send(stopping.unwrap_or(Signal::ProducerFinished));
-            Ok::<_, TcpError>(())
+            Ok(())
         })
     }
 }

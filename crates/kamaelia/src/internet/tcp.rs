@@ -254,7 +254,7 @@ impl TcpServer {
                     Err(Some(sig)) => {
                         drop(listener);
                         let _ = signal.try_send(sig);
-                        return Ok::<_, TcpError>(());
+                        return Ok(());
                     }
                     Err(None) => {}
                 }
@@ -367,7 +367,7 @@ impl TcpClient {
                 let _ = sock.get_ref().set_nodelay(true);
                 tracing::debug!(%addr, "connected");
                 csa::run(boxes, sock, cfg).await?;
-                Ok::<_, TcpError>(())
+                Ok(())
             },
         )
     }
@@ -439,7 +439,8 @@ impl SingleServer {
                     Ok(Err(e)) => Err(TcpError::Bind {
                         addr: bound.local,
                         source: e,
-                    }),
+                    }
+                    .into()),
                     Ok(Ok((stream, peer))) => {
                         let _ = stream.set_nodelay(true);
                         tracing::debug!(%peer, "connection accepted");

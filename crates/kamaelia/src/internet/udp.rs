@@ -340,7 +340,7 @@ impl SimplePeer {
         let SimplePeer { bound, remote } = self;
         Prefab::new(bound.declare::<Bytes>("SimplePeer"), move |mut cx| async move {
             let inbox = cx.inbox::<Bytes>("inbox")?;
-            run(&mut cx, bound, Fixed { inbox, remote }).await
+            Ok(run(&mut cx, bound, Fixed { inbox, remote }).await?)
         })
     }
 }
@@ -407,7 +407,7 @@ impl TargettedPeer {
                 target_open: true,
                 remote,
             };
-            run(&mut cx, bound, feed).await
+            Ok(run(&mut cx, bound, feed).await?)
         })
     }
 }
@@ -455,7 +455,7 @@ impl PostboxPeer {
             bound.declare::<(SocketAddr, Bytes)>("PostboxPeer"),
             move |mut cx| async move {
                 let inbox = cx.inbox::<(SocketAddr, Bytes)>("inbox")?;
-                run(&mut cx, bound, Postbox { inbox }).await
+                Ok(run(&mut cx, bound, Postbox { inbox }).await?)
             },
         )
     }
