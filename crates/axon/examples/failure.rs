@@ -48,7 +48,7 @@ fn main() {
                     println!(
                         "supervisor: {} refused {} (its worker has ended)",
                         feed.name(),
-                        e.0
+                        e.into_inner()
                     );
                 }
             }

@@ -368,7 +368,7 @@ impl<I: Send + 'static> HandleSender<I> {
     pub async fn send(&mut self, msg: I) -> Result<(), SendError<I>> {
         match &mut self.inbox {
             Some(out) => out.send(msg).await,
-            None => Err(SendError(msg)),
+            None => Err(SendError::new(msg)),
         }
     }
 

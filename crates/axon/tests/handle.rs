@@ -79,7 +79,7 @@ fn blocking_round_trip_and_end_of_input() {
     assert!(h.is_finished());
     assert_eq!(
         h.send_blocking(1),
-        Err(SendError(1)),
+        Err(SendError::new(1)),
         "closed input hands the message back"
     );
     sys.wait();
@@ -188,7 +188,7 @@ fn missing_boxes_are_not_an_error() {
     );
     let sys = running(1);
     let mut h: Handle<(), u8> = Handle::spawn(sys.system(), source).unwrap();
-    assert_eq!(h.send_blocking(()), Err(SendError(())));
+    assert_eq!(h.send_blocking(()), Err(SendError::new(())));
     assert!(h.send_control(Signal::ShutdownMicroprocess).is_err());
     let got: Vec<u8> = std::iter::from_fn(|| h.recv_blocking().ok()).collect();
     assert_eq!(got, [0, 1, 2]);

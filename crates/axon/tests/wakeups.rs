@@ -37,7 +37,7 @@ async fn send_kamaelia<T: Send + 'static>(
                 msg = m;
                 cx.pause().await;
             }
-            Err(TrySendError::Closed(m)) => return Err(SendError(m)),
+            Err(TrySendError::Closed(m)) => return Err(SendError::new(m)),
         }
     }
 }

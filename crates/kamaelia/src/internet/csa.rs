@@ -291,7 +291,7 @@ pub(crate) async fn run(boxes: Boxes, sock: IoSource<TcpStream>, cfg: CsaConfig)
                 Ok(Some(chunk)) => {
                     touch(activity);
                     if let Err(e) = out.send(chunk).await {
-                        return ReadEnd::ConsumerGone(e.0.len());
+                        return ReadEnd::ConsumerGone(e.into_inner().len());
                     }
                 }
                 Ok(None) => return ReadEnd::Eof,

@@ -1033,7 +1033,7 @@ fn pump(
                 let undelivered = match block_on(until(out.send(data), phase, STOP)) {
                     None => return Ok(()),
                     Some(Ok(())) => continue,
-                    Some(Err(e)) => e.0,
+                    Some(Err(e)) => e.into_inner(),
                 };
                 if !*log_when_unlinked {
                     return Err(closed(program, name));
