@@ -71,7 +71,7 @@ pub enum State {
 }
 
 /// What went wrong controlling a component from outside
-/// ([`ComponentRef::shutdown`]).
+/// ([`ComponentRef::send_control`], [`ComponentRef::shutdown`]).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ControlError {
     /// It has no `control` inbox: declare one (`Component::new` does), or use
@@ -724,8 +724,38 @@ impl ComponentRef {
 
     /// Send it [`Signal::ShutdownMicroprocess`] on its `control` inbox (the
     /// polite way: it decides how to end). Delivered even past a size limit,
-    /// as the kernel's own signals are.
+    /// as the kernel's own signals are. The same as
+    /// `send_control(Signal::ShutdownMicroprocess)`.
     pub fn shutdown(&self) -> Result<(), ControlError> {
+        self.send_control(Signal::ShutdownMicroprocess)
+    }
+
+    /// Send it `signal` on its `control` inbox, from anywhere (plain code,
+    /// another component, a test): one line, no linkage. Delivered at once,
+    /// even past a size limit, as the kernel's own signals are. Use
+    /// [`shutdown`](Self::shutdown) to ask it to end,
+    /// `send_control(Signal::ProducerFinished)` to tell it no more input is
+    /// coming, and [`stop`](Self::stop) to end it at its next await point
+    /// whatever it is doing.
+    ///
+    /// ```
+    /// use axon::{Component, Signal, System};
+    ///
+    /// let sys = System::new();
+    /// let waiter = sys.spawn(Component::new("waiter"), |mut cx| async move {
+    ///     let mut control = cx.inbox::<Signal>("control")?;
+    ///     let sig = control.recv().await?;
+    ///     assert_eq!(sig, Signal::ProducerFinished);
+    ///     Ok(())
+    /// });
+    /// waiter.send_control(Signal::ProducerFinished).unwrap();
+    /// sys.run();
+    /// assert_eq!(waiter.outcome(), Some(axon::Outcome::Finished));
+    /// ```
+    ///
+    /// Fails with [`ControlError`] if it has no `control` inbox carrying
+    /// [`Signal`] or has finished; the signal is not delivered then.
+    pub fn send_control(&self, signal: Signal) -> Result<(), ControlError> {
         let node = self
             .find(Direction::In, "control")
             .map_err(|_| ControlError::NoControlBox {
@@ -734,7 +764,7 @@ impl ComponentRef {
         let node = crate::node::downcast_node::<Signal>(node).map_err(|_| ControlError::NotSignals {
             component: self.to_string_label(),
         })?;
-        if deliver_regardless(&node, Signal::ShutdownMicroprocess) {
+        if deliver_regardless(&node, signal) {
             Ok(())
         } else {
             Err(ControlError::Finished {
