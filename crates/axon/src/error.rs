@@ -120,7 +120,10 @@ impl<T> std::error::Error for SendError<T> {}
 impl<T: PartialEq> PartialEq for SendError<T> {
     fn eq(&self, other: &Self) -> bool {
         if std::ptr::eq(self, other) {
+            // One lock (taking it twice would deadlock); `T` decides whether a
+            // value equals itself (a NaN does not).
             let m = self.lock();
+            #[allow(clippy::eq_op)]
             return *m == *m;
         }
         *self.lock() == *other.lock()

@@ -221,11 +221,13 @@ fn check_declared<T: 'static>(prefab: &Prefab, dir: Direction, name: &str) -> Re
 }
 
 impl<I: Send + 'static, O: Send + 'static> Handle<I, O> {
-    /// Activate `prefab` in `sys` and attach a handle to it.
+    /// Activate `prefab` (a [`Prefab`], or any library component that converts
+    /// into one) in `sys` and attach a handle to it.
     ///
     /// The standard boxes are checked against `I`, `O` and [`Signal`] before the
     /// component starts; a mismatch is a [`HandleError::Box`].
-    pub fn spawn(sys: &System, prefab: Prefab) -> Result<Self, HandleError> {
+    pub fn spawn(sys: &System, prefab: impl Into<Prefab>) -> Result<Self, HandleError> {
+        let prefab = prefab.into();
         check_declared::<I>(&prefab, Direction::In, "inbox")?;
         check_declared::<Signal>(&prefab, Direction::In, "control")?;
         check_declared::<O>(&prefab, Direction::Out, "outbox")?;

@@ -11,7 +11,7 @@ fn main() {
     pipeline![
         data_source(["hello", "kamaelia"]),
         pure_transformer(|s: &str| Some(format!("{}\n", s.to_uppercase()))),
-        ConsoleEchoer::<String>::new().into(),
+        ConsoleEchoer::<String>::new(),
     ]
     .spawn(&sys);
     sys.run();

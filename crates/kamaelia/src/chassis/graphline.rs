@@ -117,6 +117,13 @@ struct Plan {
     control_fed: HashSet<usize>,
 }
 
+/// A Graphline goes wherever a child or stage is taken, as [`build`](Graphline::build) would make it.
+impl From<Graphline> for Prefab {
+    fn from(c: Graphline) -> Prefab {
+        c.build()
+    }
+}
+
 impl Graphline {
     /// A Graphline named `"Graphline"` with no children and no linkages.
     pub fn new() -> Self {
@@ -134,7 +141,8 @@ impl Graphline {
     }
 
     /// Add a child, known in linkages as `name`.
-    pub fn child(mut self, name: impl Into<String>, child: Prefab) -> Self {
+    pub fn child(mut self, name: impl Into<String>, child: impl Into<Prefab>) -> Self {
+        let child = child.into();
         self.children.push((name.into(), child));
         self
     }

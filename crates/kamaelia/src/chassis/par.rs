@@ -62,6 +62,13 @@ impl Default for Par {
     }
 }
 
+/// A Par goes wherever a child or stage is taken, as [`build`](Par::build) would make it.
+impl From<Par> for Prefab {
+    fn from(c: Par) -> Prefab {
+        c.build()
+    }
+}
+
 impl FromIterator<Prefab> for Par {
     fn from_iter<I: IntoIterator<Item = Prefab>>(iter: I) -> Self {
         iter.into_iter().fold(Par::new(), Par::with)
@@ -84,7 +91,8 @@ impl Par {
     }
 
     /// Add a child to run alongside the others.
-    pub fn with(mut self, child: Prefab) -> Self {
+    pub fn with(mut self, child: impl Into<Prefab>) -> Self {
+        let child = child.into();
         self.children.push(child);
         self
     }

@@ -81,6 +81,13 @@ impl Default for Pipeline {
     }
 }
 
+/// A Pipeline goes wherever a child or stage is taken, as [`build`](Pipeline::build) would make it.
+impl From<Pipeline> for Prefab {
+    fn from(c: Pipeline) -> Prefab {
+        c.build()
+    }
+}
+
 impl FromIterator<Prefab> for Pipeline {
     fn from_iter<I: IntoIterator<Item = Prefab>>(iter: I) -> Self {
         iter.into_iter().fold(Pipeline::new(), Pipeline::then)
@@ -107,9 +114,11 @@ impl Pipeline {
         self
     }
 
-    /// Add a stage at the end.
-    pub fn then(mut self, stage: Prefab) -> Self {
-        self.stages.push(stage);
+    /// Add a stage at the end: a [`Prefab`], or any library component that
+    /// converts into one (`ConsoleEchoer::new()`, `Splitter::new()`, ...; no
+    /// `.build()` needed).
+    pub fn then(mut self, stage: impl Into<Prefab>) -> Self {
+        self.stages.push(stage.into());
         self
     }
 

@@ -67,6 +67,13 @@ impl Default for Seq {
     }
 }
 
+/// A Seq goes wherever a child or stage is taken, as [`build`](Seq::build) would make it.
+impl From<Seq> for Prefab {
+    fn from(c: Seq) -> Prefab {
+        c.build()
+    }
+}
+
 impl FromIterator<Prefab> for Seq {
     fn from_iter<I: IntoIterator<Item = Prefab>>(iter: I) -> Self {
         iter.into_iter().fold(Seq::new(), Seq::then)
@@ -89,7 +96,8 @@ impl Seq {
     }
 
     /// Run `child` after the items before it.
-    pub fn then(mut self, child: Prefab) -> Self {
+    pub fn then(mut self, child: impl Into<Prefab>) -> Self {
+        let child = child.into();
         self.items.push(Item::Run(child));
         self
     }

@@ -48,6 +48,12 @@ pub struct Clock {
     limit: Option<u64>,
 }
 
+impl From<Clock> for Prefab {
+    fn from(c: Clock) -> Prefab {
+        c.build()
+    }
+}
+
 impl Clock {
     /// A clock ticking every `period` (the first tick one period after it
     /// starts), until told to stop.

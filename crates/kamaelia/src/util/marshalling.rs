@@ -269,6 +269,12 @@ impl<T, C: fmt::Debug> fmt::Debug for DeMarshaller<T, C> {
     }
 }
 
+impl<T: Send + 'static, C: Codec<T>> From<Marshaller<T, C>> for Prefab {
+    fn from(c: Marshaller<T, C>) -> Prefab {
+        c.build()
+    }
+}
+
 impl<T: Send + 'static, C: Codec<T>> Marshaller<T, C> {
     /// A marshaller using `codec`.
     ///
@@ -340,6 +346,12 @@ impl<T: Send + 'static, C: Codec<T>> Marshaller<T, C> {
             intake.finish(&mut signal).await;
             Ok::<_, axon::Error>(())
         })
+    }
+}
+
+impl<T: Send + 'static, C: Codec<T>> From<DeMarshaller<T, C>> for Prefab {
+    fn from(c: DeMarshaller<T, C>) -> Prefab {
+        c.build()
     }
 }
 
