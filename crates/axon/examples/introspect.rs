@@ -13,14 +13,17 @@ fn main() {
     let running = sys.start();
 
     // source -> doubler -> sink, with a size-limited inbox on the sink that fills up.
-    let doubler = sys.spawn(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u32>("inbox")?;
-        let mut out = cx.outbox::<u32>("outbox")?;
-        while let Ok(x) = inbox.recv().await {
-            out.send(x * 2).await?;
-        }
-        Ok::<_, axon::Error>(())
-    });
+    let doubler = sys.spawn(
+        Component::new("doubler").inbox_and_outbox::<u32, u32>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            while let Ok(x) = inbox.recv().await {
+                out.send(x * 2).await?;
+            }
+            Ok::<_, axon::Error>(())
+        },
+    );
     let sink = sys.spawn(
         Component::new("sink").inbox_with_size::<u32>("inbox", 4),
         |mut cx| async move {

@@ -11,7 +11,7 @@
 //! use axon::{Component, System};
 //!
 //! let sys = System::builder().threads(1).build();
-//! let doubler = sys.spawn(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//! let doubler = sys.spawn(Component::new("doubler").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut outbox = cx.outbox::<u32>("outbox")?;
 //!     while let Ok(x) = inbox.recv().await {
@@ -215,7 +215,7 @@ struct BoxDecl {
 /// [`System::spawn`], [`System::spawn_threaded`] or [`Context::spawn_child`].
 ///
 /// `Component::new` gives the Kamaelia control boxes (`control` inbox and
-/// `signal` outbox, carrying [`Signal`]); [`std`](Component::std) adds the data
+/// `signal` outbox, carrying [`Signal`]); [`inbox_and_outbox`](Component::inbox_and_outbox) adds the data
 /// boxes `inbox` and `outbox`; declare any others by name. Declaring a name twice
 /// replaces the earlier declaration.
 pub struct Component {
@@ -255,9 +255,17 @@ impl Component {
         }
     }
 
-    /// Add the Kamaelia data boxes: `inbox` carrying `I` and `outbox` carrying `O`.
-    pub fn std<I: Send + 'static, O: Send + 'static>(self) -> Self {
+    /// Add the Kamaelia data boxes: an inbox named `inbox` carrying `I` and an
+    /// outbox named `outbox` carrying `O`. With [`new`](Component::new)'s
+    /// `control` and `signal`, that is the four boxes every chassis wires.
+    pub fn inbox_and_outbox<I: Send + 'static, O: Send + 'static>(self) -> Self {
         self.inbox::<I>("inbox").outbox::<O>("outbox")
+    }
+
+    /// The old name of [`inbox_and_outbox`](Component::inbox_and_outbox).
+    #[deprecated(note = "renamed to `inbox_and_outbox`, which says what it declares")]
+    pub fn std<I: Send + 'static, O: Send + 'static>(self) -> Self {
+        self.inbox_and_outbox::<I, O>()
     }
 
     /// Declare an unbounded inbox.
@@ -1136,7 +1144,7 @@ impl Context {
     ///
     /// let sys = System::builder().threads(1).build();
     /// // Axon's style: take what is there, send what fits, otherwise pause.
-    /// let t = sys.spawn(Component::new("t").std::<u32, u32>(), |mut cx| async move {
+    /// let t = sys.spawn(Component::new("t").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
     ///     let mut inbox = cx.inbox::<u32>("inbox")?;
     ///     let mut out = cx.outbox::<u32>("outbox")?;
     ///     let mut pending = None;
@@ -1471,7 +1479,7 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) -> bool {
 /// ```
 /// use axon::{Component, Prefab, System};
 /// let sys = System::new();
-/// let d = Prefab::new(Component::new("quick").std::<u8, u8>(), |mut cx| async move {
+/// let d = Prefab::new(Component::new("quick").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
 ///     let mut inbox = cx.inbox::<u8>("inbox")?;
 ///     let mut out = cx.outbox::<u8>("outbox")?;
 ///     while let Ok(x) = inbox.recv().await { out.send(x).await?; }

@@ -24,7 +24,7 @@
 //! ```
 //! use axon::{Component, Handle, Prefab, System};
 //!
-//! let doubler = Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//! let doubler = Prefab::new(Component::new("doubler").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut out = cx.outbox::<u32>("outbox")?;
 //!     while let Ok(x) = inbox.recv().await {
@@ -49,7 +49,7 @@
 //!
 //! ```
 //! # use axon::{Component, Handle, Prefab, System};
-//! # let doubler = Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//! # let doubler = Prefab::new(Component::new("doubler").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //! #     let mut inbox = cx.inbox::<u32>("inbox")?;
 //! #     let mut out = cx.outbox::<u32>("outbox")?;
 //! #     while let Ok(x) = inbox.recv().await { out.send(x * 2).await?; }

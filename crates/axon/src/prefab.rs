@@ -10,7 +10,7 @@
 //! use axon::{Component, Prefab, System};
 //!
 //! fn doubler() -> Prefab {
-//!     Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//!     Prefab::new(Component::new("doubler").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!         let mut inbox = cx.inbox::<u32>("inbox")?;
 //!         let mut out = cx.outbox::<u32>("outbox")?;
 //!         while let Ok(x) = inbox.recv().await {

@@ -33,13 +33,16 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 /// Ports `test_AdaptiveCommsComponent.py::test_SmokeTest_NoArguments`: the default boxes, all empty.
 #[test]
 fn an_adaptive_component_starts_with_the_default_boxes() {
-    run_in_component(Component::new("a").std::<u8, u8>(), |cx| async move {
-        assert_eq!(sorted(cx.me().box_names(Direction::In)), ["control", "inbox"]);
-        assert_eq!(sorted(cx.me().box_names(Direction::Out)), ["outbox", "signal"]);
-        let snap = cx.system().snapshot();
-        assert!(snap.component(cx.id()).unwrap().boxes.iter().all(|b| b.len == 0));
-        Ok(())
-    });
+    run_in_component(
+        Component::new("a").inbox_and_outbox::<u8, u8>(),
+        |cx| async move {
+            assert_eq!(sorted(cx.me().box_names(Direction::In)), ["control", "inbox"]);
+            assert_eq!(sorted(cx.me().box_names(Direction::Out)), ["outbox", "signal"]);
+            let snap = cx.system().snapshot();
+            assert!(snap.component(cx.id()).unwrap().boxes.iter().all(|b| b.len == 0));
+            Ok(())
+        },
+    );
 }
 
 /// Ports `test_AdaptiveCommsComponent.py::test_addInbox_newName`, `test_AdaptiveCommsComponent.py::test_addInbox_existingName`,
@@ -48,24 +51,27 @@ fn an_adaptive_component_starts_with_the_default_boxes() {
 /// prefix; the new box exists and is empty.
 #[test]
 fn added_boxes_get_the_name_asked_for_or_a_unique_variant() {
-    run_in_component(Component::new("a").std::<u8, u8>(), |mut cx| async move {
-        let (name, inbox) = cx.add_inbox::<u8>("fresh");
-        assert_eq!(name, "fresh");
-        assert!(inbox.is_empty());
-        assert!(cx.me().box_names(Direction::In).contains(&name));
-        let (taken, _inbox2) = cx.add_inbox::<u8>("inbox");
-        assert_ne!(taken, "inbox");
-        assert!(taken.starts_with("inbox"));
+    run_in_component(
+        Component::new("a").inbox_and_outbox::<u8, u8>(),
+        |mut cx| async move {
+            let (name, inbox) = cx.add_inbox::<u8>("fresh");
+            assert_eq!(name, "fresh");
+            assert!(inbox.is_empty());
+            assert!(cx.me().box_names(Direction::In).contains(&name));
+            let (taken, _inbox2) = cx.add_inbox::<u8>("inbox");
+            assert_ne!(taken, "inbox");
+            assert!(taken.starts_with("inbox"));
 
-        let (oname, out) = cx.add_outbox::<u8>("fresh");
-        assert_eq!(oname, "fresh", "inbox and outbox names are separate");
-        assert_eq!(out.held(), 0);
-        let (otaken, _out2) = cx.add_outbox::<u8>("outbox");
-        assert_ne!(otaken, "outbox");
-        assert!(otaken.starts_with("outbox"));
-        assert!(cx.me().box_names(Direction::Out).contains(&otaken));
-        Ok(())
-    });
+            let (oname, out) = cx.add_outbox::<u8>("fresh");
+            assert_eq!(oname, "fresh", "inbox and outbox names are separate");
+            assert_eq!(out.held(), 0);
+            let (otaken, _out2) = cx.add_outbox::<u8>("outbox");
+            assert_ne!(otaken, "outbox");
+            assert!(otaken.starts_with("outbox"));
+            assert!(cx.me().box_names(Direction::Out).contains(&otaken));
+            Ok(())
+        },
+    );
 }
 
 /// Ports `test_AdaptiveCommsComponent.py::test_InboxModification` and `test_AdaptiveCommsComponent.py::test_OutboxModification`: four boxes
@@ -73,29 +79,32 @@ fn added_boxes_get_the_name_asked_for_or_a_unique_variant() {
 /// only the defaults.
 #[test]
 fn adding_then_removing_boxes_leaves_only_the_defaults() {
-    run_in_component(Component::new("a").std::<u8, u8>(), |mut cx| async move {
-        for dir in [Direction::In, Direction::Out] {
-            let before = sorted(cx.me().box_names(dir));
-            let mut added = Vec::new();
-            for _ in 0..4 {
-                let name = match dir {
-                    Direction::In => cx.add_inbox::<u8>("name").0,
-                    Direction::Out => cx.add_outbox::<u8>("name").0,
-                };
-                assert!(name.starts_with("name"));
-                assert!(!added.contains(&name), "{name} handed out twice");
-                assert!(!before.contains(&name));
-                assert!(cx.me().box_names(dir).contains(&name));
-                added.push(name);
+    run_in_component(
+        Component::new("a").inbox_and_outbox::<u8, u8>(),
+        |mut cx| async move {
+            for dir in [Direction::In, Direction::Out] {
+                let before = sorted(cx.me().box_names(dir));
+                let mut added = Vec::new();
+                for _ in 0..4 {
+                    let name = match dir {
+                        Direction::In => cx.add_inbox::<u8>("name").0,
+                        Direction::Out => cx.add_outbox::<u8>("name").0,
+                    };
+                    assert!(name.starts_with("name"));
+                    assert!(!added.contains(&name), "{name} handed out twice");
+                    assert!(!before.contains(&name));
+                    assert!(cx.me().box_names(dir).contains(&name));
+                    added.push(name);
+                }
+                for name in &added {
+                    cx.remove_box(dir, name)?;
+                    assert!(!cx.me().box_names(dir).contains(name));
+                }
+                assert_eq!(sorted(cx.me().box_names(dir)), before);
             }
-            for name in &added {
-                cx.remove_box(dir, name)?;
-                assert!(!cx.me().box_names(dir).contains(name));
-            }
-            assert_eq!(sorted(cx.me().box_names(dir)), before);
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
 }
 
 /// Ports `test_AdaptiveCommsComponent.py::test_deleteInbox_invalidInbox`, `test_AdaptiveCommsComponent.py::test_deleteInbox_validInbox`,
@@ -104,27 +113,30 @@ fn adding_then_removing_boxes_leaves_only_the_defaults() {
 /// removed.
 #[test]
 fn removing_a_missing_box_fails_and_default_boxes_can_be_removed() {
-    run_in_component(Component::new("a").std::<u8, u8>(), |mut cx| async move {
-        assert!(matches!(
-            cx.remove_box(Direction::In, "nope"),
-            Err(BoxError::NotFound { .. })
-        ));
-        assert!(matches!(
-            cx.remove_box(Direction::Out, "nope"),
-            Err(BoxError::NotFound { .. })
-        ));
-        cx.remove_box(Direction::In, "control")?;
-        cx.remove_box(Direction::Out, "signal")?;
-        assert_eq!(cx.me().box_names(Direction::In), ["inbox"]);
-        assert_eq!(cx.me().box_names(Direction::Out), ["outbox"]);
-        // Gone for good: neither a handle nor a second removal.
-        assert!(cx.inbox::<axon::Signal>("control").is_err());
-        assert!(matches!(
-            cx.remove_box(Direction::In, "control"),
-            Err(BoxError::NotFound { .. })
-        ));
-        Ok(())
-    });
+    run_in_component(
+        Component::new("a").inbox_and_outbox::<u8, u8>(),
+        |mut cx| async move {
+            assert!(matches!(
+                cx.remove_box(Direction::In, "nope"),
+                Err(BoxError::NotFound { .. })
+            ));
+            assert!(matches!(
+                cx.remove_box(Direction::Out, "nope"),
+                Err(BoxError::NotFound { .. })
+            ));
+            cx.remove_box(Direction::In, "control")?;
+            cx.remove_box(Direction::Out, "signal")?;
+            assert_eq!(cx.me().box_names(Direction::In), ["inbox"]);
+            assert_eq!(cx.me().box_names(Direction::Out), ["outbox"]);
+            // Gone for good: neither a handle nor a second removal.
+            assert!(cx.inbox::<axon::Signal>("control").is_err());
+            assert!(matches!(
+                cx.remove_box(Direction::In, "control"),
+                Err(BoxError::NotFound { .. })
+            ));
+            Ok(())
+        },
+    );
 }
 
 /// No reference test (catalog §6 "worth adding"): removing an inbox unlinks

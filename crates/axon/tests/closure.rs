@@ -262,7 +262,7 @@ fn a_receiver_that_drains_a_box_whose_senders_are_gone_sees_closed_in_the_same_p
         let got = Arc::new(std::sync::Mutex::new(Vec::new()));
         let g = got.clone();
         let consumer = sys.spawn(
-            Component::new("consumer").std::<u32, u32>(),
+            Component::new("consumer").inbox_and_outbox::<u32, u32>(),
             move |mut cx| async move {
                 let mut inbox = cx.inbox::<u32>("inbox")?;
                 loop {

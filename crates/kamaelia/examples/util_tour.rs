@@ -79,7 +79,7 @@ fn flatten() -> axon::Prefab {
     use axon::{Component, Prefab};
     use kamaelia::util::Intake;
     Prefab::new(
-        Component::new("flatten").std::<Vec<Vec<u8>>, Vec<u8>>(),
+        Component::new("flatten").inbox_and_outbox::<Vec<Vec<u8>>, Vec<u8>>(),
         |mut cx| async move {
             let mut intake = Intake::<Vec<Vec<u8>>>::take(&mut cx)?;
             let mut out = cx.outbox::<Vec<u8>>("outbox")?;

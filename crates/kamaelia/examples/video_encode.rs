@@ -64,7 +64,7 @@ struct Args {
 /// message per frame on `outbox`, then `ProducerFinished` on `signal`.
 fn test_pattern(width: usize, height: usize, frames: u32) -> Prefab {
     Prefab::new(
-        Component::new("TestPattern").std::<(), Bytes>(),
+        Component::new("TestPattern").inbox_and_outbox::<(), Bytes>(),
         move |mut cx| async move {
             let mut intake = Intake::<()>::take(&mut cx)?;
             let mut out = cx.outbox::<Bytes>("outbox")?;
@@ -121,7 +121,7 @@ fn test_pattern(width: usize, height: usize, frames: u32) -> Prefab {
 /// keeps the last few, to show if it fails.
 fn stderr_log(last: Arc<Mutex<VecDeque<String>>>) -> Prefab {
     Prefab::new(
-        Component::new("StderrLog").std::<Bytes, ()>(),
+        Component::new("StderrLog").inbox_and_outbox::<Bytes, ()>(),
         move |mut cx| async move {
             let mut intake = Intake::<Bytes>::take(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;

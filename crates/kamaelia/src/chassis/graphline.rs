@@ -43,7 +43,7 @@
 //!     }
 //!     Ok::<_, axon::Error>(())
 //! });
-//! let squares = Prefab::new(Component::new("squares").std::<u32, u32>(), |mut cx| async move {
+//! let squares = Prefab::new(Component::new("squares").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut out = cx.outbox::<u32>("outbox")?;
 //!     while let Ok(x) = inbox.recv().await {
@@ -165,7 +165,7 @@ impl Graphline {
     /// use axon::{Component, Prefab};
     /// use kamaelia::chassis::{ChassisError, Graphline};
     ///
-    /// let a = Prefab::new(Component::new("a").std::<u32, u32>(), |_cx| async {});
+    /// let a = Prefab::new(Component::new("a").inbox_and_outbox::<u32, u32>(), |_cx| async {});
     /// let err = Graphline::new()
     ///     .child("A", a)
     ///     .link(("A", "outbox"), ("B", "inbox"))
@@ -419,7 +419,7 @@ async fn run(
 /// use axon::{Component, Prefab, System};
 /// use kamaelia::graphline;
 ///
-/// let idle = || Prefab::new(Component::new("idle").std::<u8, u8>(), |_cx| async {});
+/// let idle = || Prefab::new(Component::new("idle").inbox_and_outbox::<u8, u8>(), |_cx| async {});
 /// let g = graphline! {
 ///     A = idle(),
 ///     B = idle();

@@ -33,7 +33,7 @@
 //! use kamaelia::pipeline;
 //!
 //! fn map<I: Send + 'static, O: Send + Sync + 'static>(name: &'static str, f: fn(I) -> O) -> Prefab {
-//!     Prefab::new(Component::new(name).std::<I, O>(), move |mut cx| async move {
+//!     Prefab::new(Component::new(name).inbox_and_outbox::<I, O>(), move |mut cx| async move {
 //!         let mut inbox = cx.inbox::<I>("inbox")?;
 //!         let mut out = cx.outbox::<O>("outbox")?;
 //!         while let Ok(x) = inbox.recv().await {

@@ -165,7 +165,7 @@ impl ByteReader {
             mut source,
             chunk_size,
         } = self;
-        let spec = Component::new("ByteReader").std::<(), Bytes>();
+        let spec = Component::new("ByteReader").inbox_and_outbox::<(), Bytes>();
         Prefab::threaded(spec, move |mut cx| -> Result<(), axon::Error> {
             let mut control = cx.inbox::<Signal>("control")?;
             let mut out = cx.outbox::<Bytes>("outbox")?;
@@ -333,7 +333,7 @@ impl ByteWriter {
             inbox_size,
         } = self;
         let spec = Component::new("ByteWriter")
-            .std::<Bytes, ()>()
+            .inbox_and_outbox::<Bytes, ()>()
             .inbox_with_size::<Bytes>("inbox", inbox_size);
         Prefab::threaded(spec, move |mut cx| -> Result<(), axon::Error> {
             let mut intake = Intake::<Bytes>::take(&mut cx)?;

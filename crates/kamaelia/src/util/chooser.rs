@@ -136,7 +136,7 @@ impl<T: Clone + Send + 'static> Chooser<T> {
     pub fn build(self) -> Prefab {
         let Chooser { items, looping } = self;
         Prefab::new(
-            Component::new("Chooser").std::<ChooserCommand, T>(),
+            Component::new("Chooser").inbox_and_outbox::<ChooserCommand, T>(),
             move |mut cx| async move {
                 let mut intake = Intake::<ChooserCommand>::take(&mut cx)?;
                 let mut out = cx.outbox::<T>("outbox")?;
@@ -220,7 +220,7 @@ where
     pub fn build(self) -> Prefab {
         let mut items = self.items;
         Prefab::new(
-            Component::new("ForwardIteratingChooser").std::<ChooserCommand, I::Item>(),
+            Component::new("ForwardIteratingChooser").inbox_and_outbox::<ChooserCommand, I::Item>(),
             move |mut cx| async move {
                 let mut intake = Intake::<ChooserCommand>::take(&mut cx)?;
                 let mut out = cx.outbox::<I::Item>("outbox")?;

@@ -75,7 +75,7 @@ impl Clock {
     pub fn build(self) -> Prefab {
         let Clock { period, limit } = self;
         Prefab::new(
-            Component::new("Clock").std::<(), u64>(),
+            Component::new("Clock").inbox_and_outbox::<(), u64>(),
             move |mut cx| async move {
                 let mut intake = Intake::<()>::take(&mut cx)?;
                 let mut out = cx.outbox::<u64>("outbox")?;

@@ -159,7 +159,7 @@ impl ConsoleReader {
             mut prompt,
             eol,
         } = self;
-        let spec = Component::new("ConsoleReader").std::<(), String>();
+        let spec = Component::new("ConsoleReader").inbox_and_outbox::<(), String>();
         Prefab::threaded(spec, move |mut cx| -> Result<(), axon::Error> {
             let mut control = cx.inbox::<Signal>("control")?;
             let mut out = cx.outbox::<String>("outbox")?;
@@ -346,7 +346,7 @@ impl<T: Send + 'static> ConsoleEchoer<T> {
             forwarder,
         } = self;
         Prefab::new(
-            Component::new("ConsoleEchoer").std::<T, T>(),
+            Component::new("ConsoleEchoer").inbox_and_outbox::<T, T>(),
             move |mut cx| async move {
                 let mut intake = Intake::<T>::take(&mut cx)?;
                 let mut out = cx.outbox::<T>("outbox")?;

@@ -85,7 +85,7 @@ impl SimpleFileWriter {
     pub fn build<T: AsRef<[u8]> + Send + 'static>(self) -> Prefab {
         let SimpleFileWriter { path, file } = self;
         let name = format!("SimpleFileWriter({})", path.display());
-        Prefab::threaded(Component::new(name).std::<T, ()>(), move |mut cx| {
+        Prefab::threaded(Component::new(name).inbox_and_outbox::<T, ()>(), move |mut cx| {
             let mut intake = Intake::<T>::take(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             let _unused = cx.outbox::<()>("outbox")?;

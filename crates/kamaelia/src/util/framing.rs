@@ -202,7 +202,7 @@ impl Framer {
     pub fn build(self) -> Prefab {
         let max = self.max;
         let spec = Component::new("Framer")
-            .std::<Vec<u8>, Vec<u8>>()
+            .inbox_and_outbox::<Vec<u8>, Vec<u8>>()
             .outbox::<FrameError>("error");
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<Vec<u8>>::take(&mut cx)?;
@@ -317,7 +317,7 @@ impl DeFramer {
     pub fn build(self) -> Prefab {
         let max = self.max;
         let spec = Component::new("DeFramer")
-            .std::<Vec<u8>, Vec<u8>>()
+            .inbox_and_outbox::<Vec<u8>, Vec<u8>>()
             .outbox::<FrameError>("error");
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<Vec<u8>>::take(&mut cx)?;

@@ -61,7 +61,7 @@ enum State {
 ///
 /// // A component that sums what it receives and sends the total when its input ends.
 /// fn summer() -> Prefab {
-///     Prefab::new(Component::new("summer").std::<u32, u32>(), |mut cx| async move {
+///     Prefab::new(Component::new("summer").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 ///         let mut intake = Intake::<u32>::take(&mut cx)?;
 ///         let mut out = cx.outbox::<u32>("outbox")?;
 ///         let mut signal = cx.outbox::<Signal>("signal")?;
@@ -105,7 +105,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut inbox = cx.inbox::<u8>("inbox")?;
     /// let mut control = cx.inbox::<Signal>("control")?;
     /// let mut intake = Intake::new(inbox, control);
@@ -134,7 +134,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// assert_eq!(intake.recv().await, Some(1));
     /// assert!(cx.inbox::<u8>("inbox").is_err(), "taken");
@@ -160,7 +160,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// intake.inbox().set_size(Some(8));
     /// assert_eq!(intake.inbox().size(), Some(8));
@@ -186,7 +186,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// assert!(!intake.is_ended());
     /// while intake.recv().await.is_some() {}
@@ -212,7 +212,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// assert_eq!(intake.recv().await, None); // shut down before reading the 1
     /// assert_eq!(intake.ending(), Some(&Signal::ShutdownMicroprocess));
@@ -252,7 +252,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// // Wait for a shutdown without reading the data waiting in `inbox`.
     /// std::future::poll_fn(|tcx| intake.poll_stop(tcx)).await;
@@ -313,7 +313,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// let extra = Option::<u8>::None; // e.g. another inbox polled first
     /// let got = std::future::poll_fn(|tcx| match extra {
@@ -373,7 +373,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// let mut got = Vec::new();
     /// while let Some(x) = intake.recv().await {
@@ -405,7 +405,7 @@ impl<T: Send + 'static> Intake<T> {
     /// use axon::{Component, Outbox, Inbox, Prefab, Signal, System};
     /// use kamaelia::util::Intake;
     ///
-    /// let p = Prefab::threaded(Component::new("t").std::<u8, u8>(), |mut cx| {
+    /// let p = Prefab::threaded(Component::new("t").inbox_and_outbox::<u8, u8>(), |mut cx| {
     ///     let mut intake = Intake::<u8>::take(&mut cx)?;
     ///     let mut signal = cx.outbox::<Signal>("signal")?;
     ///     while let Some(x) = intake.recv_blocking() {
@@ -444,7 +444,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// let mut out = cx.outbox::<u8>("outbox")?;
     /// while let Some(x) = intake.recv().await {
@@ -494,7 +494,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// let mut signal = cx.outbox::<Signal>("signal")?;
     /// while intake.recv().await.is_some() {}
@@ -523,7 +523,7 @@ impl<T: Send + 'static> Intake<T> {
     /// use axon::{Component, Outbox, Inbox, Prefab, Signal, System};
     /// use kamaelia::util::Intake;
     ///
-    /// let p = Prefab::threaded(Component::new("t").std::<u8, u8>(), |mut cx| {
+    /// let p = Prefab::threaded(Component::new("t").inbox_and_outbox::<u8, u8>(), |mut cx| {
     ///     let mut intake = Intake::<u8>::take(&mut cx)?;
     ///     let mut signal = cx.outbox::<Signal>("signal")?;
     ///     while let Some(x) = intake.recv_blocking() {
@@ -559,7 +559,7 @@ impl<T: Send + 'static> Intake<T> {
 /// use kamaelia::util::Intake;
 ///
 /// // Data on `inbox` and commands on `config`, commands first.
-/// let spec = Component::new("c").std::<u8, u8>().inbox::<String>("config");
+/// let spec = Component::new("c").inbox_and_outbox::<u8, u8>().inbox::<String>("config");
 /// let sys = System::builder().threads(1).build();
 /// let c = sys.spawn(spec, |mut cx| async move {
 ///     let mut intake = Intake::<u8>::take(&mut cx)?;

@@ -309,7 +309,7 @@ impl Introspector {
     pub fn build(self) -> Prefab {
         let every = self.every;
         Prefab::new(
-            Component::new("Introspector").std::<(), TopologyChange>(),
+            Component::new("Introspector").inbox_and_outbox::<(), TopologyChange>(),
             move |mut cx| async move {
                 let mut intake = Intake::<()>::take(&mut cx)?;
                 let mut out = cx.outbox::<TopologyChange>("outbox")?;

@@ -121,7 +121,7 @@ impl LineSplitter {
     pub fn build(self) -> Prefab {
         let max = self.max;
         let spec = Component::new("LineSplitter")
-            .std::<Vec<u8>, Vec<u8>>()
+            .inbox_and_outbox::<Vec<u8>, Vec<u8>>()
             .outbox::<LineError>("error");
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<Vec<u8>>::take(&mut cx)?;

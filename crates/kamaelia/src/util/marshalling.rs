@@ -316,7 +316,7 @@ impl<T: Send + 'static, C: Codec<T>> Marshaller<T, C> {
             codec, fail_on_error, ..
         } = self;
         let spec = Component::new("Marshaller")
-            .std::<T, C::Wire>()
+            .inbox_and_outbox::<T, C::Wire>()
             .outbox::<MarshalError>("error");
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<T>::take(&mut cx)?;
@@ -396,7 +396,7 @@ impl<T: Send + 'static, C: Codec<T>> DeMarshaller<T, C> {
             codec, fail_on_error, ..
         } = self;
         let spec = Component::new("DeMarshaller")
-            .std::<C::Wire, T>()
+            .inbox_and_outbox::<C::Wire, T>()
             .outbox::<MarshalError>("error");
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<C::Wire>::take(&mut cx)?;

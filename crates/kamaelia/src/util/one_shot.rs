@@ -31,7 +31,7 @@ use super::Intake;
 /// ```
 pub fn one_shot<T: Send + 'static>(msg: T) -> Prefab {
     Prefab::new(
-        Component::new("OneShot").std::<(), T>(),
+        Component::new("OneShot").inbox_and_outbox::<(), T>(),
         move |mut cx| async move {
             let mut intake = Intake::<()>::take(&mut cx)?;
             let mut out = cx.outbox::<T>("outbox")?;

@@ -121,7 +121,7 @@ impl RateControl {
             aggregate,
         } = self;
         Prefab::new(
-            Component::new("RateControl").std::<u64, usize>(),
+            Component::new("RateControl").inbox_and_outbox::<u64, usize>(),
             move |mut cx| async move {
                 let mut intake = Intake::<u64>::take(&mut cx)?;
                 let mut out = cx.outbox::<usize>("outbox")?;

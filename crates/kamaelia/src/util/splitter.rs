@@ -359,7 +359,7 @@ impl<T: Clone + Send + 'static> Splitter<T> {
     /// ```
     pub fn build(self) -> Prefab {
         let spec = Component::new("Splitter")
-            .std::<T, T>()
+            .inbox_and_outbox::<T, T>()
             .inbox::<SplitterCommand>("configuration")
             .outbox::<SplitterError>("error");
         let copy_to_outbox = self.copy_to_outbox;

@@ -102,7 +102,7 @@ impl Throttle {
     pub fn build<T: Send + 'static>(self) -> Prefab {
         let Throttle { interval, buffer } = self;
         Prefab::new(
-            Component::new("Throttle").std::<T, T>(),
+            Component::new("Throttle").inbox_and_outbox::<T, T>(),
             move |mut cx| async move {
                 let mut intake = Intake::<T>::take(&mut cx)?;
                 let mut out = cx.outbox::<T>("outbox")?;

@@ -91,7 +91,7 @@
 //! // Streams three chunks; with no Content-Length the server sends them chunked.
 //! let server = HttpServer::from_components(|req| {
 //!     let who = req.query().unwrap_or("world").to_string();
-//!     Prefab::new(Component::new("greeter").std::<(), ResponsePart>(), move |mut cx| async move {
+//!     Prefab::new(Component::new("greeter").inbox_and_outbox::<(), ResponsePart>(), move |mut cx| async move {
 //!         let mut out = cx.outbox::<ResponsePart>("outbox")?;
 //!         out.send(ResponsePart::Head(Response::ok().with_content_type("text/plain"))).await?;
 //!         for word in ["hello, ", &who, "\n"] {
