@@ -99,6 +99,7 @@ mod node;
 mod outbox;
 mod park;
 mod prefab;
+pub mod prelude;
 pub mod scheduler;
 pub mod select;
 mod signal;

@@ -24,6 +24,12 @@
 
 #![warn(missing_docs)]
 
+/// The kernel this library is built on, re-exported: a program needs only
+/// `kamaelia` in its `Cargo.toml` and names the kernel as `kamaelia::axon`.
+pub use axon;
+
+pub mod prelude;
+
 pub mod backplane;
 pub mod chassis;
 pub mod internet;
