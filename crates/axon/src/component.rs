@@ -218,6 +218,7 @@ struct BoxDecl {
 /// `signal` outbox, carrying [`Signal`]); [`inbox_and_outbox`](Component::inbox_and_outbox) adds the data
 /// boxes `inbox` and `outbox`; declare any others by name. Declaring a name twice
 /// replaces the earlier declaration.
+#[must_use = "a declaration does nothing until spawned: pass it to System::spawn or Prefab::new"]
 pub struct Component {
     name: Name,
     /// Inline up to two boxes: declaring a small component allocates nothing
@@ -840,6 +841,7 @@ fn names_of(boxes: &[Arc<dyn AnyNode>], dir: Direction) -> Vec<String> {
 }
 
 /// Future of [`ComponentRef::finished`].
+#[must_use = "futures do nothing unless polled"]
 pub struct Finished {
     comp: ComponentRef,
 }
@@ -1221,6 +1223,7 @@ impl Context {
 }
 
 /// Future of [`Context::child_exit`].
+#[must_use = "futures do nothing unless polled"]
 pub struct ChildExitFuture<'a> {
     cx: &'a Context,
 }
@@ -1491,6 +1494,7 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) -> bool {
 /// let c = d.activate();
 /// # drop(c);
 /// ```
+#[must_use = "dropping a Dormant component cancels it: activate() it"]
 pub struct Dormant {
     comp: ComponentRef,
     parent: Option<ComponentRef>,

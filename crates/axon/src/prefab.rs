@@ -35,6 +35,7 @@ use crate::scheduler::System;
 type Start = Box<dyn FnOnce(&System, Component, Option<&ComponentRef>) -> Dormant + Send>;
 
 /// A component declared and given a body, not yet running.
+#[must_use = "a Prefab does nothing until spawned (.spawn(&sys)) or put in a chassis"]
 pub struct Prefab {
     spec: Component,
     start: Start,

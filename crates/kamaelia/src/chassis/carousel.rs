@@ -70,6 +70,7 @@ type Factory<A> = Box<dyn FnMut(A) -> Prefab + Send>;
 
 /// Builds a Carousel making children of `A -> Prefab`, with `inbox` carrying `I`
 /// and `outbox` carrying `O`.
+#[must_use = "a Carousel is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Carousel<A, I, O> {
     name: String,
     factory: Factory<A>,

@@ -87,6 +87,7 @@ type Endpoint = (String, String);
 /// linkages with [`link`](Graphline::link), finish with
 /// [`build`](Graphline::build) (or use the [`graphline!`](crate::graphline) macro).
 #[derive(Debug)]
+#[must_use = "a Graphline is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Graphline {
     name: String,
     children: Vec<(String, Prefab)>,

@@ -51,6 +51,7 @@ use super::{
 /// Builds a Par: add children with [`with`](Par::with), finish with
 /// [`build`](Par::build).
 #[derive(Debug)]
+#[must_use = "a Par is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Par {
     name: String,
     children: Vec<Prefab>,

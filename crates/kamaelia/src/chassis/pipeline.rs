@@ -69,6 +69,7 @@ use super::{available, box_type, first_named_is, link_by_name, ChassisError};
 /// Builds a pipeline: add stages with [`then`](Pipeline::then), finish with
 /// [`build`](Pipeline::build) (or the [`pipeline!`](crate::pipeline) macro).
 #[derive(Debug)]
+#[must_use = "a Pipeline is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Pipeline {
     name: String,
     stages: Vec<Prefab>,

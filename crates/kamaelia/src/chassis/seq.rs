@@ -56,6 +56,7 @@ enum Item {
 /// Builds a Seq: add children with [`then`](Seq::then), finish with
 /// [`build`](Seq::build).
 #[derive(Debug)]
+#[must_use = "a Seq is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Seq {
     name: String,
     items: Vec<Item>,

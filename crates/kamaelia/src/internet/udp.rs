@@ -296,6 +296,7 @@ impl Feed for Postbox {
 /// (each datagram received, and its sender), `signal: Signal`. See the
 /// [module docs](self) for how it ends and its flow control.
 #[derive(Debug)]
+#[must_use = "a SimplePeer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct SimplePeer {
     bound: Bound,
     remote: SocketAddr,
@@ -362,6 +363,7 @@ impl From<SimplePeer> for Prefab {
 /// to finish before it ever had one, the datagrams left are reported at
 /// `warn`.
 #[derive(Debug)]
+#[must_use = "a TargettedPeer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct TargettedPeer {
     bound: Bound,
     remote: Option<SocketAddr>,
@@ -425,6 +427,7 @@ impl From<TargettedPeer> for Prefab {
 /// Boxes: `inbox: (SocketAddr, Bytes)`, `control: Signal` →
 /// `outbox: (Bytes, SocketAddr)`, `signal: Signal`.
 #[derive(Debug)]
+#[must_use = "a PostboxPeer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct PostboxPeer {
     bound: Bound,
 }

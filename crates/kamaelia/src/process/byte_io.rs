@@ -76,6 +76,7 @@ use crate::util::{DestinationClosed, Intake};
 /// assert_eq!(got.try_recv()?, "ef");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a ByteReader is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ByteReader {
     source: Source,
     chunk_size: usize,
@@ -266,6 +267,7 @@ impl From<ByteReader> for Prefab {
 /// sys.run();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a ByteWriter is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ByteWriter {
     writer: Box<dyn Write + Send>,
     inbox_size: usize,

@@ -151,6 +151,7 @@ pub enum Stderr {
 /// assert!(exit.try_recv()?.expect("started").success());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a UnixProcess is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct UnixProcess {
     command: Command,
     program: String,

@@ -91,6 +91,7 @@ impl FromStr for ChooserCommand {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a Chooser is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Chooser<T> {
     items: Vec<T>,
     looping: bool,
@@ -200,6 +201,7 @@ impl<T: Clone + Send + 'static> From<Chooser<T>> for Prefab {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a ForwardIteratingChooser is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ForwardIteratingChooser<I> {
     items: I,
 }

@@ -43,6 +43,7 @@ use super::Intake;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a Clock is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Clock {
     period: Duration,
     limit: Option<u64>,

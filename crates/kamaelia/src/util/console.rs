@@ -65,6 +65,7 @@ use super::{DestinationClosed, Intake};
 /// assert_eq!(done.try_recv(), Ok(Signal::ProducerFinished));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a ConsoleReader is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ConsoleReader {
     reader: Box<dyn BufRead + Send>,
     prompt: Option<(String, Box<dyn Write + Send>)>,
@@ -230,6 +231,7 @@ type Format<T> = Box<dyn FnMut(&T) -> String + Send>;
 /// assert_eq!(passed.try_recv(), Ok(7));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a ConsoleEchoer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ConsoleEchoer<T> {
     format: Format<T>,
     writer: Box<dyn Write + Send>,

@@ -43,6 +43,7 @@ use super::{FileError, Intake};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a SimpleFileWriter is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct SimpleFileWriter {
     path: PathBuf,
     file: File,

@@ -106,6 +106,7 @@ pub enum FrameError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a Framer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Framer {
     max: usize,
 }
@@ -134,6 +135,7 @@ pub struct Framer {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a DeFramer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct DeFramer {
     max: usize,
 }

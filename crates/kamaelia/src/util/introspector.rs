@@ -281,6 +281,7 @@ impl Topology {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a Introspector is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Introspector {
     every: Duration,
 }

@@ -74,6 +74,7 @@ pub enum LineError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a LineSplitter is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct LineSplitter {
     max: usize,
 }

@@ -211,6 +211,7 @@ impl<T: Serialize + DeserializeOwned> Codec<T> for JsonString {
 /// assert_eq!(text.try_recv().as_deref(), Ok("[1,2,3]"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a Marshaller is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Marshaller<T, C> {
     codec: C,
     fail_on_error: bool,
@@ -243,6 +244,7 @@ pub struct Marshaller<T, C> {
 /// assert_eq!(values.try_recv(), Ok(42)); // carried on after the bad one
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a DeMarshaller is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct DeMarshaller<T, C> {
     codec: C,
     fail_on_error: bool,

@@ -62,6 +62,7 @@ enum Chunking {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[must_use = "a RateControl is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct RateControl {
     rate: u64,
     chunking: Chunking,

@@ -136,6 +136,7 @@ enum Mode {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a ReadFileAdaptor is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ReadFileAdaptor {
     path: PathBuf,
     file: File,

@@ -289,6 +289,7 @@ fn remove_sink<U: Send + 'static>(
 /// assert_eq!(got_a.ending(), Some(Signal::ProducerFinished));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a Splitter is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Splitter<T> {
     copy_to_outbox: bool,
     _t: PhantomData<fn(T)>,

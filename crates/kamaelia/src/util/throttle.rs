@@ -52,6 +52,7 @@ use super::Intake;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a Throttle is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Throttle {
     interval: Duration,
     buffer: usize,
