@@ -73,6 +73,7 @@ pub enum State {
 /// What went wrong controlling a component from outside
 /// ([`ComponentRef::send_control`], [`ComponentRef::shutdown`]).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ControlError {
     /// It has no `control` inbox: declare one (`Component::new` does), or use
     /// [`ComponentRef::stop`].

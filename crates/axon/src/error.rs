@@ -1,5 +1,11 @@
 //! Typed errors. Errors on the send path hand the message back, so nothing is
 //! ever lost by failing to deliver it.
+//!
+//! The errors about wiring ([`LinkError`], [`BoxError`]) are `#[non_exhaustive]`:
+//! match the cases you handle and keep a `_` arm. The send and receive errors
+//! ([`TrySendError`], [`RecvError`], [`TryRecvError`]) are not: their cases are
+//! every state a box can be in, every receive loop matches them, and a `_` arm
+//! there could drop a message that was handed back.
 
 use std::fmt;
 
@@ -160,6 +166,7 @@ pub enum TryRecvError {
 
 /// Why a linkage could not be made or removed. Each case names the boxes involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LinkError {
     /// The source already feeds a destination; a box links to one destination
     /// only (Axon's `BoxAlreadyLinkedToDestination`). Fan-out is a component's
@@ -236,6 +243,7 @@ pub enum LinkError {
 
 /// Looking up or taking a box by name failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BoxError {
     /// No box of that name and direction.
     #[error("component {component} has no {dir} named {name:?} (it has: {available})")]

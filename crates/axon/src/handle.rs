@@ -92,6 +92,7 @@ use crate::signal::Signal;
 
 /// Making a [`Handle`] failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HandleError {
     /// A standard box carries another message type than the handle's.
     #[error("cannot make a handle: {0}")]

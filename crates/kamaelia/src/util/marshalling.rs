@@ -58,6 +58,7 @@ use super::Intake;
 /// assert_eq!(e.kind, MarshalErrorKind::Encode);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MarshalErrorKind {
     /// A value could not be turned into its wire form.
     Encode,
