@@ -107,7 +107,7 @@ mod spin;
 pub mod stm;
 pub mod store;
 mod sync;
-pub mod task;
+mod task;
 #[cfg(test)]
 mod testing;
 pub mod threaded;
