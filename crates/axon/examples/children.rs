@@ -24,7 +24,7 @@ fn stage(cx: &Context, name: &'static str, f: fn(i64) -> i64) -> ComponentRef {
             while let Ok(x) = inbox.recv().await {
                 out.send(f(x)).await?;
             }
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }
@@ -43,7 +43,7 @@ fn main() {
             while let Some(exit) = cx.child_exit().await {
                 println!("parent: child {:?} ended ({:?})", exit.child, exit.outcome);
             }
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     );
 

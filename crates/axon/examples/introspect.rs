@@ -21,7 +21,7 @@ fn main() {
             while let Ok(x) = inbox.recv().await {
                 out.send(x * 2).await?;
             }
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     );
     let sink = sys.spawn(
@@ -29,7 +29,7 @@ fn main() {
         |mut cx| async move {
             let _inbox = cx.inbox::<u32>("inbox")?;
             std::future::pending::<()>().await; // never collects: the linkage backs up
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     );
     let mut source = Outbox::<u32>::detached("source");

@@ -33,7 +33,7 @@ fn relay(sys: &System, name: &'static str) -> ComponentRef {
                     }
                     println!("{name}: got {sig:?}, passing it on");
                     signal.send(sig).await?;
-                    return Ok::<_, axon::Error>(());
+                    return Ok(());
                 }
                 cx.pause().await; // woken by a delivery to either inbox
             }
@@ -52,7 +52,7 @@ fn main() {
                 out.send(i).await?;
             }
             signal.send(Signal::ProducerFinished).await?;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     );
     let a = relay(&sys, "relay-a");
@@ -86,7 +86,7 @@ fn main() {
                 |mut cx| async move {
                     let mut inbox = cx.inbox::<()>("inbox")?;
                     inbox.recv().await?; // nothing will ever come
-                    Ok::<_, axon::Error>(())
+                    Ok(())
                 },
             )
         })

@@ -25,7 +25,7 @@
 //!     while let Ok(name) = inbox.recv().await {
 //!         println!("hello, {name}");
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! cat.register_service("greeter", &service, "inbox")?;
 //! assert!(matches!(cat.register_service("greeter", &service, "inbox"),

@@ -17,7 +17,7 @@
 //!     while let Ok(x) = inbox.recv().await {
 //!         outbox.send(x * 2).await?;
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! let mut feed = axon::Outbox::<u32>::detached("feed");
 //! let mut results = axon::Inbox::<u32>::detached("results");
@@ -1168,7 +1168,7 @@ impl Context {
     ///         }
     ///         cx.pause().await;
     ///     }
-    ///     Ok::<_, axon::Error>(())
+    ///     Ok(())
     /// });
     /// let mut feed = axon::Outbox::<u32>::detached("feed");
     /// let mut results = axon::Inbox::<u32>::detached("results");
@@ -1487,7 +1487,7 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) -> bool {
 ///     let mut inbox = cx.inbox::<u8>("inbox")?;
 ///     let mut out = cx.outbox::<u8>("outbox")?;
 ///     while let Ok(x) = inbox.recv().await { out.send(x).await?; }
-///     Ok::<_, axon::Error>(())
+///     Ok(())
 /// })
 /// .create(&sys);
 /// let mut results = axon::Inbox::<u8>::detached("results");

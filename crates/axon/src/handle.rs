@@ -30,7 +30,7 @@
 //!     while let Ok(x) = inbox.recv().await {
 //!         out.send(x * 2).await?;
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //!
 //! let running = System::builder().threads(1).build().start();
@@ -53,7 +53,7 @@
 //! #     let mut inbox = cx.inbox::<u32>("inbox")?;
 //! #     let mut out = cx.outbox::<u32>("outbox")?;
 //! #     while let Ok(x) = inbox.recv().await { out.send(x * 2).await?; }
-//! #     Ok::<_, axon::Error>(())
+//! #     Ok(())
 //! # });
 //! let running = System::builder().threads(1).build().start();
 //! let h: Handle<u32> = Handle::spawn(running.system(), doubler)?;

@@ -10,7 +10,7 @@
 //! ## A first system
 //!
 //! ```
-//! use axon::{Component, System, Signal};
+//! use axon::prelude::*;
 //!
 //! let sys = System::builder().threads(1).build();
 //!
@@ -22,22 +22,29 @@
 //!         out.send(i).await?;
 //!     }
 //!     signal.send(Signal::ProducerFinished).await?;
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //!
 //! // A consumer: sums until the producer's outbox closes.
 //! let consumer = sys.spawn(Component::new("consumer").inbox::<u32>("inbox"), |mut cx| async move {
-//!     let mut inbox = cx.inbox::<u32>("inbox").unwrap();
+//!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut sum = 0;
 //!     while let Ok(x) = inbox.recv().await {
 //!         sum += x;
 //!     }
 //!     assert_eq!(sum, 10);
+//!     Ok(())
 //! });
 //!
-//! axon::link(&producer.outbox::<u32>("outbox").unwrap(), &consumer.inbox("inbox").unwrap()).unwrap();
+//! link(&producer.outbox::<u32>("outbox").unwrap(), &consumer.inbox("inbox").unwrap()).unwrap();
 //! sys.run(); // returns when every component has finished
 //! ```
+//!
+//! A body returns `()` or `Result<(), axon::Error>`: end it with a plain
+//! `Ok(())` (no type annotation) and use `?` on any error — box look-ups,
+//! sends of any message type (the message stays inside the error, see
+//! [`SendError`]), `std` errors, your own. [`prelude`] brings the everyday
+//! names in one `use`.
 //!
 //! ## The pieces
 //!
@@ -68,7 +75,8 @@
 //!   into an inbox has ended (its component finished or its handle was
 //!   dropped; unlinking is not ending, see [`topology`], "Closure") and it is
 //!   empty. [`ComponentRef::stop`] / [`ComponentRef::shutdown`] end one
-//!   component from outside; [`ComponentRef::state`] says whether it runs.
+//!   component from outside, [`ComponentRef::send_control`] sends it any
+//!   signal in one line; [`ComponentRef::state`] says whether it runs.
 //! * The [`scheduler`]: O(1) per wake, one worker per core with work stealing,
 //!   sleeps with no timeout when nothing is runnable. Panics are contained: the
 //!   component ends with [`Outcome::Panicked`], a [`Signal::Failed`] goes out of
@@ -136,6 +144,9 @@ pub use scheduler::{RunningSystem, System, SystemBuilder};
 pub use signal::{Failure, Signal};
 pub use threaded::{block_on, block_on_timeout};
 
-/// A boxed error, convenient as the error type of a component body:
-/// `Ok::<_, axon::Error>(())`. Every axon error converts into it with `?`.
+/// The error type of a component body that can fail: a body returning
+/// `Result<(), axon::Error>` ends with a plain `Ok(())` ([`Termination`]).
+/// Every axon error converts into it with `?`, a [`SendError`] of any message
+/// type included, and so does any `std::error::Error + Send + Sync`; a string
+/// with `Err("what went wrong".into())`.
 pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;

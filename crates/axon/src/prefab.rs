@@ -16,7 +16,7 @@
 //!         while let Ok(x) = inbox.recv().await {
 //!             out.send(x * 2).await?;
 //!         }
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! }
 //!

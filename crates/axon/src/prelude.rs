@@ -18,6 +18,63 @@
 //!
 //! It brings types and functions only (no `Error`, no `Result`, nothing that
 //! shadows the standard prelude): name the error type as `axon::Error`.
+//!
+//! ## Bodies need no type annotations
+//!
+//! A body returns `()` or `Result<(), axon::Error>` ([`Termination`](crate::Termination)):
+//! end it with a plain `Ok(())` and use `?` on any error, a send error of any
+//! message type included.
+//!
+//! ## Mistakes the compiler warns about
+//!
+//! Futures, declarations, prefabs, builders and running systems are
+//! `#[must_use]`, so the usual slips are warnings (errors here, with
+//! `#![deny(unused_must_use)]`). Written correctly, this compiles:
+//!
+//! ```
+//! #![deny(unused_must_use)]
+//! use axon::prelude::*;
+//!
+//! let sys = System::builder().threads(1).build();
+//! let c = Prefab::new(Component::new("c"), |cx| async move {
+//!     cx.pause().await;
+//! })
+//! .spawn(&sys);
+//! let running = sys.start();
+//! c.stop();
+//! running.wait();
+//! ```
+//!
+//! A `pause()` without `.await` does nothing:
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! use axon::prelude::*;
+//!
+//! let sys = System::new();
+//! sys.spawn(Component::new("c"), |cx| async move {
+//!     cx.pause(); // warning: unused `Pause` that must be used
+//! });
+//! ```
+//!
+//! A prefab that is never spawned never runs:
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! use axon::prelude::*;
+//!
+//! Prefab::new(Component::new("c"), |_cx| async move {}); // warning: unused `Prefab`
+//! ```
+//!
+//! A running system dropped at once shuts down at once:
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! use axon::prelude::*;
+//!
+//! let sys = System::new();
+//! sys.start(); // warning: unused `RunningSystem`
+//! ```
 
 pub use crate::component::{Component, ComponentRef, Context, Outcome};
 pub use crate::handle::Handle;

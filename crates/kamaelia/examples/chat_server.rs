@@ -146,7 +146,7 @@ fn session(info: ConnectionInfo) -> Prefab {
         tracing::debug!(peer = %info.peer, id = me, "left the chat");
         // Tell the adapter to flush and close the connection.
         let _ = signal.try_send(end);
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }
 

@@ -27,7 +27,7 @@ fn step() -> Prefab {
             while let Ok((a, b)) = inbox.recv().await {
                 out.send((b, a + b)).await?;
             }
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }
@@ -52,7 +52,7 @@ fn count(rounds: u32) -> Prefab {
                 out.send(pair).await?;
             }
         }
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }
 

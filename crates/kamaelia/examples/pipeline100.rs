@@ -23,7 +23,7 @@ fn add_one(i: usize) -> Prefab {
             while let Ok(x) = inbox.recv().await {
                 out.send(x + 1).await?;
             }
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

@@ -92,7 +92,7 @@ fn flatten() -> axon::Prefab {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

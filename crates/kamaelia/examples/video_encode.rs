@@ -112,7 +112,7 @@ fn test_pattern(width: usize, height: usize, frames: u32) -> Prefab {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }
@@ -149,7 +149,7 @@ fn stderr_log(last: Arc<Mutex<VecDeque<String>>>) -> Prefab {
             }
             keep(&partial);
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

@@ -16,6 +16,35 @@
 //! sys.run();
 //! assert_eq!(seen.take(), ["HELLO", "KAMAELIA"]);
 //! ```
+//!
+//! Library components are functions returning a [`Prefab`](axon::Prefab) or
+//! builders that convert into one; either goes wherever a child or stage is
+//! taken (`Pipeline::then`, `Graphline::child`, `Seq::then`, `Par::with`,
+//! `Handle::spawn`, the macros), with no `.build()` or `.into()`:
+//!
+//! ```
+//! use kamaelia::prelude::*;
+//!
+//! let sys = System::new();
+//! let (sink, seen) = collector::<String>();
+//! let p = Pipeline::new()
+//!     .then(data_source(["a".to_string()]))
+//!     .then(ConsoleEchoer::<String>::new().writer(std::io::sink()).forwarder(true))
+//!     .then(sink);
+//! p.build().spawn(&sys);
+//! sys.run();
+//! assert_eq!(seen.take(), ["a"]);
+//! ```
+//!
+//! A pipeline that is never spawned never runs, and the compiler says so
+//! (an error here, with `#![deny(unused_must_use)]`):
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! use kamaelia::prelude::*;
+//!
+//! pipeline![data_source([1u32]), null_sink::<u32>()]; // warning: unused `Prefab`
+//! ```
 
 pub use axon::prelude::*;
 

@@ -35,7 +35,7 @@
 //!         for i in 0..n {
 //!             out.send(format!("hello {i} of {n}")).await?;
 //!         }
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! })
 //! .build();

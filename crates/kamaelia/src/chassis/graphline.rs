@@ -41,7 +41,7 @@
 //!     for i in 1..=4 {
 //!         out.send(i).await?;
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! let squares = Prefab::new(Component::new("squares").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!     let mut inbox = cx.inbox::<u32>("inbox")?;
@@ -49,7 +49,7 @@
 //!     while let Ok(x) = inbox.recv().await {
 //!         out.send(x * x).await?;
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! let g = graphline! {
 //!     SRC = numbers,

@@ -29,7 +29,7 @@
 //!         for i in from..to {
 //!             out.send(i).await?;
 //!         }
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! }
 //! let sys = System::builder().threads(1).build();

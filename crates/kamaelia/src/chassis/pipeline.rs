@@ -39,7 +39,7 @@
 //!         while let Ok(x) = inbox.recv().await {
 //!             out.send(f(x)).await?;
 //!         }
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! }
 //!
@@ -336,7 +336,7 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
 ///     for i in 0..3 {
 ///         out.send(i).await?;
 ///     }
-///     Ok::<_, axon::Error>(())
+///     Ok(())
 /// });
 /// let total = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
 /// let t = total.clone();
@@ -345,7 +345,7 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
 ///     while let Ok(x) = inbox.recv().await {
 ///         t.fetch_add(x, std::sync::atomic::Ordering::SeqCst);
 ///     }
-///     Ok::<_, axon::Error>(())
+///     Ok(())
 /// });
 /// let sys = System::builder().threads(1).build();
 /// let p = pipeline![numbers, adder].spawn(&sys);

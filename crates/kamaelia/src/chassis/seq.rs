@@ -26,7 +26,7 @@
 //! fn one_shot(text: &'static str) -> Prefab {
 //!     Prefab::new(Component::new("one-shot").outbox::<String>("outbox"), move |mut cx| async move {
 //!         cx.outbox::<String>("outbox")?.send(text.to_string()).await?;
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! }
 //! let seq = Seq::new().then(one_shot("Hello")).then(one_shot("Doctor")).then(one_shot("Name")).build();

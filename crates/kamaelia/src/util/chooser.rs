@@ -164,7 +164,7 @@ impl<T: Clone + Send + 'static> Chooser<T> {
                     at = to.unwrap_or(at);
                 }
                 intake.finish(&mut signal).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }
@@ -257,7 +257,7 @@ where
                     };
                 }
                 intake.finish(&mut signal).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

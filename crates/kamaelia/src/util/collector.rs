@@ -300,7 +300,7 @@ pub fn collector<T: Send + 'static>() -> (Prefab, Collected<T>) {
             let ending = intake.ending().cloned().unwrap_or(Signal::ProducerFinished);
             intake.finish(&mut signal).await;
             mine.end(ending);
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     );
     (prefab, handle)

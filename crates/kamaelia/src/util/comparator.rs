@@ -108,6 +108,6 @@ where
             }
         }
         intake.finish(&mut signal).await;
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }

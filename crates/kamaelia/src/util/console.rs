@@ -363,7 +363,7 @@ impl<T: Send + 'static> ConsoleEchoer<T> {
                     }
                 }
                 intake.finish(&mut signal).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

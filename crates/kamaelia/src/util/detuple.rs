@@ -85,7 +85,7 @@ pub fn detuple<T: TupleField<I>, const I: usize>() -> Prefab {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

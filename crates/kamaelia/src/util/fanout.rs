@@ -78,6 +78,6 @@ pub fn fanout<T: Clone + Send + 'static>(names: impl IntoIterator<Item = impl In
             }
         }
         intake.finish(&mut signal).await;
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }

@@ -104,7 +104,7 @@ impl SimpleFileWriter {
             file.flush().map_err(failed)?;
             drop(file); // closed before anyone hears we are done
             intake.finish_blocking(&mut signal);
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
     }
 }

@@ -73,7 +73,7 @@ enum State {
 ///             intake.send(&mut out, total).await?;
 ///         }
 ///         intake.finish(&mut signal).await;
-///         Ok::<_, axon::Error>(())
+///         Ok(())
 ///     })
 /// }
 ///
@@ -110,7 +110,7 @@ impl<T: Send + 'static> Intake<T> {
     /// let mut control = cx.inbox::<Signal>("control")?;
     /// let mut intake = Intake::new(inbox, control);
     /// assert_eq!(intake.recv().await, Some(1));
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -138,7 +138,7 @@ impl<T: Send + 'static> Intake<T> {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// assert_eq!(intake.recv().await, Some(1));
     /// assert!(cx.inbox::<u8>("inbox").is_err(), "taken");
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -165,7 +165,7 @@ impl<T: Send + 'static> Intake<T> {
     /// intake.inbox().set_size(Some(8));
     /// assert_eq!(intake.inbox().size(), Some(8));
     /// # while intake.recv().await.is_some() {}
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -191,7 +191,7 @@ impl<T: Send + 'static> Intake<T> {
     /// assert!(!intake.is_ended());
     /// while intake.recv().await.is_some() {}
     /// assert!(intake.is_ended());
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -216,7 +216,7 @@ impl<T: Send + 'static> Intake<T> {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// assert_eq!(intake.recv().await, None); // shut down before reading the 1
     /// assert_eq!(intake.ending(), Some(&Signal::ShutdownMicroprocess));
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -258,7 +258,7 @@ impl<T: Send + 'static> Intake<T> {
     /// std::future::poll_fn(|tcx| intake.poll_stop(tcx)).await;
     /// assert_eq!(intake.ending(), Some(&Signal::ShutdownMicroprocess));
     /// assert_eq!(intake.inbox().len(), 1);
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -322,7 +322,7 @@ impl<T: Send + 'static> Intake<T> {
     /// })
     /// .await;
     /// assert_eq!(got, Some(1));
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -381,7 +381,7 @@ impl<T: Send + 'static> Intake<T> {
     /// }
     /// assert_eq!(got, [1, 2]); // drained before ending
     /// assert_eq!(intake.ending(), Some(&Signal::ProducerFinished));
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -412,7 +412,7 @@ impl<T: Send + 'static> Intake<T> {
     ///         assert_eq!(x, 1);
     ///     }
     ///     intake.finish_blocking(&mut signal);
-    ///     Ok::<_, axon::Error>(())
+    ///     Ok(())
     /// });
     /// let sys = System::builder().threads(1).build();
     /// let c = p.spawn(&sys);
@@ -453,7 +453,7 @@ impl<T: Send + 'static> Intake<T> {
     ///     }
     /// }
     /// # assert_eq!(out.held(), 1); // nothing linked: held in the outbox
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -499,7 +499,7 @@ impl<T: Send + 'static> Intake<T> {
     /// let mut signal = cx.outbox::<Signal>("signal")?;
     /// while intake.recv().await.is_some() {}
     /// intake.finish(&mut signal).await; // sends ProducerFinished: the inbox closed
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -530,7 +530,7 @@ impl<T: Send + 'static> Intake<T> {
     ///         assert_eq!(x, 1);
     ///     }
     ///     intake.finish_blocking(&mut signal);
-    ///     Ok::<_, axon::Error>(())
+    ///     Ok(())
     /// });
     /// let sys = System::builder().threads(1).build();
     /// let c = p.spawn(&sys);
@@ -574,7 +574,7 @@ impl<T: Send + 'static> Intake<T> {
 ///         }
 ///     }
 ///     assert_eq!(seen, ["go", "1"]);
-///     Ok::<_, axon::Error>(())
+///     Ok(())
 /// });
 /// let mut cfg = Outbox::<String>::detached("cfg");
 /// let mut feed = Outbox::<u8>::detached("feed");

@@ -347,7 +347,7 @@ impl<T: Send + 'static, C: Codec<T>> Marshaller<T, C> {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
     }
 }
@@ -428,7 +428,7 @@ impl<T: Send + 'static, C: Codec<T>> DeMarshaller<T, C> {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
     }
 }

@@ -36,7 +36,7 @@ pub fn null_sink<T: Send + 'static>() -> Prefab {
             let mut signal = cx.outbox::<Signal>("signal")?;
             while intake.recv().await.is_some() {}
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

@@ -38,7 +38,7 @@ pub fn one_shot<T: Send + 'static>(msg: T) -> Prefab {
             let mut signal = cx.outbox::<Signal>("signal")?;
             intake.send(&mut out, msg).await?;
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

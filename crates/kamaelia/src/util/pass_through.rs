@@ -47,7 +47,7 @@ pub fn pass_through<T: Send + 'static>() -> Prefab {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

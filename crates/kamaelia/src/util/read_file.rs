@@ -244,7 +244,7 @@ impl ReadFileAdaptor {
                     }
                 }
                 intake.finish_blocking(&mut signal);
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

@@ -457,7 +457,7 @@ impl<T: Clone + Send + 'static> Splitter<T> {
                 drop_sink(&mut cx, s);
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
     }
 }

@@ -60,6 +60,6 @@ pub fn two_way_splitter<T: Clone + Send + 'static>() -> Prefab {
         let why = intake.ending().cloned().unwrap_or(Signal::ProducerFinished);
         let _ = signal2.send(why).await; // nobody listening is not a failure
         intake.finish(&mut signal).await;
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }

@@ -98,7 +98,7 @@
 //!             out.send(ResponsePart::Body(Bytes::from(word.to_string()))).await?;
 //!         }
 //!         out.send(ResponsePart::End).await?;
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! });
 //! # drop(server);

@@ -236,7 +236,7 @@ impl HttpServer {
                 };
                 // No one listening on `signal` is not an error.
                 let _ = signal.send(sig).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

@@ -156,7 +156,7 @@ impl StaticFiles {
                         break; // the connection has gone
                     }
                 }
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }
