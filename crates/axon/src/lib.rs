@@ -139,7 +139,7 @@ pub use name::Name;
 pub use node::{Direction, DEFAULT_OUTBOX_LIMIT};
 pub use outbox::{Outbox, SendFuture};
 pub use park::{Park, ThreadPark};
-pub use prefab::Prefab;
+pub use prefab::{Prefab, Spawn};
 pub use scheduler::{RunningSystem, System, SystemBuilder};
 pub use signal::{Failure, Signal};
 pub use threaded::{block_on, block_on_timeout};

@@ -81,7 +81,7 @@ pub use crate::handle::Handle;
 pub use crate::inbox::Inbox;
 pub use crate::linkage::link;
 pub use crate::outbox::Outbox;
-pub use crate::prefab::Prefab;
+pub use crate::prefab::{Prefab, Spawn};
 pub use crate::scheduler::System;
 pub use crate::select::{select2, select3, Either2, Either3};
 pub use crate::signal::Signal;

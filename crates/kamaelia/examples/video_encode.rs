@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axon::{link, Component, Inbox, Outbox, Prefab, Signal, System};
+use axon::{link, Component, Inbox, Outbox, Prefab, Signal, Spawn, System};
 use bytes::{BufMut, Bytes, BytesMut};
 use clap::Parser;
 use kamaelia::process::{Exit, UnixProcess};
@@ -193,7 +193,7 @@ fn run(args: &Args) -> Result<(), axon::Error> {
 
     let sys = System::new();
     let pattern = test_pattern(args.width as usize, args.height as usize, args.frames).spawn(&sys);
-    let ffmpeg = ffmpeg.build().spawn(&sys);
+    let ffmpeg = ffmpeg.spawn(&sys);
     let stdout = null_sink::<Bytes>().spawn(&sys); // ffmpeg writes the file, not stdout
     link(&pattern.outbox::<Bytes>("outbox")?, &ffmpeg.inbox("inbox")?)?;
     link(&pattern.outbox::<Signal>("signal")?, &ffmpeg.inbox("control")?)?;

@@ -6,8 +6,9 @@
 //! composite or system it is put in), or a builder that converts into one:
 //! either goes as is wherever a child or stage is taken — `Pipeline::then`,
 //! `Graphline::child`, `Seq::then`, `Par::with`, `axon::Handle::spawn` and the
-//! macros — and a builder's `.build()` gives the `Prefab` itself, to spawn it
-//! on its own.
+//! macros — and either is started on its own with `.spawn(&sys)`
+//! ([`axon::Spawn`], in the [`prelude`]); a builder's `.build()` gives the
+//! `Prefab` itself.
 //!
 //! `kamaelia` re-exports the kernel as [`kamaelia::axon`](axon), and
 //! [`prelude`] brings the everyday names (the kernel's and this crate's) in one

@@ -20,7 +20,8 @@
 //! Library components are functions returning a [`Prefab`](axon::Prefab) or
 //! builders that convert into one; either goes wherever a child or stage is
 //! taken (`Pipeline::then`, `Graphline::child`, `Seq::then`, `Par::with`,
-//! `Handle::spawn`, the macros), with no `.build()` or `.into()`:
+//! `Handle::spawn`, the macros), with no `.build()` or `.into()`, and either
+//! starts on its own with `.spawn(&sys)` ([`Spawn`](axon::Spawn)):
 //!
 //! ```
 //! use kamaelia::prelude::*;
@@ -31,7 +32,9 @@
 //!     .then(data_source(["a".to_string()]))
 //!     .then(ConsoleEchoer::<String>::new().writer(std::io::sink()).forwarder(true))
 //!     .then(sink);
-//! p.build().spawn(&sys);
+//! p.spawn(&sys);
+//! let quiet = ConsoleEchoer::<String>::new().spawn(&sys); // a builder, spawned as is
+//! quiet.shutdown().unwrap();
 //! sys.run();
 //! assert_eq!(seen.take(), ["a"]);
 //! ```
