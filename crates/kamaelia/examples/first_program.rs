@@ -2,9 +2,7 @@
 //!
 //! `cargo run --release -p kamaelia --example first_program`
 
-use axon::System;
-use kamaelia::pipeline;
-use kamaelia::util::{data_source, pure_transformer, ConsoleEchoer};
+use kamaelia::prelude::*; // System, Component, Prefab, Signal, boxes, chassis, everyday components
 
 fn main() {
     let sys = System::new();
