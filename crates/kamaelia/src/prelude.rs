@@ -17,11 +17,11 @@
 //! assert_eq!(seen.take(), ["HELLO", "KAMAELIA"]);
 //! ```
 //!
-//! Library components are functions returning a [`Prefab`](axon::Prefab) or
+//! Library components are functions returning a [`Prefab`] or
 //! builders that convert into one; either goes wherever a child or stage is
 //! taken (`Pipeline::then`, `Graphline::child`, `Seq::then`, `Par::with`,
 //! `Handle::spawn`, the macros), with no `.build()` or `.into()`, and either
-//! starts on its own with `.spawn(&sys)` ([`Spawn`](axon::Spawn)):
+//! starts on its own with `.spawn(&sys)` ([`Spawn`]):
 //!
 //! ```
 //! use kamaelia::prelude::*;
