@@ -130,3 +130,95 @@ fn the_kernel_is_reachable_through_kamaelia() {
     run_bounded(sys);
     assert_eq!(c.outcome(), Some(kamaelia::axon::Outcome::Finished));
 }
+
+// The three programs of issue 17, written from the README and the crate docs
+// with the prelude alone: none needs a type annotation on a body's result.
+
+#[test]
+fn newcomer_text_pipeline() {
+    let sys = System::builder().threads(1).build();
+    let (sink, seen) = collector::<String>();
+    pipeline![
+        data_source(["hello", "kamaelia"]),
+        pure_transformer(|s: &str| Some(format!("{}!", s.to_uppercase()))),
+        filter(|s: &String| s.starts_with('H')),
+        sink,
+    ]
+    .spawn(&sys);
+    run_bounded(sys);
+    assert_eq!(seen.take(), ["HELLO!"]);
+}
+
+#[test]
+fn newcomer_graphline_with_a_cycle_and_a_threaded_stage() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    let last = Arc::new(AtomicU32::new(0));
+    let l = last.clone();
+    // Counts round the loop until 5, then ends (which ends the loop).
+    let counter = Prefab::new(
+        Component::new("counter").inbox_and_outbox::<u32, u32>(),
+        move |mut cx| async move {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            out.send(0).await?;
+            while let Ok(n) = inbox.recv().await {
+                l.store(n, Ordering::SeqCst);
+                if n >= 5 {
+                    break;
+                }
+                out.send(n).await?;
+            }
+            Ok(())
+        },
+    );
+    // A blocking stage on its own thread: adds one.
+    let add_one = Prefab::threaded(
+        Component::new("add_one").inbox_and_outbox::<u32, u32>(),
+        |mut cx| {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            while let Ok(n) = inbox.recv_blocking() {
+                out.send_blocking(n + 1)?;
+            }
+            Ok(())
+        },
+    );
+    let sys = System::builder().threads(1).build();
+    let g = graphline! {
+        COUNTER = counter,
+        ADD = add_one;
+        ("COUNTER", "outbox") => ("ADD", "inbox"),
+        ("ADD", "outbox") => ("COUNTER", "inbox"),
+    }
+    .spawn(&sys);
+    run_bounded(sys);
+    assert_eq!(g.outcome(), Some(Outcome::Finished));
+    assert_eq!(last.load(Ordering::SeqCst), 5);
+}
+
+#[test]
+fn newcomer_backplane_with_a_late_subscriber() {
+    use kamaelia::backplane::{backplane, publish_to, subscribe_to_live};
+
+    let running = System::builder().threads(1).build().start();
+    let sys = running.system();
+    let mut hub: Handle<String, ()> = Handle::spawn(sys, backplane::<String>("ergonomics")).unwrap();
+    let (early, mut early_live) = subscribe_to_live::<String>("ergonomics");
+    let early: Handle<(), String> = Handle::spawn(sys, early).unwrap();
+    let mut writer: Handle<String, ()> = Handle::spawn(sys, publish_to::<String>("ergonomics")).unwrap();
+    early_live.wait_blocking().unwrap();
+    writer.send_blocking("first".to_string()).unwrap();
+    assert_eq!(early.recv_timeout(Duration::from_secs(30)).unwrap(), "first");
+    // A late subscriber hears only what is published once it is live.
+    let (late, mut late_live) = subscribe_to_live::<String>("ergonomics");
+    let late: Handle<(), String> = Handle::spawn(sys, late).unwrap();
+    late_live.wait_blocking().unwrap();
+    writer.send_blocking("second".to_string()).unwrap();
+    assert_eq!(early.recv_timeout(Duration::from_secs(30)).unwrap(), "second");
+    assert_eq!(late.recv_timeout(Duration::from_secs(30)).unwrap(), "second");
+    hub.shutdown().unwrap();
+    writer.shutdown().unwrap();
+    running.wait();
+}
