@@ -16,8 +16,9 @@
 //! # drop(sys);
 //! ```
 //!
-//! It brings types and functions only (no `Error`, no `Result`, nothing that
-//! shadows the standard prelude): name the error type as `axon::Error`.
+//! It brings types, the [`Spawn`] trait and functions only (no `Error`, no
+//! `Result`, nothing that shadows the standard prelude): name the error type as
+//! `axon::Error`.
 //!
 //! ## Bodies need no type annotations
 //!
