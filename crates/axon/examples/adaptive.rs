@@ -44,7 +44,7 @@ fn main() {
                 }
             }
         }
-        Ok::<_, axon::Error>(())
+        Ok(())
     });
     let mut ctl = axon::Outbox::<Cmd>::detached("ctl");
     axon::link(&ctl.endpoint(), &hub.inbox("inbox").unwrap()).unwrap();

@@ -16,20 +16,23 @@ use axon::{link, Component, ComponentRef, Context, Inbox, Outbox, System};
 
 /// Spawn a child that applies `f` to every number passing through it.
 fn stage(cx: &Context, name: &'static str, f: fn(i64) -> i64) -> ComponentRef {
-    cx.spawn_child(Component::new(name).std::<i64, i64>(), move |mut cx| async move {
-        let mut inbox = cx.inbox::<i64>("inbox")?;
-        let mut out = cx.outbox::<i64>("outbox")?;
-        while let Ok(x) = inbox.recv().await {
-            out.send(f(x)).await?;
-        }
-        Ok::<_, axon::Error>(())
-    })
+    cx.spawn_child(
+        Component::new(name).inbox_and_outbox::<i64, i64>(),
+        move |mut cx| async move {
+            let mut inbox = cx.inbox::<i64>("inbox")?;
+            let mut out = cx.outbox::<i64>("outbox")?;
+            while let Ok(x) = inbox.recv().await {
+                out.send(f(x)).await?;
+            }
+            Ok(())
+        },
+    )
 }
 
 fn main() {
     let sys = System::new();
     let composite = sys.spawn(
-        Component::new("add1-then-square").std::<i64, i64>(),
+        Component::new("add1-then-square").inbox_and_outbox::<i64, i64>(),
         |cx| async move {
             let first = stage(&cx, "add1", |x| x + 1);
             let second = stage(&cx, "square", |x| x * x);
@@ -40,7 +43,7 @@ fn main() {
             while let Some(exit) = cx.child_exit().await {
                 println!("parent: child {:?} ended ({:?})", exit.child, exit.outcome);
             }
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     );
 

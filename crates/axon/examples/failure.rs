@@ -33,7 +33,7 @@ fn main() {
                         total += x;
                     }
                     println!("worker{id}: done, total {total}");
-                    Ok::<_, axon::Error>(())
+                    Ok(())
                 },
             );
             cx.link(&worker.outbox::<Signal>("signal")?, &failures_ref)?;
@@ -48,7 +48,7 @@ fn main() {
                     println!(
                         "supervisor: {} refused {} (its worker has ended)",
                         feed.name(),
-                        e.0
+                        e.into_inner()
                     );
                 }
             }
@@ -57,7 +57,7 @@ fn main() {
         while let Some(exit) = cx.child_exit().await {
             println!("supervisor: {:?} ended: {:?}", exit.child, exit.outcome);
         }
-        Ok::<_, axon::Error>(())
+        Ok(())
     });
     sys.run();
     while let Ok(Signal::Failed(f)) = failures.try_recv() {

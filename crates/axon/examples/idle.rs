@@ -87,7 +87,9 @@ fn spawn_idle(sys: &System, n: usize) {
 fn pingpong(sys: &System, round_trips: u64) -> f64 {
     let mut done = Inbox::<u64>::detached("done");
     let ping = sys.spawn(
-        Component::bare("ping").std::<u64, u64>().outbox::<u64>("result"),
+        Component::bare("ping")
+            .inbox_and_outbox::<u64, u64>()
+            .outbox::<u64>("result"),
         move |mut cx| async move {
             let mut inbox = cx.inbox::<u64>("inbox").expect("declared");
             let mut out = cx.outbox::<u64>("outbox").expect("declared");
@@ -102,15 +104,18 @@ fn pingpong(sys: &System, round_trips: u64) -> f64 {
             result.send(round_trips).await.expect("collector alive");
         },
     );
-    let pong = sys.spawn(Component::bare("pong").std::<u64, u64>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u64>("inbox").expect("declared");
-        let mut out = cx.outbox::<u64>("outbox").expect("declared");
-        while let Ok(n) = inbox.recv().await {
-            if out.send(n).await.is_err() {
-                break;
+    let pong = sys.spawn(
+        Component::bare("pong").inbox_and_outbox::<u64, u64>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u64>("inbox").expect("declared");
+            let mut out = cx.outbox::<u64>("outbox").expect("declared");
+            while let Ok(n) = inbox.recv().await {
+                if out.send(n).await.is_err() {
+                    break;
+                }
             }
-        }
-    });
+        },
+    );
     let start = Instant::now();
     link(
         &ping.outbox::<u64>("outbox").unwrap(),

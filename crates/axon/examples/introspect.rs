@@ -13,20 +13,23 @@ fn main() {
     let running = sys.start();
 
     // source -> doubler -> sink, with a size-limited inbox on the sink that fills up.
-    let doubler = sys.spawn(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u32>("inbox")?;
-        let mut out = cx.outbox::<u32>("outbox")?;
-        while let Ok(x) = inbox.recv().await {
-            out.send(x * 2).await?;
-        }
-        Ok::<_, axon::Error>(())
-    });
+    let doubler = sys.spawn(
+        Component::new("doubler").inbox_and_outbox::<u32, u32>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            while let Ok(x) = inbox.recv().await {
+                out.send(x * 2).await?;
+            }
+            Ok(())
+        },
+    );
     let sink = sys.spawn(
         Component::new("sink").inbox_with_size::<u32>("inbox", 4),
         |mut cx| async move {
             let _inbox = cx.inbox::<u32>("inbox")?;
             std::future::pending::<()>().await; // never collects: the linkage backs up
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     );
     let mut source = Outbox::<u32>::detached("source");

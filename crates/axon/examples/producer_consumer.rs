@@ -45,7 +45,7 @@ fn main() {
             }
             signal.try_send(Signal::ProducerFinished)?;
             eprintln!("producer: sent 100 items, slept {pauses} times waiting for space");
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     );
 

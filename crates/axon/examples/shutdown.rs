@@ -16,26 +16,29 @@
 use axon::{link, Component, ComponentRef, Inbox, Signal, System};
 
 fn relay(sys: &System, name: &'static str) -> ComponentRef {
-    sys.spawn(Component::new(name).std::<u32, u32>(), move |mut cx| async move {
-        let mut inbox = cx.inbox::<u32>("inbox")?;
-        let mut control = cx.inbox::<Signal>("control")?;
-        let mut out = cx.outbox::<u32>("outbox")?;
-        let mut signal = cx.outbox::<Signal>("signal")?;
-        loop {
-            while let Ok(x) = inbox.try_recv() {
-                out.send(x).await?;
-            }
-            if let Ok(sig) = control.try_recv() {
+    sys.spawn(
+        Component::new(name).inbox_and_outbox::<u32, u32>(),
+        move |mut cx| async move {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut control = cx.inbox::<Signal>("control")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            let mut signal = cx.outbox::<Signal>("signal")?;
+            loop {
                 while let Ok(x) = inbox.try_recv() {
-                    out.send(x).await?; // drain before finishing
+                    out.send(x).await?;
                 }
-                println!("{name}: got {sig:?}, passing it on");
-                signal.send(sig).await?;
-                return Ok::<_, axon::Error>(());
+                if let Ok(sig) = control.try_recv() {
+                    while let Ok(x) = inbox.try_recv() {
+                        out.send(x).await?; // drain before finishing
+                    }
+                    println!("{name}: got {sig:?}, passing it on");
+                    signal.send(sig).await?;
+                    return Ok(());
+                }
+                cx.pause().await; // woken by a delivery to either inbox
             }
-            cx.pause().await; // woken by a delivery to either inbox
-        }
-    })
+        },
+    )
 }
 
 fn main() {
@@ -49,7 +52,7 @@ fn main() {
                 out.send(i).await?;
             }
             signal.send(Signal::ProducerFinished).await?;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     );
     let a = relay(&sys, "relay-a");
@@ -83,7 +86,7 @@ fn main() {
                 |mut cx| async move {
                     let mut inbox = cx.inbox::<()>("inbox")?;
                     inbox.recv().await?; // nothing will ever come
-                    Ok::<_, axon::Error>(())
+                    Ok(())
                 },
             )
         })

@@ -10,7 +10,7 @@
 //! ## A first system
 //!
 //! ```
-//! use axon::{Component, System, Signal};
+//! use axon::prelude::*;
 //!
 //! let sys = System::builder().threads(1).build();
 //!
@@ -22,22 +22,29 @@
 //!         out.send(i).await?;
 //!     }
 //!     signal.send(Signal::ProducerFinished).await?;
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //!
 //! // A consumer: sums until the producer's outbox closes.
 //! let consumer = sys.spawn(Component::new("consumer").inbox::<u32>("inbox"), |mut cx| async move {
-//!     let mut inbox = cx.inbox::<u32>("inbox").unwrap();
+//!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut sum = 0;
 //!     while let Ok(x) = inbox.recv().await {
 //!         sum += x;
 //!     }
 //!     assert_eq!(sum, 10);
+//!     Ok(())
 //! });
 //!
-//! axon::link(&producer.outbox::<u32>("outbox").unwrap(), &consumer.inbox("inbox").unwrap()).unwrap();
+//! link(&producer.outbox::<u32>("outbox").unwrap(), &consumer.inbox("inbox").unwrap()).unwrap();
 //! sys.run(); // returns when every component has finished
 //! ```
+//!
+//! A body returns `()` or `Result<(), axon::Error>`: end it with a plain
+//! `Ok(())` (no type annotation) and use `?` on any error — box look-ups,
+//! sends of any message type (the message stays inside the error, see
+//! [`SendError`]), `std` errors, your own. [`prelude`] brings the everyday
+//! names in one `use`.
 //!
 //! ## The pieces
 //!
@@ -71,7 +78,8 @@
 //!   into an inbox has ended (its component finished or its handle was
 //!   dropped; unlinking is not ending, see [`topology`], "Closure") and it is
 //!   empty. [`ComponentRef::stop`] / [`ComponentRef::shutdown`] end one
-//!   component from outside; [`ComponentRef::state`] says whether it runs.
+//!   component from outside, [`ComponentRef::send_control`] sends it any
+//!   signal in one line; [`ComponentRef::state`] says whether it runs.
 //! * The [`scheduler`]: O(1) per wake, one worker per core with work stealing,
 //!   sleeps with no timeout when nothing is runnable. Panics are contained: the
 //!   component ends with [`Outcome::Panicked`], a [`Signal::Failed`] goes out of
@@ -111,6 +119,7 @@ mod boxes;
 mod component;
 mod id;
 mod name;
+pub mod prelude;
 mod runtime;
 mod services;
 #[cfg(test)]
@@ -118,13 +127,13 @@ mod testing;
 
 pub use boxes::{linkage, select, store, topology};
 pub use component::{classic, handle, resource, step, threaded};
-pub use runtime::{task, time};
+pub use runtime::time;
 
 pub mod scheduler {
     //! The scheduler and the [`System`] that runs components on it.
     //!
     //! * **O(1) per wake.** A wake puts a component on a run queue at most
-    //!   once ([`crate::task::WakeFlag`]); idle components are on no queue and
+    //!   once (a per-task wake flag); idle components are on no queue and
     //!   cost nothing, however many exist.
     //! * **One worker thread per core** by default ([`SystemBuilder::threads`];
     //!   1 runs on the calling thread), each with its own FIFO run queue; wakes
@@ -156,7 +165,7 @@ pub use component::component::{
     ChildExit, ChildExitFuture, Component, ComponentRef, Context, ControlError, Dormant, Finished, Kind,
     Pause, State, Termination,
 };
-pub use component::prefab::Prefab;
+pub use component::prefab::{Prefab, Spawn};
 pub use component::resource::ResourceError;
 pub use component::signal::{Failure, Signal};
 pub use component::step::{AfterStep, Step, StepError};

@@ -92,20 +92,23 @@ fn linking_onward_moves_the_box_but_not_what_the_handle_collected() {
 #[test]
 fn pause_and_any_ready_see_what_the_handle_holds() {
     let sys = System::new();
-    let comp = sys.spawn(Component::new("c").std::<u32, u32>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u32>("inbox")?;
-        let mut out = cx.outbox::<u32>("outbox")?;
-        let first = inbox.recv().await?; // collects the other two
-        assert_eq!(cx.any_ready().as_deref(), Some("inbox"));
-        // Must not sleep: two messages are waiting (and the sender is still
-        // there, so closure news cannot be what ends the pause).
-        cx.pause().await;
-        out.send(first).await?;
-        for _ in 0..2 {
-            out.send(inbox.recv().await?).await?;
-        }
-        Ok::<_, axon::Error>(())
-    });
+    let comp = sys.spawn(
+        Component::new("c").inbox_and_outbox::<u32, u32>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            let first = inbox.recv().await?; // collects the other two
+            assert_eq!(cx.any_ready().as_deref(), Some("inbox"));
+            // Must not sleep: two messages are waiting (and the sender is still
+            // there, so closure news cannot be what ends the pause).
+            cx.pause().await;
+            out.send(first).await?;
+            for _ in 0..2 {
+                out.send(inbox.recv().await?).await?;
+            }
+            Ok::<_, axon::Error>(())
+        },
+    );
     let mut input = Outbox::<u32>::detached("input");
     let mut output = Inbox::<u32>::detached("output");
     link(&input.endpoint(), &comp.inbox("inbox").unwrap()).unwrap();

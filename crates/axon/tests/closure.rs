@@ -141,11 +141,11 @@ fn sending_to_a_finished_components_inbox_hands_the_message_back() {
     }
     assert_eq!(
         block_on(feed.send("two".into())),
-        Err(SendError("two".to_string()))
+        Err(SendError::new("two".to_string()))
     );
     assert_eq!(
         feed.send_blocking("three".into()),
-        Err(SendError("three".to_string()))
+        Err(SendError::new("three".to_string()))
     );
     assert_eq!(feed.held(), 0, "nothing was kept");
     running.wait();
@@ -176,7 +176,7 @@ fn a_sender_waiting_for_space_gets_its_message_back_when_the_destination_closes(
     started.wait();
     // Whether or not the thread is already waiting, the answer is the same.
     drop(inbox);
-    assert_eq!(waiter.join().unwrap(), Err(SendError("waits".to_string())));
+    assert_eq!(waiter.join().unwrap(), Err(SendError::new("waits".to_string())));
 }
 
 /// Sends on an outbox that is not linked are held there, in order, and move to
@@ -262,7 +262,7 @@ fn a_receiver_that_drains_a_box_whose_senders_are_gone_sees_closed_in_the_same_p
         let got = Arc::new(std::sync::Mutex::new(Vec::new()));
         let g = got.clone();
         let consumer = sys.spawn(
-            Component::new("consumer").std::<u32, u32>(),
+            Component::new("consumer").inbox_and_outbox::<u32, u32>(),
             move |mut cx| async move {
                 let mut inbox = cx.inbox::<u32>("inbox")?;
                 loop {

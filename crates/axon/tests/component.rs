@@ -20,24 +20,27 @@ use common::{assert_finished, quiet, spawn_counted, wait_until, yield_now};
 #[test]
 fn new_component_has_the_default_boxes_empty_and_no_children() {
     let sys = System::builder().threads(1).build();
-    let c = sys.spawn(Component::new("plain").std::<u32, u32>(), |mut cx| async move {
-        // The owner's handles: each can be taken once, with the declared type.
-        let inbox = cx.inbox::<u32>("inbox")?;
-        assert!(inbox.is_empty());
-        assert!(matches!(
-            cx.inbox::<u32>("inbox"),
-            Err(BoxError::AlreadyTaken { .. })
-        ));
-        assert!(matches!(
-            cx.outbox::<String>("outbox"),
-            Err(BoxError::WrongType { .. })
-        ));
-        assert!(matches!(cx.inbox::<u32>("nope"), Err(BoxError::NotFound { .. })));
-        assert!(cx.children().is_empty());
-        assert!(cx.children_done());
-        assert_eq!(cx.any_ready(), None);
-        Ok::<_, axon::Error>(())
-    });
+    let c = sys.spawn(
+        Component::new("plain").inbox_and_outbox::<u32, u32>(),
+        |mut cx| async move {
+            // The owner's handles: each can be taken once, with the declared type.
+            let inbox = cx.inbox::<u32>("inbox")?;
+            assert!(inbox.is_empty());
+            assert!(matches!(
+                cx.inbox::<u32>("inbox"),
+                Err(BoxError::AlreadyTaken { .. })
+            ));
+            assert!(matches!(
+                cx.outbox::<String>("outbox"),
+                Err(BoxError::WrongType { .. })
+            ));
+            assert!(matches!(cx.inbox::<u32>("nope"), Err(BoxError::NotFound { .. })));
+            assert!(cx.children().is_empty());
+            assert!(cx.children_done());
+            assert_eq!(cx.any_ready(), None);
+            Ok::<_, axon::Error>(())
+        },
+    );
     let mut ins = c.box_names(Direction::In);
     let mut outs = c.box_names(Direction::Out);
     ins.sort();
@@ -81,7 +84,7 @@ fn new_component_has_the_default_boxes_empty_and_no_children() {
 fn delivery_is_immediate_and_fifo_on_data_and_control_boxes() {
     let sys = System::builder().threads(1).build();
     let c = sys.spawn(
-        Component::new("loop").std::<String, String>(),
+        Component::new("loop").inbox_and_outbox::<String, String>(),
         |mut cx| async move {
             let me = cx.me().clone();
             cx.link(&me.outbox::<String>("outbox")?, &me.inbox::<String>("inbox")?)?;
@@ -353,9 +356,7 @@ fn parent_hears_how_each_child_ended() {
     let sys = System::builder().threads(1).build();
     let parent = sys.spawn(Component::bare("parent"), |cx| async move {
         let ok = cx.spawn_child(Component::new("ok"), |_cx| async {});
-        let err = cx.spawn_child(Component::new("err"), |_cx| async {
-            Err::<(), _>("nope".to_string())
-        });
+        let err = cx.spawn_child(Component::new("err"), |_cx| async { Err("nope".into()) });
         let boom = cx.spawn_child(Component::new("boom"), |_cx| async { explode() });
         let threaded = cx.spawn_threaded_child(Component::new("thr"), |_cx| {});
         let mut seen = Vec::new();
@@ -381,14 +382,17 @@ fn parent_hears_how_each_child_ended() {
 #[test]
 fn a_panicking_component_ends_alone_and_is_reported() {
     let sys = System::builder().threads(2).build();
-    let doubler = sys.spawn(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u32>("inbox")?;
-        let mut out = cx.outbox::<u32>("outbox")?;
-        while let Ok(x) = inbox.recv().await {
-            out.send(x * 2).await?;
-        }
-        Ok::<_, axon::Error>(())
-    });
+    let doubler = sys.spawn(
+        Component::new("doubler").inbox_and_outbox::<u32, u32>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            while let Ok(x) = inbox.recv().await {
+                out.send(x * 2).await?;
+            }
+            Ok::<_, axon::Error>(())
+        },
+    );
     let mut feed = Outbox::<u32>::detached("feed");
     let mut results = Inbox::<u32>::detached("results");
     link(&feed.endpoint(), &doubler.inbox("inbox").unwrap()).unwrap();
@@ -493,7 +497,7 @@ fn waiting_consumer_sees(panics: bool) -> Result<Signal, axon::RecvError> {
         if panics {
             explode();
         }
-        Err::<(), _>("late".to_string())
+        Err("late".into())
     });
     link(
         &failing.outbox::<Signal>("signal").unwrap(),

@@ -63,7 +63,7 @@ fn a_long_exchange_does_not_starve_a_runnable_component() {
     const ROUNDS: u64 = 100_000;
     let sys = System::builder().threads(1).build();
     let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let ping = sys.spawn(Component::bare("ping").std::<u64, u64>(), {
+    let ping = sys.spawn(Component::bare("ping").inbox_and_outbox::<u64, u64>(), {
         let count = count.clone();
         move |mut cx| async move {
             let mut inbox = cx.inbox::<u64>("inbox")?;
@@ -79,16 +79,19 @@ fn a_long_exchange_does_not_starve_a_runnable_component() {
             Ok::<_, axon::Error>(())
         }
     });
-    let pong = sys.spawn(Component::bare("pong").std::<u64, u64>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u64>("inbox")?;
-        let mut out = cx.outbox::<u64>("outbox")?;
-        while let Ok(n) = inbox.recv().await {
-            if out.send(n + 1).await.is_err() {
-                break;
+    let pong = sys.spawn(
+        Component::bare("pong").inbox_and_outbox::<u64, u64>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u64>("inbox")?;
+            let mut out = cx.outbox::<u64>("outbox")?;
+            while let Ok(n) = inbox.recv().await {
+                if out.send(n + 1).await.is_err() {
+                    break;
+                }
             }
-        }
-        Ok::<_, axon::Error>(())
-    });
+            Ok::<_, axon::Error>(())
+        },
+    );
     link(
         &ping.outbox::<u64>("outbox").unwrap(),
         &pong.inbox("inbox").unwrap(),

@@ -14,21 +14,24 @@ fn running(threads: usize) -> RunningSystem {
 
 /// Doubles what arrives on `inbox`; ends when its input closes.
 fn doubler() -> Prefab {
-    Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u32>("inbox")?;
-        let mut out = cx.outbox::<u32>("outbox")?;
-        while let Ok(x) = inbox.recv().await {
-            out.send(x * 2).await?;
-        }
-        Ok::<_, axon::Error>(())
-    })
+    Prefab::new(
+        Component::new("doubler").inbox_and_outbox::<u32, u32>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            while let Ok(x) = inbox.recv().await {
+                out.send(x * 2).await?;
+            }
+            Ok::<_, axon::Error>(())
+        },
+    )
 }
 
 /// Echoes `inbox` to `outbox` until a signal arrives on `control`, which it
 /// passes on out of `signal` before ending (the Kamaelia convention).
 fn echo_until_told() -> Prefab {
     Prefab::new(
-        Component::new("echo").std::<String, String>(),
+        Component::new("echo").inbox_and_outbox::<String, String>(),
         |mut cx| async move {
             let mut inbox = cx.inbox::<String>("inbox")?;
             let mut control = cx.inbox::<Signal>("control")?;
@@ -79,7 +82,7 @@ fn blocking_round_trip_and_end_of_input() {
     assert!(h.is_finished());
     assert_eq!(
         h.send_blocking(1),
-        Err(SendError(1)),
+        Err(SendError::new(1)),
         "closed input hands the message back"
     );
     sys.wait();
@@ -158,11 +161,14 @@ fn control_and_signal() {
 #[test]
 fn failure_is_reported_on_signal_and_outcome() {
     let sys = running(1);
-    let boom = Prefab::new(Component::new("boom").std::<u8, u8>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u8>("inbox")?;
-        let _ = inbox.recv().await;
-        Err::<(), axon::Error>("it broke".into())
-    });
+    let boom = Prefab::new(
+        Component::new("boom").inbox_and_outbox::<u8, u8>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u8>("inbox")?;
+            let _ = inbox.recv().await;
+            Err::<(), axon::Error>("it broke".into())
+        },
+    );
     let mut h: Handle<u8> = Handle::spawn(sys.system(), boom).unwrap();
     h.send_blocking(1).unwrap();
     match h.recv_signal_blocking() {
@@ -188,7 +194,7 @@ fn missing_boxes_are_not_an_error() {
     );
     let sys = running(1);
     let mut h: Handle<(), u8> = Handle::spawn(sys.system(), source).unwrap();
-    assert_eq!(h.send_blocking(()), Err(SendError(())));
+    assert_eq!(h.send_blocking(()), Err(SendError::new(())));
     assert!(h.send_control(Signal::ShutdownMicroprocess).is_err());
     let got: Vec<u8> = std::iter::from_fn(|| h.recv_blocking().ok()).collect();
     assert_eq!(got, [0, 1, 2]);

@@ -38,7 +38,7 @@ fn sleeper(sys: &System, spec: Component) -> ComponentRef {
 #[test]
 fn the_snapshot_lists_components_boxes_and_linkages() {
     let sys = System::builder().threads(1).build();
-    let a = sleeper(&sys, Component::new("a").std::<u32, u32>());
+    let a = sleeper(&sys, Component::new("a").inbox_and_outbox::<u32, u32>());
     let b = sleeper(
         &sys,
         Component::new("b")

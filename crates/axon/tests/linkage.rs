@@ -33,9 +33,9 @@ fn idle(sys: &System, spec: Component) -> ComponentRef {
 #[test]
 fn link_kind_and_ends_follow_from_the_boxes() {
     let sys = System::builder().threads(1).build();
-    let a = idle(&sys, Component::new("a").std::<u32, u32>());
-    let b = idle(&sys, Component::new("b").std::<u32, u32>());
-    let c = idle(&sys, Component::new("c").std::<u32, u32>());
+    let a = idle(&sys, Component::new("a").inbox_and_outbox::<u32, u32>());
+    let b = idle(&sys, Component::new("b").inbox_and_outbox::<u32, u32>());
+    let c = idle(&sys, Component::new("c").inbox_and_outbox::<u32, u32>());
 
     let normal = link(&a.outbox::<u32>("outbox").unwrap(), &b.inbox("inbox").unwrap()).unwrap();
     assert_eq!(normal.kind(), LinkKind::Normal);
@@ -219,10 +219,10 @@ fn extending_a_chain_moves_waiting_messages_in_order() {
 #[test]
 fn a_box_links_to_one_destination_and_many_may_link_into_one() {
     let sys = System::builder().threads(1).build();
-    let c1 = idle(&sys, Component::new("c1").std::<u32, u32>());
-    let c2 = idle(&sys, Component::new("c2").std::<u32, u32>());
-    let c3 = idle(&sys, Component::new("c3").std::<u32, u32>());
-    let c4 = idle(&sys, Component::new("c4").std::<u32, u32>());
+    let c1 = idle(&sys, Component::new("c1").inbox_and_outbox::<u32, u32>());
+    let c2 = idle(&sys, Component::new("c2").inbox_and_outbox::<u32, u32>());
+    let c3 = idle(&sys, Component::new("c3").inbox_and_outbox::<u32, u32>());
+    let c4 = idle(&sys, Component::new("c4").inbox_and_outbox::<u32, u32>());
     let first = link(&c1.outbox::<u32>("outbox").unwrap(), &c2.inbox("inbox").unwrap()).unwrap();
     let err = link(&c1.outbox::<u32>("outbox").unwrap(), &c3.inbox("inbox").unwrap()).unwrap_err();
     assert_eq!(
@@ -248,8 +248,8 @@ fn a_box_links_to_one_destination_and_many_may_link_into_one() {
 #[test]
 fn unlinking_removes_only_that_linkage() {
     let sys = System::builder().threads(1).build();
-    let c1 = idle(&sys, Component::new("c1").std::<u32, u32>());
-    let c2 = idle(&sys, Component::new("c2").std::<u32, u32>());
+    let c1 = idle(&sys, Component::new("c1").inbox_and_outbox::<u32, u32>());
+    let c2 = idle(&sys, Component::new("c2").inbox_and_outbox::<u32, u32>());
     let l1 = link(&c1.outbox::<u32>("outbox").unwrap(), &c2.inbox("inbox").unwrap()).unwrap();
     let l2 = link(
         &c1.outbox::<Signal>("signal").unwrap(),
@@ -291,7 +291,7 @@ fn a_components_linkages_are_removed_when_it_ends_and_only_those() {
         b_out.endpoint(),
     );
     let c = sys.spawn(
-        Component::new("c").std::<String, String>(),
+        Component::new("c").inbox_and_outbox::<String, String>(),
         move |mut cx| async move {
             let me = cx.me().clone();
             cx.link(&a_out_ref, &b_in_ref)?;

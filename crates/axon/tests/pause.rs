@@ -48,7 +48,10 @@ async fn kamaelia_doubler(mut cx: Context) -> Result<(), axon::Error> {
 fn pause_loop_delivers_everything(threads: usize) {
     const N: u32 = 3000;
     let sys = System::builder().threads(threads).build();
-    let t = sys.spawn(Component::new("doubler").std::<u32, u32>(), kamaelia_doubler);
+    let t = sys.spawn(
+        Component::new("doubler").inbox_and_outbox::<u32, u32>(),
+        kamaelia_doubler,
+    );
     let (sum_out, mut sums) = {
         let inbox = Inbox::<Vec<u32>>::detached("sums");
         (inbox.endpoint(), inbox)

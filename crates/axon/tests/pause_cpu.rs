@@ -49,7 +49,10 @@ async fn kamaelia_forwarder(mut cx: Context) -> Result<(), axon::Error> {
 
 fn stalled_consumer_costs_no_cpu(threads: usize) -> Duration {
     let sys = System::builder().threads(threads).build();
-    let t = sys.spawn(Component::new("forwarder").std::<u32, u32>(), kamaelia_forwarder);
+    let t = sys.spawn(
+        Component::new("forwarder").inbox_and_outbox::<u32, u32>(),
+        kamaelia_forwarder,
+    );
     let mut sink = Inbox::<u32>::detached("sink");
     sink.set_size(Some(1));
     link(&t.outbox::<u32>("outbox").unwrap(), &sink.endpoint()).unwrap();

@@ -815,7 +815,8 @@ fn poll_sender(s: &mut Sender, ledger: &mut Ledger, i: usize, at: &str) -> Resul
         Ok(()) => {
             ledger.sent.insert(msg);
         }
-        Err(axon::SendError(m)) => {
+        Err(e) => {
+            let m = e.into_inner();
             prop_assert_eq!(m, msg, "{}: send handed back a different message", at);
             ledger.pending[i] = Some(m);
         }

@@ -130,7 +130,7 @@ fn wait_returns_when_components_spawned_while_running_finish() {
 fn busy_pair(sys: &System, stop: &Arc<AtomicBool>) -> [ComponentRef; 2] {
     let s = stop.clone();
     let echo = sys.spawn(
-        Component::new("echo").std::<u64, u64>(),
+        Component::new("echo").inbox_and_outbox::<u64, u64>(),
         move |mut cx| async move {
             let me = cx.me().clone();
             cx.link(&me.outbox::<u64>("outbox")?, &me.inbox::<u64>("inbox")?)?;
@@ -231,7 +231,9 @@ fn idle_components_are_not_run_and_waking_one_runs_only_that_one() {
     }
     let mut result = Inbox::<u64>::detached("result");
     let ping = sys.spawn(
-        Component::bare("ping").std::<u64, u64>().outbox::<u64>("result"),
+        Component::bare("ping")
+            .inbox_and_outbox::<u64, u64>()
+            .outbox::<u64>("result"),
         |mut cx| async move {
             let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;
@@ -247,16 +249,19 @@ fn idle_components_are_not_run_and_waking_one_runs_only_that_one() {
             Ok::<_, axon::Error>(())
         },
     );
-    let pong = sys.spawn(Component::bare("pong").std::<u64, u64>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u64>("inbox")?;
-        let mut out = cx.outbox::<u64>("outbox")?;
-        while let Ok(n) = inbox.recv().await {
-            if out.send(n + 1).await.is_err() {
-                break;
+    let pong = sys.spawn(
+        Component::bare("pong").inbox_and_outbox::<u64, u64>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u64>("inbox")?;
+            let mut out = cx.outbox::<u64>("outbox")?;
+            while let Ok(n) = inbox.recv().await {
+                if out.send(n + 1).await.is_err() {
+                    break;
+                }
             }
-        }
-        Ok::<_, axon::Error>(())
-    });
+            Ok::<_, axon::Error>(())
+        },
+    );
     link(
         &ping.outbox::<u64>("outbox").unwrap(),
         &pong.inbox("inbox").unwrap(),
@@ -411,15 +416,18 @@ fn a_pipeline_works_on_one_and_on_two_threads() {
                 Ok::<_, axon::Error>(())
             },
         );
-        let double = sys.spawn(Component::bare("double").std::<u64, u64>(), |mut cx| async move {
-            let mut inbox = cx.inbox::<u64>("inbox")?;
-            inbox.set_size(Some(16));
-            let mut out = cx.outbox::<u64>("outbox")?;
-            while let Ok(x) = inbox.recv().await {
-                out.send(x * 2).await?;
-            }
-            Ok::<_, axon::Error>(())
-        });
+        let double = sys.spawn(
+            Component::bare("double").inbox_and_outbox::<u64, u64>(),
+            |mut cx| async move {
+                let mut inbox = cx.inbox::<u64>("inbox")?;
+                inbox.set_size(Some(16));
+                let mut out = cx.outbox::<u64>("outbox")?;
+                while let Ok(x) = inbox.recv().await {
+                    out.send(x * 2).await?;
+                }
+                Ok::<_, axon::Error>(())
+            },
+        );
         let total = Arc::new(AtomicUsize::new(0));
         let t = total.clone();
         let sum = sys.spawn(

@@ -60,21 +60,24 @@ fn pipeline(sys: &System, n: u32, log: &Log, sum: &Arc<Mutex<Option<u32>>>) -> [
         },
     );
     let l = log.clone();
-    let double = sys.spawn(Component::new("double").std::<u32, u32>(), move |mut cx| {
-        let id = cx.id();
-        let mut inbox = cx.inbox::<u32>("inbox").unwrap();
-        let mut out = cx.outbox::<u32>("outbox").unwrap();
-        Logged {
-            id,
-            log: l,
-            inner: Box::pin(async move {
-                while let Ok(x) = inbox.recv().await {
-                    out.send(2 * x).await?;
-                }
-                Ok::<_, axon::Error>(())
-            }),
-        }
-    });
+    let double = sys.spawn(
+        Component::new("double").inbox_and_outbox::<u32, u32>(),
+        move |mut cx| {
+            let id = cx.id();
+            let mut inbox = cx.inbox::<u32>("inbox").unwrap();
+            let mut out = cx.outbox::<u32>("outbox").unwrap();
+            Logged {
+                id,
+                log: l,
+                inner: Box::pin(async move {
+                    while let Ok(x) = inbox.recv().await {
+                        out.send(2 * x).await?;
+                    }
+                    Ok::<_, axon::Error>(())
+                }),
+            }
+        },
+    );
     let (l, s) = (log.clone(), sum.clone());
     let total = sys.spawn(Component::new("total").inbox::<u32>("inbox"), move |mut cx| {
         let id = cx.id();
@@ -202,7 +205,7 @@ fn step_returns_none_once_every_component_has_finished() {
 #[test]
 fn failures_and_panics_are_reported_in_the_step_they_happen() {
     let sys = System::builder().stepped().build();
-    sys.spawn(Component::bare("fails"), |_cx| async { Err::<(), _>("no luck") });
+    sys.spawn(Component::bare("fails"), |_cx| async { Err("no luck".into()) });
     sys.spawn(Component::bare("panics"), |_cx| async {
         if true {
             panic!("on purpose");
@@ -355,14 +358,17 @@ fn components_spawned_during_a_step_are_stepped() {
 #[test]
 fn a_handle_drives_a_stepped_system_between_steps() {
     let sys = System::builder().stepped().build();
-    let doubler = Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u32>("inbox")?;
-        let mut out = cx.outbox::<u32>("outbox")?;
-        while let Ok(x) = inbox.recv().await {
-            out.send(x * 2).await?;
-        }
-        Ok::<_, axon::Error>(())
-    });
+    let doubler = Prefab::new(
+        Component::new("doubler").inbox_and_outbox::<u32, u32>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            while let Ok(x) = inbox.recv().await {
+                out.send(x * 2).await?;
+            }
+            Ok::<_, axon::Error>(())
+        },
+    );
     let mut h: Handle<u32> = Handle::spawn(&sys, doubler).unwrap();
     assert_eq!(
         sys.step_timeout(LIMIT).unwrap().unwrap().after(),

@@ -47,7 +47,7 @@ fn ring(
             let quota = quota(i);
             let first = i == 0;
             sys.spawn(
-                Component::new("hop").std::<u64, u64>(),
+                Component::new("hop").inbox_and_outbox::<u64, u64>(),
                 move |mut cx| async move {
                     let mut inbox = cx.inbox::<u64>("inbox")?;
                     let mut out = cx.outbox::<u64>("outbox")?;
@@ -154,7 +154,7 @@ fn wakes_from_threads_and_workers_mix() {
     // A collector fed by two threaded feeders and one async relay.
     let t = total.clone();
     let collector = sys.spawn(
-        Component::new("collector").std::<u64, u64>(),
+        Component::new("collector").inbox_and_outbox::<u64, u64>(),
         move |mut cx| async move {
             let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut n = 0;
@@ -168,17 +168,20 @@ fn wakes_from_threads_and_workers_mix() {
     );
     let feeders: Vec<ComponentRef> = (0..2)
         .map(|_| {
-            sys.spawn_threaded(Component::new("feeder").std::<u64, u64>(), move |mut cx| {
-                let mut out = cx.outbox::<u64>("outbox").expect("declared");
-                for _ in 0..PER_FEEDER {
-                    out.send_blocking(1).expect("collector is there");
-                }
-            })
+            sys.spawn_threaded(
+                Component::new("feeder").inbox_and_outbox::<u64, u64>(),
+                move |mut cx| {
+                    let mut out = cx.outbox::<u64>("outbox").expect("declared");
+                    for _ in 0..PER_FEEDER {
+                        out.send_blocking(1).expect("collector is there");
+                    }
+                },
+            )
         })
         .collect();
     let s = stop.clone();
     let source = sys.spawn(
-        Component::new("source").std::<u64, u64>(),
+        Component::new("source").inbox_and_outbox::<u64, u64>(),
         move |mut cx| async move {
             let mut out = cx.outbox::<u64>("outbox")?;
             for _ in 0..PER_FEEDER {
@@ -191,7 +194,7 @@ fn wakes_from_threads_and_workers_mix() {
         },
     );
     let relay = sys.spawn(
-        Component::new("relay").std::<u64, u64>(),
+        Component::new("relay").inbox_and_outbox::<u64, u64>(),
         move |mut cx| async move {
             let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;

@@ -30,7 +30,7 @@ fn a_threaded_component_has_the_default_boxes_runs_on_its_own_thread_and_ends() 
     let sys = System::builder().threads(1).build();
     let seen = Arc::new(Mutex::new(None));
     let s = seen.clone();
-    let t = sys.spawn_threaded(Component::new("t").std::<u8, u8>(), move |_cx| {
+    let t = sys.spawn_threaded(Component::new("t").inbox_and_outbox::<u8, u8>(), move |_cx| {
         *s.lock().unwrap() = Some(std::thread::current().id());
     });
     assert_eq!(t.kind(), Kind::Threaded);
@@ -61,13 +61,16 @@ fn messages_flow_into_and_out_of_a_threaded_component() {
             Ok::<_, axon::Error>(())
         },
     );
-    let t = sys.spawn_threaded(Component::new("t").std::<String, String>(), |mut cx| {
-        let mut inbox = cx.inbox::<String>("inbox").expect("declared");
-        let mut out = cx.outbox::<String>("outbox").expect("declared");
-        while let Ok(m) = inbox.recv_blocking() {
-            out.send_blocking(format!("{m}, world")).expect("recorder alive");
-        }
-    });
+    let t = sys.spawn_threaded(
+        Component::new("t").inbox_and_outbox::<String, String>(),
+        |mut cx| {
+            let mut inbox = cx.inbox::<String>("inbox").expect("declared");
+            let mut out = cx.outbox::<String>("outbox").expect("declared");
+            while let Ok(m) = inbox.recv_blocking() {
+                out.send_blocking(format!("{m}, world")).expect("recorder alive");
+            }
+        },
+    );
     let got = Arc::new(Mutex::new(Vec::new()));
     let g = got.clone();
     let recorder = sys.spawn(
@@ -369,7 +372,9 @@ fn a_threaded_childs_end_is_reported_to_its_parent() {
 fn linking_from_the_thread_and_from_outside_at_once_is_safe() {
     let sys = System::builder().threads(1).build();
     let t = sys.spawn_threaded(
-        Component::new("t").std::<u32, u32>().inbox::<()>("done"),
+        Component::new("t")
+            .inbox_and_outbox::<u32, u32>()
+            .inbox::<()>("done"),
         |mut cx| {
             let me = cx.me().clone();
             let mut done = cx.inbox::<()>("done").expect("declared");

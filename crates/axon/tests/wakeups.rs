@@ -37,7 +37,7 @@ async fn send_kamaelia<T: Send + 'static>(
                 msg = m;
                 cx.pause().await;
             }
-            Err(TrySendError::Closed(m)) => return Err(SendError(m)),
+            Err(TrySendError::Closed(m)) => return Err(SendError::new(m)),
         }
     }
 }
@@ -135,8 +135,8 @@ fn a_quiet_loop_stays_asleep() {
         #[allow(unreachable_code)]
         ()
     };
-    let (a, ca) = spawn_counted(&sys, Component::new("a").std::<u8, u8>(), body);
-    let (b, cb) = spawn_counted(&sys, Component::new("b").std::<u8, u8>(), body);
+    let (a, ca) = spawn_counted(&sys, Component::new("a").inbox_and_outbox::<u8, u8>(), body);
+    let (b, cb) = spawn_counted(&sys, Component::new("b").inbox_and_outbox::<u8, u8>(), body);
     link(&a.outbox::<u8>("outbox").unwrap(), &b.inbox("inbox").unwrap()).unwrap();
     link(&b.outbox::<u8>("outbox").unwrap(), &a.inbox("inbox").unwrap()).unwrap();
     let running = sys.start();

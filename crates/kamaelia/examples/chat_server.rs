@@ -56,7 +56,7 @@ fn session(info: ConnectionInfo) -> Prefab {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let me = NEXT.fetch_add(1, Ordering::Relaxed);
     let spec = Component::new("ChatSession")
-        .std::<Bytes, Bytes>()
+        .inbox_and_outbox::<Bytes, Bytes>()
         .outbox::<ChatLine>("_to_chat")
         .inbox_with_size::<ChatLine>("_from_chat", QUEUE)
         .outbox::<Signal>("_publisher_control")
@@ -146,7 +146,7 @@ fn session(info: ConnectionInfo) -> Prefab {
         tracing::debug!(peer = %info.peer, id = me, "left the chat");
         // Tell the adapter to flush and close the connection.
         let _ = signal.try_send(end);
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }
 

@@ -19,19 +19,22 @@ const ROUNDS: u32 = 90;
 type Pair = (u64, u64);
 
 fn step() -> Prefab {
-    Prefab::new(Component::new("step").std::<Pair, Pair>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<Pair>("inbox")?;
-        let mut out = cx.outbox::<Pair>("outbox")?;
-        while let Ok((a, b)) = inbox.recv().await {
-            out.send((b, a + b)).await?;
-        }
-        Ok::<_, axon::Error>(())
-    })
+    Prefab::new(
+        Component::new("step").inbox_and_outbox::<Pair, Pair>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<Pair>("inbox")?;
+            let mut out = cx.outbox::<Pair>("outbox")?;
+            while let Ok((a, b)) = inbox.recv().await {
+                out.send((b, a + b)).await?;
+            }
+            Ok(())
+        },
+    )
 }
 
 fn count(rounds: u32) -> Prefab {
     let spec = Component::new("count")
-        .std::<Pair, Pair>()
+        .inbox_and_outbox::<Pair, Pair>()
         .outbox::<u64>("answer");
     Prefab::new(spec, move |mut cx| async move {
         let mut inbox = cx.inbox::<Pair>("inbox")?;
@@ -49,7 +52,7 @@ fn count(rounds: u32) -> Prefab {
                 out.send(pair).await?;
             }
         }
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }
 

@@ -2,16 +2,14 @@
 //!
 //! `cargo run --release -p kamaelia --example first_program`
 
-use axon::System;
-use kamaelia::pipeline;
-use kamaelia::util::{data_source, pure_transformer, ConsoleEchoer};
+use kamaelia::prelude::*; // System, Component, Prefab, Signal, boxes, chassis, everyday components
 
 fn main() {
     let sys = System::new();
     pipeline![
         data_source(["hello", "kamaelia"]),
         pure_transformer(|s: &str| Some(format!("{}\n", s.to_uppercase()))),
-        ConsoleEchoer::<String>::new().into(),
+        ConsoleEchoer::<String>::new(),
     ]
     .spawn(&sys);
     sys.run();

@@ -19,7 +19,7 @@
 
 use std::process::ExitCode;
 
-use axon::{link, ComponentRef, Inbox, Outbox, Outcome, Signal, System};
+use axon::{link, ComponentRef, Inbox, Outbox, Outcome, Signal, Spawn, System};
 use bytes::Bytes;
 use clap::Parser;
 use kamaelia::process::{
@@ -77,17 +77,13 @@ fn run(args: Args) -> Result<u8, axon::Error> {
     let sys = System::new();
     // Created, linked, then activated: the threaded reader and writer start
     // as soon as they are activated.
-    let reader = ByteReader::stdin().chunk_size(args.chunk).build().create(&sys);
+    let reader = ByteReader::stdin().chunk_size(args.chunk).create(&sys);
     let process = process
         .chunk_size(args.chunk)
         .inbox_size(args.box_size)
         .stderr(Stderr::Inherit)
-        .build()
         .spawn(&sys);
-    let writer = ByteWriter::stdout()
-        .inbox_size(args.box_size)
-        .build()
-        .create(&sys);
+    let writer = ByteWriter::stdout().inbox_size(args.box_size).create(&sys);
     chain(reader.component(), &process)?;
     chain(&process, writer.component())?;
     let mut exit = Inbox::<Exit>::detached("exit");

@@ -16,14 +16,14 @@ const MESSAGES: u64 = 10_000;
 
 fn add_one(i: usize) -> Prefab {
     Prefab::new(
-        Component::new(format!("add1-{i}")).std::<u64, u64>(),
+        Component::new(format!("add1-{i}")).inbox_and_outbox::<u64, u64>(),
         |mut cx| async move {
             let mut inbox = cx.inbox::<u64>("inbox")?;
             let mut out = cx.outbox::<u64>("outbox")?;
             while let Ok(x) = inbox.recv().await {
                 out.send(x + 1).await?;
             }
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

@@ -6,7 +6,7 @@
 //! cargo run -p kamaelia --example util_tour
 //! ```
 
-use axon::{link, ComponentRef, Signal, System};
+use axon::{link, ComponentRef, Signal, Spawn, System};
 use kamaelia::util::{
     collector, data_source, fanout, filter, pure_transformer, ConsoleEchoer, DeFramer, DeMarshaller, Framer,
     Json, Marshaller,
@@ -33,20 +33,19 @@ fn main() -> Result<(), axon::Error> {
         celsius: 15.0 + f64::from(i) * 1.5,
     });
     let source = data_source(readings).spawn(&sys);
-    let encode = Marshaller::<Reading, _>::new(Json).build().spawn(&sys);
-    let frame = Framer::new().build().spawn(&sys);
+    let encode = Marshaller::<Reading, _>::new(Json).spawn(&sys);
+    let frame = Framer::new().spawn(&sys);
     // Re-cut every frame into 5-byte chunks, the way a socket might deliver them.
     let rechunk =
         pure_transformer(|frame: Vec<u8>| Some(frame.chunks(5).map(<[u8]>::to_vec).collect::<Vec<_>>()))
             .spawn(&sys);
     let flatten = flatten().spawn(&sys);
-    let deframe = DeFramer::new().build().spawn(&sys);
-    let decode = DeMarshaller::<Reading, _>::new(Json).build().spawn(&sys);
+    let deframe = DeFramer::new().spawn(&sys);
+    let decode = DeMarshaller::<Reading, _>::new(Json).spawn(&sys);
     let warm = filter(|r: &Reading| r.celsius >= 20.0).spawn(&sys);
     let split = fanout::<Reading>(["console", "keep"]).spawn(&sys);
     let console = ConsoleEchoer::with_format(|r: &Reading| format!("{}: {:.1} C\n", r.sensor, r.celsius))
         .tag("warm reading ")
-        .build()
         .spawn(&sys);
     let (keep, kept) = collector::<Reading>();
     let keep = keep.spawn(&sys);
@@ -79,7 +78,7 @@ fn flatten() -> axon::Prefab {
     use axon::{Component, Prefab};
     use kamaelia::util::Intake;
     Prefab::new(
-        Component::new("flatten").std::<Vec<Vec<u8>>, Vec<u8>>(),
+        Component::new("flatten").inbox_and_outbox::<Vec<Vec<u8>>, Vec<u8>>(),
         |mut cx| async move {
             let mut intake = Intake::<Vec<Vec<u8>>>::take(&mut cx)?;
             let mut out = cx.outbox::<Vec<u8>>("outbox")?;
@@ -92,7 +91,7 @@ fn flatten() -> axon::Prefab {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axon::{link, Component, Inbox, Outbox, Prefab, Signal, System};
+use axon::{link, Component, Inbox, Outbox, Prefab, Signal, Spawn, System};
 use bytes::{BufMut, Bytes, BytesMut};
 use clap::Parser;
 use kamaelia::process::{Exit, UnixProcess};
@@ -64,7 +64,7 @@ struct Args {
 /// message per frame on `outbox`, then `ProducerFinished` on `signal`.
 fn test_pattern(width: usize, height: usize, frames: u32) -> Prefab {
     Prefab::new(
-        Component::new("TestPattern").std::<(), Bytes>(),
+        Component::new("TestPattern").inbox_and_outbox::<(), Bytes>(),
         move |mut cx| async move {
             let mut intake = Intake::<()>::take(&mut cx)?;
             let mut out = cx.outbox::<Bytes>("outbox")?;
@@ -112,7 +112,7 @@ fn test_pattern(width: usize, height: usize, frames: u32) -> Prefab {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }
@@ -121,7 +121,7 @@ fn test_pattern(width: usize, height: usize, frames: u32) -> Prefab {
 /// keeps the last few, to show if it fails.
 fn stderr_log(last: Arc<Mutex<VecDeque<String>>>) -> Prefab {
     Prefab::new(
-        Component::new("StderrLog").std::<Bytes, ()>(),
+        Component::new("StderrLog").inbox_and_outbox::<Bytes, ()>(),
         move |mut cx| async move {
             let mut intake = Intake::<Bytes>::take(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;
@@ -149,7 +149,7 @@ fn stderr_log(last: Arc<Mutex<VecDeque<String>>>) -> Prefab {
             }
             keep(&partial);
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }
@@ -193,7 +193,7 @@ fn run(args: &Args) -> Result<(), axon::Error> {
 
     let sys = System::new();
     let pattern = test_pattern(args.width as usize, args.height as usize, args.frames).spawn(&sys);
-    let ffmpeg = ffmpeg.build().spawn(&sys);
+    let ffmpeg = ffmpeg.spawn(&sys);
     let stdout = null_sink::<Bytes>().spawn(&sys); // ffmpeg writes the file, not stdout
     link(&pattern.outbox::<Bytes>("outbox")?, &ffmpeg.inbox("inbox")?)?;
     link(&pattern.outbox::<Signal>("signal")?, &ffmpeg.inbox("control")?)?;

@@ -264,7 +264,7 @@ pub fn backplane<T: Clone + Send + 'static>(name: &str) -> Prefab {
                         let _ = sub.signal.send(s.clone()).await;
                     }
                     let _ = signal.send(s).await; // nobody listening is not a failure
-                    return Ok::<_, axon::Error>(());
+                    return Ok(());
                 }
                 // Nobody can signal us any more: run on until the system stops.
                 Either3::A(Err(_)) => control = None,
@@ -391,7 +391,7 @@ pub fn publish_to<T: Send + 'static>(name: &str) -> Prefab {
             }
         };
         let _ = signal.send(s).await;
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }
 
@@ -496,7 +496,7 @@ fn subscriber<T: Clone + Send + 'static>(name: &str, joined: Option<Outbox<Subsc
             }
         };
         let _ = signal.send(s).await;
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }
 

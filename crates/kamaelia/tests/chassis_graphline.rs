@@ -454,7 +454,7 @@ fn feedback_loop_cycle_stops_after_n_rounds() {
     const ROUNDS: u64 = 1000;
     let counter = Prefab::new(
         Component::new("counter")
-            .std::<u64, u64>()
+            .inbox_and_outbox::<u64, u64>()
             .outbox::<u64>("result"),
         |mut cx| async move {
             let mut inbox = cx.inbox::<u64>("inbox")?;
@@ -510,18 +510,21 @@ fn graphline_as_a_pipeline_stage() {
 fn feedback_loop_on_two_workers() {
     for _ in 0..50 {
         let sys = System::builder().threads(2).build();
-        let counter = Prefab::new(Component::new("counter").std::<u64, u64>(), |mut cx| async move {
-            let mut inbox = cx.inbox::<u64>("inbox")?;
-            let mut out = cx.outbox::<u64>("outbox")?;
-            out.send(0).await?;
-            for round in 1..=100 {
-                let x = inbox.recv().await?;
-                if round < 100 {
-                    out.send(x).await?;
+        let counter = Prefab::new(
+            Component::new("counter").inbox_and_outbox::<u64, u64>(),
+            |mut cx| async move {
+                let mut inbox = cx.inbox::<u64>("inbox")?;
+                let mut out = cx.outbox::<u64>("outbox")?;
+                out.send(0).await?;
+                for round in 1..=100 {
+                    let x = inbox.recv().await?;
+                    if round < 100 {
+                        out.send(x).await?;
+                    }
                 }
-            }
-            Ok::<_, axon::Error>(())
-        });
+                Ok::<_, axon::Error>(())
+            },
+        );
         let g = graphline! {
             C = counter,
             INC = map("inc", |x: u64| x + 1),

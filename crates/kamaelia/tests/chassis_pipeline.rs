@@ -251,18 +251,21 @@ fn nested_type_mismatch_is_found_by_the_outer_check() {
 fn circular_pipeline_loops_the_last_stage_into_the_first() {
     // A counter bouncing between two stages; the first ends after 10 rounds,
     // then closure stops the second.
-    let first = Prefab::new(Component::new("count").std::<u32, u32>(), |mut cx| async move {
-        let mut inbox = cx.inbox::<u32>("inbox")?;
-        let mut out = cx.outbox::<u32>("outbox")?;
-        out.send(0).await?;
-        loop {
-            let x = inbox.recv().await?;
-            if x >= 10 {
-                return Ok::<_, axon::Error>(());
+    let first = Prefab::new(
+        Component::new("count").inbox_and_outbox::<u32, u32>(),
+        |mut cx| async move {
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            out.send(0).await?;
+            loop {
+                let x = inbox.recv().await?;
+                if x >= 10 {
+                    return Ok::<_, axon::Error>(());
+                }
+                out.send(x).await?;
             }
-            out.send(x).await?;
-        }
-    });
+        },
+    );
     let sys = System::builder().threads(1).build();
     let p = pipeline![circular: first, map("inc", |x: u32| x + 1)].spawn(&sys);
     assert!(
@@ -300,7 +303,10 @@ fn quick_stages_on_two_workers_wire_up_every_time() {
     // stages that end at once must not break the wiring.
     for _ in 0..50 {
         let sys = System::builder().threads(2).build();
-        let quick = Prefab::new(Component::new("quick").std::<u32, u32>(), |_cx| async {});
+        let quick = Prefab::new(
+            Component::new("quick").inbox_and_outbox::<u32, u32>(),
+            |_cx| async {},
+        );
         let p = pipeline![source("n", vec![1u32, 2, 3]), quick, map("inc", |x: u32| x + 1)].spawn(&sys);
         let mut out = collect(&p.outbox::<u32>("outbox").unwrap());
         sys.run();

@@ -65,7 +65,7 @@ fn delayed(req: Request) -> Prefab {
     };
     let body = req.path().to_string();
     Prefab::new(
-        Component::new("delayed").std::<(), ResponsePart>(),
+        Component::new("delayed").inbox_and_outbox::<(), ResponsePart>(),
         move |mut cx| async move {
             let mut out = cx.outbox::<ResponsePart>("outbox")?;
             axon::time::sleep(Duration::from_millis(delay)).await;
@@ -110,7 +110,7 @@ fn a_request_split_byte_by_byte_is_parsed() {
 fn stream_echo(req: Request) -> Prefab {
     let body = req.body().clone();
     Prefab::new(
-        Component::new("stream-echo").std::<(), ResponsePart>(),
+        Component::new("stream-echo").inbox_and_outbox::<(), ResponsePart>(),
         move |mut cx| async move {
             let mut out = cx.outbox::<ResponsePart>("outbox")?;
             out.send(ResponsePart::Head(
@@ -400,7 +400,7 @@ fn eof_mid_request_closes_without_an_answer() {
 /// Sends a head with a Content-Length, then fails half way through the body.
 fn broken(_req: Request) -> Prefab {
     Prefab::new(
-        Component::new("broken").std::<(), ResponsePart>(),
+        Component::new("broken").inbox_and_outbox::<(), ResponsePart>(),
         |mut cx| async move {
             let mut out = cx.outbox::<ResponsePart>("outbox")?;
             out.send(ResponsePart::Head(
@@ -416,7 +416,7 @@ fn broken(_req: Request) -> Prefab {
 /// Ends without sending anything.
 fn silent(_req: Request) -> Prefab {
     Prefab::new(
-        Component::new("silent").std::<(), ResponsePart>(),
+        Component::new("silent").inbox_and_outbox::<(), ResponsePart>(),
         |_cx| async move { Ok::<_, axon::Error>(()) },
     )
 }

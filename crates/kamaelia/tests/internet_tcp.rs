@@ -278,7 +278,7 @@ fn adapter_flow_control_stops_reading_while_the_consumer_is_full() {
     let running = sys.start();
     let stuck = |_: ConnectionInfo| {
         Prefab::new(
-            Component::new("stuck").std::<Bytes, Bytes>(),
+            Component::new("stuck").inbox_and_outbox::<Bytes, Bytes>(),
             |mut cx| async move {
                 let mut inbox = cx.inbox::<Bytes>("inbox")?;
                 let _first = inbox.recv().await;

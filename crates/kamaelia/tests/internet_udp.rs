@@ -57,7 +57,7 @@ fn two_simple_peers_talk_to_each_other() {
     let a = a.remote(b_addr);
     assert_eq!(a.remote_addr(), b_addr);
     let mut ha: Peer = Handle::spawn(sys, a.prefab()).unwrap();
-    let mut hb: Peer = Handle::spawn(sys, b.into()).unwrap();
+    let mut hb: Peer = Handle::spawn(sys, b).unwrap();
 
     ha.send_blocking(Bytes::from_static(b"ping")).unwrap();
     assert_eq!(next(&hb), (Bytes::from_static(b"ping"), a_addr));
@@ -137,7 +137,7 @@ fn postbox_peer_sends_each_datagram_where_it_says() {
     let (r2, a2) = plain();
     let peer = PostboxPeer::bind("127.0.0.1:0").unwrap();
     let me = peer.local_addr();
-    let mut h: Handle<(SocketAddr, Bytes), (Bytes, SocketAddr)> = Handle::spawn(sys, peer.into()).unwrap();
+    let mut h: Handle<(SocketAddr, Bytes), (Bytes, SocketAddr)> = Handle::spawn(sys, peer).unwrap();
     h.send_blocking((a1, Bytes::from_static(b"to one"))).unwrap();
     h.send_blocking((a2, Bytes::from_static(b"to two"))).unwrap();
     assert_eq!(recv(&r1), (b"to one".to_vec(), me));

@@ -175,18 +175,21 @@ fn collector_handle_waits_and_snapshots() {
 
 /// A threaded component using Intake with blocking calls.
 fn threaded_doubler() -> Prefab {
-    Prefab::threaded(Component::new("doubler").std::<u32, u32>(), |mut cx| {
-        let mut intake = Intake::<u32>::take(&mut cx)?;
-        let mut out = cx.outbox::<u32>("outbox")?;
-        let mut signal = cx.outbox::<Signal>("signal")?;
-        while let Some(x) = intake.recv_blocking() {
-            if !axon::block_on(intake.send(&mut out, x * 2))? {
-                break;
+    Prefab::threaded(
+        Component::new("doubler").inbox_and_outbox::<u32, u32>(),
+        |mut cx| {
+            let mut intake = Intake::<u32>::take(&mut cx)?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            let mut signal = cx.outbox::<Signal>("signal")?;
+            while let Some(x) = intake.recv_blocking() {
+                if !axon::block_on(intake.send(&mut out, x * 2))? {
+                    break;
+                }
             }
-        }
-        intake.finish_blocking(&mut signal);
-        Ok::<_, axon::Error>(())
-    })
+            intake.finish_blocking(&mut signal);
+            Ok::<_, axon::Error>(())
+        },
+    )
 }
 
 #[test]

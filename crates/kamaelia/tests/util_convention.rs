@@ -107,24 +107,27 @@ fn cases() -> Vec<(usize, Subject)> {
 /// Marshaller and DeMarshaller in a row, wrapped as one component with the
 /// standard boxes (children wired with passthrough linkages).
 fn marshal_roundtrip() -> Prefab {
-    Prefab::new(Component::new("roundtrip").std::<u32, u32>(), |cx| async move {
-        let enc = Marshaller::<u32, _>::new(Json).build().create_child(&cx);
-        let dec = DeMarshaller::<u32, _>::new(Json).build().create_child(&cx);
-        let me = cx.me().clone();
-        // Wire the children before they start (Dormant), so neither can act on
-        // input or finish before it is wired.
-        let (e, d) = (enc.component(), dec.component());
-        cx.link(&e.outbox::<Vec<u8>>("outbox")?, &d.inbox("inbox")?)?;
-        cx.link(&e.outbox::<Signal>("signal")?, &d.inbox("control")?)?;
-        cx.link(&d.outbox::<u32>("outbox")?, &me.outbox("outbox")?)?;
-        cx.link(&d.outbox::<Signal>("signal")?, &me.outbox("signal")?)?;
-        cx.link(&me.inbox::<u32>("inbox")?, &e.inbox("inbox")?)?;
-        cx.link(&me.inbox::<Signal>("control")?, &e.inbox("control")?)?;
-        enc.activate();
-        dec.activate();
-        while cx.child_exit().await.is_some() {}
-        Ok::<_, axon::Error>(())
-    })
+    Prefab::new(
+        Component::new("roundtrip").inbox_and_outbox::<u32, u32>(),
+        |cx| async move {
+            let enc = Marshaller::<u32, _>::new(Json).build().create_child(&cx);
+            let dec = DeMarshaller::<u32, _>::new(Json).build().create_child(&cx);
+            let me = cx.me().clone();
+            // Wire the children before they start (Dormant), so neither can act on
+            // input or finish before it is wired.
+            let (e, d) = (enc.component(), dec.component());
+            cx.link(&e.outbox::<Vec<u8>>("outbox")?, &d.inbox("inbox")?)?;
+            cx.link(&e.outbox::<Signal>("signal")?, &d.inbox("control")?)?;
+            cx.link(&d.outbox::<u32>("outbox")?, &me.outbox("outbox")?)?;
+            cx.link(&d.outbox::<Signal>("signal")?, &me.outbox("signal")?)?;
+            cx.link(&me.inbox::<u32>("inbox")?, &e.inbox("inbox")?)?;
+            cx.link(&me.inbox::<Signal>("control")?, &e.inbox("control")?)?;
+            enc.activate();
+            dec.activate();
+            while cx.child_exit().await.is_some() {}
+            Ok::<_, axon::Error>(())
+        },
+    )
 }
 
 #[test]

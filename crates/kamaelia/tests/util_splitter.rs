@@ -30,7 +30,9 @@ fn recorder(sys: &System) -> (ComponentRef, Log) {
     let log: Log = Arc::default();
     let mine = log.clone();
     let c = sys.spawn(
-        Component::new("recorder").std::<u32, u32>().inbox::<u32>("test"),
+        Component::new("recorder")
+            .inbox_and_outbox::<u32, u32>()
+            .inbox::<u32>("test"),
         move |mut cx| async move {
             let mut inbox = cx.inbox::<u32>("inbox")?;
             let mut test = cx.inbox::<u32>("test")?;

@@ -1,5 +1,11 @@
 //! Typed errors. Errors on the send path hand the message back, so nothing is
 //! ever lost by failing to deliver it.
+//!
+//! The errors about wiring ([`LinkError`], [`BoxError`]) are `#[non_exhaustive]`:
+//! match the cases you handle and keep a `_` arm. The send and receive errors
+//! ([`TrySendError`], [`RecvError`], [`TryRecvError`]) are not: their cases are
+//! every state a box can be in, every receive loop matches them, and a `_` arm
+//! there could drop a message that was handed back.
 
 use std::fmt;
 
@@ -40,14 +46,101 @@ impl<T> fmt::Debug for TrySendError<T> {
 }
 
 /// [`Outbox::send`](crate::Outbox::send) could not deliver because the destination
-/// closed; the message is inside.
-#[derive(PartialEq, Eq, Clone, thiserror::Error)]
-#[error("destination closed: the inbox at the end of this linkage chain no longer receives (its component finished)")]
-pub struct SendError<T>(pub T);
+/// closed; the message is inside: [`into_inner`](SendError::into_inner) hands it
+/// back.
+///
+/// `?` turns it into an [`axon::Error`](crate::Error) for *any* message type, `Sync`
+/// or not: the message is kept behind a lock, so the error is `Send + Sync`
+/// whenever the message is `Send`. The boxed error still holds the message and
+/// says what was not delivered; `downcast::<SendError<T>>()` gets it back.
+///
+/// ```
+/// use std::cell::Cell;
+/// use axon::{Outbox, SendError};
+///
+/// // `Cell` is not `Sync`; `?` works all the same.
+/// fn forward(out: &mut Outbox<Cell<u32>>) -> Result<(), axon::Error> {
+///     out.send_blocking(Cell::new(7))?;
+///     Ok(())
+/// }
+///
+/// let mut out = Outbox::<Cell<u32>>::detached("out");
+/// let mut sink = axon::Inbox::<Cell<u32>>::detached("sink");
+/// axon::link(&out.endpoint(), &sink.endpoint()).unwrap();
+/// drop(sink); // the destination closes
+/// let err = forward(&mut out).unwrap_err();
+/// assert!(err.to_string().contains("not delivered"));
+/// // Nothing is lost: the message is still inside.
+/// let back = err.downcast::<SendError<Cell<u32>>>().unwrap();
+/// assert_eq!(back.into_inner().get(), 7);
+/// ```
+pub struct SendError<T> {
+    msg: std::sync::Mutex<T>,
+}
+
+impl<T> SendError<T> {
+    /// An error holding the message that was not delivered.
+    pub fn new(msg: T) -> Self {
+        SendError {
+            msg: std::sync::Mutex::new(msg),
+        }
+    }
+
+    /// The message that was not delivered.
+    pub fn into_inner(self) -> T {
+        self.msg
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The message that was not delivered, in place.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.msg
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        self.msg.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 impl<T> fmt::Debug for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SendError(..)")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "message not delivered ({}): the inbox at the end of this linkage chain no longer receives (its component finished)",
+            std::any::type_name::<T>()
+        )
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
+
+impl<T: PartialEq> PartialEq for SendError<T> {
+    fn eq(&self, other: &Self) -> bool {
+        if std::ptr::eq(self, other) {
+            // One lock (taking it twice would deadlock); `T` decides whether a
+            // value equals itself (a NaN does not).
+            let m = self.lock();
+            #[allow(clippy::eq_op)]
+            return *m == *m;
+        }
+        *self.lock() == *other.lock()
+    }
+}
+
+impl<T: Eq> Eq for SendError<T> {}
+
+impl<T: Clone> Clone for SendError<T> {
+    fn clone(&self) -> Self {
+        SendError::new(self.lock().clone())
     }
 }
 
@@ -73,6 +166,7 @@ pub enum TryRecvError {
 
 /// Why a linkage could not be made or removed. Each case names the boxes involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LinkError {
     /// The source already feeds a destination; a box links to one destination
     /// only (Axon's `BoxAlreadyLinkedToDestination`). Fan-out is a component's
@@ -149,6 +243,7 @@ pub enum LinkError {
 
 /// Looking up or taking a box by name failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BoxError {
     /// No box of that name and direction.
     #[error("component {component} has no {dir} named {name:?} (it has: {available})")]
@@ -194,6 +289,9 @@ pub enum BoxError {
     },
 }
 
-/// A boxed error, convenient as the error type of a component body:
-/// `Ok::<_, axon::Error>(())`. Every axon error converts into it with `?`.
+/// The error type of a component body that can fail: a body returning
+/// `Result<(), axon::Error>` ends with a plain `Ok(())` (see `axon::Termination`).
+/// Every axon error converts into it with `?`, a [`SendError`] of any message
+/// type included, and so does any `std::error::Error + Send + Sync`; a string
+/// with `Err("what went wrong".into())`.
 pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;

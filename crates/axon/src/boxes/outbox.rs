@@ -266,7 +266,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
             let msg = this.msg.take().expect("Send polled after completion");
             match this.outbox.attempt(msg) {
                 Attempt::Done => return Poll::Ready(Ok(())),
-                Attempt::Closed(m) => return Poll::Ready(Err(SendError(m))),
+                Attempt::Closed(m) => return Poll::Ready(Err(SendError::new(m))),
                 Attempt::Full(m) | Attempt::Retry(m) => this.msg = Some(m),
             }
         }
@@ -303,7 +303,7 @@ impl<T: Send + 'static> SendFuture<'_, T> {
                     drop(st);
                     wake_all(wake);
                 }
-                return Poll::Ready(Err(SendError(msg)));
+                return Poll::Ready(Err(SendError::new(msg)));
             }
             if let Some((_, t)) = this.ticket {
                 match st.ticket_state(t, cx.waker()) {

@@ -57,7 +57,7 @@
 //! }
 //!
 //! let sys = System::builder().threads(1).build();
-//! let d = Prefab::classic(Component::new("doubler").std::<u32, u32>(), Doubler::default()).spawn(&sys);
+//! let d = Prefab::classic(Component::new("doubler").inbox_and_outbox::<u32, u32>(), Doubler::default()).spawn(&sys);
 //! let mut feed = Outbox::<u32>::detached("feed");
 //! let mut results = Inbox::<u32>::detached("results");
 //! axon::link(&feed.endpoint(), &d.inbox::<u32>("inbox").unwrap()).unwrap();

@@ -11,13 +11,13 @@
 //! use axon::{Component, System};
 //!
 //! let sys = System::builder().threads(1).build();
-//! let doubler = sys.spawn(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//! let doubler = sys.spawn(Component::new("doubler").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut outbox = cx.outbox::<u32>("outbox")?;
 //!     while let Ok(x) = inbox.recv().await {
 //!         outbox.send(x * 2).await?;
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! let mut feed = axon::Outbox::<u32>::detached("feed");
 //! let mut results = axon::Inbox::<u32>::detached("results");
@@ -71,8 +71,9 @@ pub enum State {
 }
 
 /// What went wrong controlling a component from outside
-/// ([`ComponentRef::shutdown`]).
+/// ([`ComponentRef::send_control`], [`ComponentRef::shutdown`]).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ControlError {
     /// It has no `control` inbox: declare one (`Component::new` does), or use
     /// [`ComponentRef::stop`].
@@ -97,8 +98,32 @@ pub enum ControlError {
     },
 }
 
-/// What a component body may return: `()` or `Result<(), E>` where the error is
-/// displayed in the [`Outcome::Failed`] it produces.
+/// What a component body may return: `()`, or `Result<(), axon::Error>` whose
+/// error is displayed in the [`Outcome::Failed`] it produces.
+///
+/// There is deliberately one `Result` form: a body that ends `Ok(())` and uses
+/// `?` needs no type annotation, because the only `Result` a body may return
+/// fixes the error type to `axon::Error`. Every error that is
+/// `std::error::Error + Send + Sync` (every axon error, `io::Error`, your own
+/// `thiserror` types, a `SendError` of any message type) converts into it with
+/// `?`, and so do `String` and `&str` with `Err("...".into())`. A body written
+/// for another error type returns `Ok(body().await?)`.
+///
+/// ```
+/// use axon::{Component, System};
+///
+/// let sys = System::new();
+/// // `()`: nothing can fail.
+/// sys.spawn(Component::new("quiet"), |_cx| async move {});
+/// // `Result`: `?` on any error, then `Ok(())` with no turbofish.
+/// sys.spawn(Component::new("loud").outbox::<u32>("outbox"), |mut cx| async move {
+///     let mut out = cx.outbox::<u32>("outbox")?;
+///     let n: u32 = "42".parse()?;
+///     out.send(n).await?;
+///     Ok(())
+/// });
+/// sys.run();
+/// ```
 pub trait Termination {
     /// Convert into an outcome.
     fn into_outcome(self) -> Outcome;
@@ -110,7 +135,7 @@ impl Termination for () {
     }
 }
 
-impl<E: fmt::Display> Termination for Result<(), E> {
+impl Termination for Result<(), crate::boxes::error::Error> {
     fn into_outcome(self) -> Outcome {
         match self {
             Ok(()) => Outcome::Finished,
@@ -159,9 +184,10 @@ struct BoxDecl {
 /// [`System::spawn`], [`System::spawn_threaded`] or [`Context::spawn_child`].
 ///
 /// `Component::new` gives the Kamaelia control boxes (`control` inbox and
-/// `signal` outbox, carrying [`Signal`]); [`std`](Component::std) adds the data
+/// `signal` outbox, carrying [`Signal`]); [`inbox_and_outbox`](Component::inbox_and_outbox) adds the data
 /// boxes `inbox` and `outbox`; declare any others by name. Declaring a name twice
 /// replaces the earlier declaration.
+#[must_use = "a declaration does nothing until spawned: pass it to System::spawn or Prefab::new"]
 pub struct Component {
     name: Name,
     /// Inline up to two boxes: declaring a small component allocates nothing
@@ -199,9 +225,17 @@ impl Component {
         }
     }
 
-    /// Add the Kamaelia data boxes: `inbox` carrying `I` and `outbox` carrying `O`.
-    pub fn std<I: Send + 'static, O: Send + 'static>(self) -> Self {
+    /// Add the Kamaelia data boxes: an inbox named `inbox` carrying `I` and an
+    /// outbox named `outbox` carrying `O`. With [`new`](Component::new)'s
+    /// `control` and `signal`, that is the four boxes every chassis wires.
+    pub fn inbox_and_outbox<I: Send + 'static, O: Send + 'static>(self) -> Self {
         self.inbox::<I>("inbox").outbox::<O>("outbox")
+    }
+
+    /// The old name of [`inbox_and_outbox`](Component::inbox_and_outbox).
+    #[deprecated(note = "renamed to `inbox_and_outbox`, which says what it declares")]
+    pub fn std<I: Send + 'static, O: Send + 'static>(self) -> Self {
+        self.inbox_and_outbox::<I, O>()
     }
 
     /// Declare an unbounded inbox.
@@ -669,8 +703,38 @@ impl ComponentRef {
 
     /// Send it [`Signal::ShutdownMicroprocess`] on its `control` inbox (the
     /// polite way: it decides how to end). Delivered even past a size limit,
-    /// as the kernel's own signals are.
+    /// as the kernel's own signals are. The same as
+    /// `send_control(Signal::ShutdownMicroprocess)`.
     pub fn shutdown(&self) -> Result<(), ControlError> {
+        self.send_control(Signal::ShutdownMicroprocess)
+    }
+
+    /// Send it `signal` on its `control` inbox, from anywhere (plain code,
+    /// another component, a test): one line, no linkage. Delivered at once,
+    /// even past a size limit, as the kernel's own signals are. Use
+    /// [`shutdown`](Self::shutdown) to ask it to end,
+    /// `send_control(Signal::ProducerFinished)` to tell it no more input is
+    /// coming, and [`stop`](Self::stop) to end it at its next await point
+    /// whatever it is doing.
+    ///
+    /// ```
+    /// use axon::{Component, Signal, System};
+    ///
+    /// let sys = System::new();
+    /// let waiter = sys.spawn(Component::new("waiter"), |mut cx| async move {
+    ///     let mut control = cx.inbox::<Signal>("control")?;
+    ///     let sig = control.recv().await?;
+    ///     assert_eq!(sig, Signal::ProducerFinished);
+    ///     Ok(())
+    /// });
+    /// waiter.send_control(Signal::ProducerFinished).unwrap();
+    /// sys.run();
+    /// assert_eq!(waiter.outcome(), Some(axon::Outcome::Finished));
+    /// ```
+    ///
+    /// Fails with [`ControlError`] if it has no `control` inbox carrying
+    /// [`Signal`] or has finished; the signal is not delivered then.
+    pub fn send_control(&self, signal: Signal) -> Result<(), ControlError> {
         let node = self
             .find(Direction::In, "control")
             .map_err(|_| ControlError::NoControlBox {
@@ -680,7 +744,7 @@ impl ComponentRef {
             crate::boxes::node::downcast_node::<Signal>(node).map_err(|_| ControlError::NotSignals {
                 component: self.to_string_label(),
             })?;
-        if deliver_regardless(&node, Signal::ShutdownMicroprocess) {
+        if deliver_regardless(&node, signal) {
             Ok(())
         } else {
             Err(ControlError::Finished {
@@ -748,6 +812,7 @@ fn names_of(boxes: &[Arc<dyn AnyNode>], dir: Direction) -> Vec<String> {
 }
 
 /// Future of [`ComponentRef::finished`].
+#[must_use = "futures do nothing unless polled"]
 pub struct Finished {
     comp: ComponentRef,
 }
@@ -1058,7 +1123,7 @@ impl Context {
     ///
     /// let sys = System::builder().threads(1).build();
     /// // Axon's style: take what is there, send what fits, otherwise pause.
-    /// let t = sys.spawn(Component::new("t").std::<u32, u32>(), |mut cx| async move {
+    /// let t = sys.spawn(Component::new("t").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
     ///     let mut inbox = cx.inbox::<u32>("inbox")?;
     ///     let mut out = cx.outbox::<u32>("outbox")?;
     ///     let mut pending = None;
@@ -1079,7 +1144,7 @@ impl Context {
     ///         }
     ///         cx.pause().await;
     ///     }
-    ///     Ok::<_, axon::Error>(())
+    ///     Ok(())
     /// });
     /// let mut feed = axon::Outbox::<u32>::detached("feed");
     /// let mut results = axon::Inbox::<u32>::detached("results");
@@ -1135,6 +1200,7 @@ impl Context {
 }
 
 /// Future of [`Context::child_exit`].
+#[must_use = "futures do nothing unless polled"]
 pub struct ChildExitFuture<'a> {
     cx: &'a Context,
 }
@@ -1400,11 +1466,11 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) -> bool {
 /// ```
 /// use axon::{Component, Prefab, System};
 /// let sys = System::new();
-/// let d = Prefab::new(Component::new("quick").std::<u8, u8>(), |mut cx| async move {
+/// let d = Prefab::new(Component::new("quick").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
 ///     let mut inbox = cx.inbox::<u8>("inbox")?;
 ///     let mut out = cx.outbox::<u8>("outbox")?;
 ///     while let Ok(x) = inbox.recv().await { out.send(x).await?; }
-///     Ok::<_, axon::Error>(())
+///     Ok(())
 /// })
 /// .create(&sys);
 /// let mut results = axon::Inbox::<u8>::detached("results");
@@ -1412,6 +1478,7 @@ fn deliver_regardless<T: Send + 'static>(node: &Arc<Node<T>>, msg: T) -> bool {
 /// let c = d.activate();
 /// # drop(c);
 /// ```
+#[must_use = "dropping a Dormant component cancels it: activate() it"]
 pub struct Dormant {
     comp: ComponentRef,
     parent: Option<ComponentRef>,

@@ -24,13 +24,13 @@
 //! ```
 //! use axon::{Component, Handle, Prefab, System};
 //!
-//! let doubler = Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//! let doubler = Prefab::new(Component::new("doubler").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut out = cx.outbox::<u32>("outbox")?;
 //!     while let Ok(x) = inbox.recv().await {
 //!         out.send(x * 2).await?;
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //!
 //! let running = System::builder().threads(1).build().start();
@@ -49,11 +49,11 @@
 //!
 //! ```
 //! # use axon::{Component, Handle, Prefab, System};
-//! # let doubler = Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//! # let doubler = Prefab::new(Component::new("doubler").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //! #     let mut inbox = cx.inbox::<u32>("inbox")?;
 //! #     let mut out = cx.outbox::<u32>("outbox")?;
 //! #     while let Ok(x) = inbox.recv().await { out.send(x * 2).await?; }
-//! #     Ok::<_, axon::Error>(())
+//! #     Ok(())
 //! # });
 //! let running = System::builder().threads(1).build().start();
 //! let h: Handle<u32> = Handle::spawn(running.system(), doubler)?;
@@ -93,6 +93,7 @@ use crate::runtime::outcome::Outcome;
 
 /// Making a [`Handle`] failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HandleError {
     /// A standard box carries another message type than the handle's.
     #[error("cannot make a handle: {0}")]
@@ -222,11 +223,13 @@ fn check_declared<T: 'static>(prefab: &Prefab, dir: Direction, name: &str) -> Re
 }
 
 impl<I: Send + 'static, O: Send + 'static> Handle<I, O> {
-    /// Activate `prefab` in `sys` and attach a handle to it.
+    /// Activate `prefab` (a [`Prefab`], or any library component that converts
+    /// into one) in `sys` and attach a handle to it.
     ///
     /// The standard boxes are checked against `I`, `O` and [`Signal`] before the
     /// component starts; a mismatch is a [`HandleError::Box`].
-    pub fn spawn(sys: &System, prefab: Prefab) -> Result<Self, HandleError> {
+    pub fn spawn(sys: &System, prefab: impl Into<Prefab>) -> Result<Self, HandleError> {
+        let prefab = prefab.into();
         check_declared::<I>(&prefab, Direction::In, "inbox")?;
         check_declared::<Signal>(&prefab, Direction::In, "control")?;
         check_declared::<O>(&prefab, Direction::Out, "outbox")?;
@@ -369,7 +372,7 @@ impl<I: Send + 'static> HandleSender<I> {
     pub async fn send(&mut self, msg: I) -> Result<(), SendError<I>> {
         match &mut self.inbox {
             Some(out) => out.send(msg).await,
-            None => Err(SendError(msg)),
+            None => Err(SendError::new(msg)),
         }
     }
 

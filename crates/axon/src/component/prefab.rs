@@ -10,13 +10,13 @@
 //! use axon::{Component, Prefab, System};
 //!
 //! fn doubler() -> Prefab {
-//!     Prefab::new(Component::new("doubler").std::<u32, u32>(), |mut cx| async move {
+//!     Prefab::new(Component::new("doubler").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!         let mut inbox = cx.inbox::<u32>("inbox")?;
 //!         let mut out = cx.outbox::<u32>("outbox")?;
 //!         while let Ok(x) = inbox.recv().await {
 //!             out.send(x * 2).await?;
 //!         }
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! }
 //!
@@ -35,6 +35,7 @@ use crate::component::system::System;
 type Start = Box<dyn FnOnce(&System, Component, Option<&ComponentRef>) -> Dormant + Send>;
 
 /// A component declared and given a body, not yet running.
+#[must_use = "a Prefab does nothing until spawned (.spawn(&sys)) or put in a chassis"]
 pub struct Prefab {
     spec: Component,
     start: Start,
@@ -113,3 +114,43 @@ impl Prefab {
         (self.start)(cx.system(), self.spec, Some(cx.me()))
     }
 }
+
+/// Spawn anything that becomes a [`Prefab`] — a library component's builder
+/// as well as a `Prefab` — without turning it into one first: one way to start
+/// every component, whether a function or a builder made it. In
+/// [`prelude`](crate::prelude).
+///
+/// ```
+/// use axon::prelude::*;
+///
+/// struct Quiet;
+/// impl From<Quiet> for Prefab {
+///     fn from(_: Quiet) -> Prefab {
+///         Prefab::new(Component::new("quiet"), |_cx| async move {})
+///     }
+/// }
+///
+/// let sys = System::new();
+/// let quiet = Quiet.spawn(&sys); // no `Prefab::from(..)` or `.into()` first
+/// sys.run();
+/// assert_eq!(quiet.outcome(), Some(Outcome::Finished));
+/// ```
+pub trait Spawn: Into<Prefab> + Sized {
+    /// Activate it as a top-level component of `sys` ([`Prefab::spawn`]).
+    fn spawn(self, sys: &System) -> ComponentRef {
+        self.into().spawn(sys)
+    }
+
+    /// Activate it as a child of the component running `cx`
+    /// ([`Prefab::spawn_child`]).
+    fn spawn_child(self, cx: &Context) -> ComponentRef {
+        self.into().spawn_child(cx)
+    }
+
+    /// Create it in `sys` without starting it ([`Prefab::create`]).
+    fn create(self, sys: &System) -> Dormant {
+        self.into().create(sys)
+    }
+}
+
+impl<T: Into<Prefab>> Spawn for T {}

@@ -37,7 +37,7 @@
 //!     }
 //!     Ok::<_, axon::Error>(())
 //! });
-//! let double = sys.spawn(Component::new("double").std::<u32, u32>(), |mut cx| async move {
+//! let double = sys.spawn(Component::new("double").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut out = cx.outbox::<u32>("outbox")?;
 //!     while let Ok(x) = inbox.recv().await {

@@ -27,6 +27,7 @@ use crate::runtime::task::TaskRef;
 type MakePark = Box<dyn Fn(usize) -> Arc<dyn Park> + Send + Sync>;
 
 /// Configures a [`System`].
+#[must_use = "a builder does nothing until build() is called"]
 pub struct SystemBuilder {
     threads: usize,
     name: String,
@@ -364,6 +365,7 @@ impl System {
 }
 
 /// Future of [`System::all_finished`].
+#[must_use = "futures do nothing unless polled"]
 pub struct AllFinished {
     shared: Arc<SystemShared>,
 }
@@ -384,6 +386,7 @@ impl std::future::Future for AllFinished {
 
 /// A system running in the background ([`System::start`]).
 #[derive(Debug)]
+#[must_use = "dropping a RunningSystem shuts the system down at once: keep it, then wait() or shutdown()"]
 pub struct RunningSystem {
     system: System,
     handles: Vec<JoinHandle<()>>,

@@ -29,7 +29,7 @@ impl System {
     /// ```
     /// use axon::{Component, Inbox, Outbox, System, link};
     /// let sys = System::builder().threads(1).build();
-    /// let echo = sys.spawn_threaded(Component::new("echo").std::<String, String>(), |mut cx| {
+    /// let echo = sys.spawn_threaded(Component::new("echo").inbox_and_outbox::<String, String>(), |mut cx| {
     ///     let mut inbox = cx.inbox::<String>("inbox").unwrap();
     ///     let mut out = cx.outbox::<String>("outbox").unwrap();
     ///     while let Ok(line) = inbox.recv_blocking() {

@@ -2,7 +2,7 @@
 //! when none do.
 //!
 //! * **O(1) per wake.** A wake pushes the component onto a run queue at most once
-//!   (see [`crate::runtime::task::WakeFlag`]). Idle components are on no queue and cost
+//!   (a per-task wake flag, `task.rs`). Idle components are on no queue and cost
 //!   nothing per step, however many exist.
 //! * **One worker thread per core** by default ([`crate::SystemBuilder::threads`]; 1 works
 //!   and runs on the calling thread). Each worker has its own FIFO run queue;

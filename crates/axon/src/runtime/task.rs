@@ -142,7 +142,8 @@ impl WakeFlag {
         self.0.swap(gen | DONE, Ordering::AcqRel);
     }
 
-    /// Whether the task has finished.
+    /// Whether the task has finished (the loom models check it).
+    #[cfg(all(loom, test))]
     pub fn is_done(&self) -> bool {
         self.0.load(Ordering::Acquire) & STATE == DONE
     }

@@ -25,7 +25,7 @@
 //!     while let Ok(name) = inbox.recv().await {
 //!         println!("hello, {name}");
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! cat.register_service("greeter", &service, "inbox")?;
 //! assert!(matches!(cat.register_service("greeter", &service, "inbox"),
@@ -102,6 +102,7 @@ const MAX_TRIES: usize = 100_000;
 
 /// What went wrong talking to the CAT. Each case names the service or value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CatError {
     /// A service of that name is registered already (Axon's `ServiceAlreadyExists`).
     #[error("a service named {name:?} is already registered; deregister it first or pick another name")]

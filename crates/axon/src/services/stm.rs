@@ -81,6 +81,7 @@ pub type Version = u64;
 ///
 /// `K` is the store's key type, so a conflict names the key involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StmError<K> {
     /// Somebody else committed `key` after you checked it out. Nothing was
     /// committed; check out again, redo the work and commit again.

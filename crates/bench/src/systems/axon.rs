@@ -116,7 +116,7 @@ impl System for Axon {
         wait_started(&started, idle);
         let a = sys.spawn(
             Component::bare("ping")
-                .std::<u64, u64>()
+                .inbox_and_outbox::<u64, u64>()
                 .inbox::<()>("go")
                 .outbox::<u64>("result"),
             move |mut cx| async move {
@@ -136,16 +136,19 @@ impl System for Axon {
                 }
             },
         );
-        let b = sys.spawn(Component::bare("pong").std::<u64, u64>(), |mut cx| async move {
-            let mut inbox = cx.inbox::<u64>("inbox")?;
-            let mut out = cx.outbox::<u64>("outbox")?;
-            while let Ok(n) = inbox.recv().await {
-                if out.send(n + 1).await.is_err() {
-                    break;
+        let b = sys.spawn(
+            Component::bare("pong").inbox_and_outbox::<u64, u64>(),
+            |mut cx| async move {
+                let mut inbox = cx.inbox::<u64>("inbox")?;
+                let mut out = cx.outbox::<u64>("outbox")?;
+                while let Ok(n) = inbox.recv().await {
+                    if out.send(n + 1).await.is_err() {
+                        break;
+                    }
                 }
-            }
-            Ok::<_, axon::Error>(())
-        });
+                Ok::<_, axon::Error>(())
+            },
+        );
         linked::<u64>(&a, "outbox", &b, "inbox")?;
         linked::<u64>(&b, "outbox", &a, "inbox")?;
         let mut done = Inbox::<u64>::detached("done");
@@ -169,7 +172,7 @@ impl System for Axon {
             .map(|i| {
                 sys.spawn(
                     Component::bare("ring")
-                        .std::<(u64, u64), (u64, u64)>()
+                        .inbox_and_outbox::<(u64, u64), (u64, u64)>()
                         .outbox::<u64>("result"),
                     move |mut cx| async move {
                         let mut inbox = cx.inbox::<(u64, u64)>("inbox")?;

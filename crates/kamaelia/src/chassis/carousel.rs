@@ -56,7 +56,7 @@
 //!         for i in 0..n {
 //!             out.send(format!("hello {i} of {n}")).await?;
 //!         }
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! })
 //! .build();
@@ -95,6 +95,7 @@ type Factory<A> = Box<dyn FnMut(A) -> Prefab + Send>;
 
 /// Builds a Carousel making children of `A -> Prefab`, with `inbox` carrying `I`
 /// and `outbox` carrying `O`.
+#[must_use = "a Carousel is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Carousel<A, I, O> {
     name: String,
     factory: Factory<A>,
@@ -161,7 +162,9 @@ impl<A: Send + 'static, I: Send + 'static, O: Send + 'static> Carousel<A, I, O> 
             interrupt: self.interrupt,
         };
         let factory = self.factory;
-        Prefab::new(spec, move |cx| run::<A, I, O>(cx, factory, opts))
+        Prefab::new(spec, move |cx| async move {
+            Ok(run::<A, I, O>(cx, factory, opts).await?)
+        })
     }
 }
 

@@ -41,15 +41,15 @@
 //!     for i in 1..=4 {
 //!         out.send(i).await?;
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
-//! let squares = Prefab::new(Component::new("squares").std::<u32, u32>(), |mut cx| async move {
+//! let squares = Prefab::new(Component::new("squares").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!     let mut inbox = cx.inbox::<u32>("inbox")?;
 //!     let mut out = cx.outbox::<u32>("outbox")?;
 //!     while let Ok(x) = inbox.recv().await {
 //!         out.send(x * x).await?;
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! let g = graphline! {
 //!     SRC = numbers,
@@ -87,6 +87,7 @@ type Endpoint = (String, String);
 /// linkages with [`link`](Graphline::link), finish with
 /// [`build`](Graphline::build) (or use the [`graphline!`](crate::graphline) macro).
 #[derive(Debug)]
+#[must_use = "a Graphline is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Graphline {
     name: String,
     children: Vec<(String, Prefab)>,
@@ -117,6 +118,13 @@ struct Plan {
     control_fed: HashSet<usize>,
 }
 
+/// A Graphline goes wherever a child or stage is taken, as [`build`](Graphline::build) would make it.
+impl From<Graphline> for Prefab {
+    fn from(c: Graphline) -> Prefab {
+        c.build()
+    }
+}
+
 impl Graphline {
     /// A Graphline named `"Graphline"` with no children and no linkages.
     pub fn new() -> Self {
@@ -134,7 +142,8 @@ impl Graphline {
     }
 
     /// Add a child, known in linkages as `name`.
-    pub fn child(mut self, name: impl Into<String>, child: Prefab) -> Self {
+    pub fn child(mut self, name: impl Into<String>, child: impl Into<Prefab>) -> Self {
+        let child = child.into();
         self.children.push((name.into(), child));
         self
     }
@@ -157,7 +166,7 @@ impl Graphline {
     /// use axon::{Component, Prefab};
     /// use kamaelia::chassis::{ChassisError, Graphline};
     ///
-    /// let a = Prefab::new(Component::new("a").std::<u32, u32>(), |_cx| async {});
+    /// let a = Prefab::new(Component::new("a").inbox_and_outbox::<u32, u32>(), |_cx| async {});
     /// let err = Graphline::new()
     ///     .child("A", a)
     ///     .link(("A", "outbox"), ("B", "inbox"))
@@ -199,7 +208,7 @@ impl Graphline {
                     .expect("cannot fail: the plan found this box");
             }
         }
-        Prefab::new(spec, move |cx| run(cx, children, links))
+        Prefab::new(spec, move |cx| async move { Ok(run(cx, children, links).await?) })
     }
 }
 
@@ -411,7 +420,7 @@ async fn run(
 /// use axon::{Component, Prefab, System};
 /// use kamaelia::graphline;
 ///
-/// let idle = || Prefab::new(Component::new("idle").std::<u8, u8>(), |_cx| async {});
+/// let idle = || Prefab::new(Component::new("idle").inbox_and_outbox::<u8, u8>(), |_cx| async {});
 /// let g = graphline! {
 ///     A = idle(),
 ///     B = idle();

@@ -30,7 +30,7 @@
 //! use kamaelia::chassis::{ChassisError, Pipeline};
 //!
 //! fn stage<I: Send + 'static, O: Send + 'static>(name: &'static str) -> Prefab {
-//!     Prefab::new(Component::new(name).std::<I, O>(), |_cx| async {})
+//!     Prefab::new(Component::new(name).inbox_and_outbox::<I, O>(), |_cx| async {})
 //! }
 //! let err = Pipeline::new()
 //!     .then(stage::<u32, String>("show"))

@@ -29,7 +29,7 @@
 //!         for i in from..to {
 //!             out.send(i).await?;
 //!         }
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! }
 //! let sys = System::builder().threads(1).build();
@@ -51,6 +51,7 @@ use super::{
 /// Builds a Par: add children with [`with`](Par::with), finish with
 /// [`build`](Par::build).
 #[derive(Debug)]
+#[must_use = "a Par is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Par {
     name: String,
     children: Vec<Prefab>,
@@ -59,6 +60,13 @@ pub struct Par {
 impl Default for Par {
     fn default() -> Self {
         Par::new()
+    }
+}
+
+/// A Par goes wherever a child or stage is taken, as [`build`](Par::build) would make it.
+impl From<Par> for Prefab {
+    fn from(c: Par) -> Prefab {
+        c.build()
     }
 }
 
@@ -84,7 +92,8 @@ impl Par {
     }
 
     /// Add a child to run alongside the others.
-    pub fn with(mut self, child: Prefab) -> Self {
+    pub fn with(mut self, child: impl Into<Prefab>) -> Self {
+        let child = child.into();
         self.children.push(child);
         self
     }
@@ -109,7 +118,7 @@ impl Par {
                 .copy_box(children[i].spec(), "outbox", Direction::Out, "outbox")
                 .expect("cannot fail: the check found this box");
         }
-        Prefab::new(spec, move |cx| run(cx, children))
+        Prefab::new(spec, move |cx| async move { Ok(run(cx, children).await?) })
     }
 }
 

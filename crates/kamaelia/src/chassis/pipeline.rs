@@ -33,13 +33,13 @@
 //! use kamaelia::pipeline;
 //!
 //! fn map<I: Send + 'static, O: Send + Sync + 'static>(name: &'static str, f: fn(I) -> O) -> Prefab {
-//!     Prefab::new(Component::new(name).std::<I, O>(), move |mut cx| async move {
+//!     Prefab::new(Component::new(name).inbox_and_outbox::<I, O>(), move |mut cx| async move {
 //!         let mut inbox = cx.inbox::<I>("inbox")?;
 //!         let mut out = cx.outbox::<O>("outbox")?;
 //!         while let Ok(x) = inbox.recv().await {
 //!             out.send(f(x)).await?;
 //!         }
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! }
 //!
@@ -69,6 +69,7 @@ use super::{available, box_type, first_named_is, link_by_name, ChassisError};
 /// Builds a pipeline: add stages with [`then`](Pipeline::then), finish with
 /// [`build`](Pipeline::build) (or the [`pipeline!`](crate::pipeline) macro).
 #[derive(Debug)]
+#[must_use = "a Pipeline is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Pipeline {
     name: String,
     stages: Vec<Prefab>,
@@ -78,6 +79,13 @@ pub struct Pipeline {
 impl Default for Pipeline {
     fn default() -> Self {
         Pipeline::new()
+    }
+}
+
+/// A Pipeline goes wherever a child or stage is taken, as [`build`](Pipeline::build) would make it.
+impl From<Pipeline> for Prefab {
+    fn from(c: Pipeline) -> Prefab {
+        c.build()
     }
 }
 
@@ -107,9 +115,11 @@ impl Pipeline {
         self
     }
 
-    /// Add a stage at the end.
-    pub fn then(mut self, stage: Prefab) -> Self {
-        self.stages.push(stage);
+    /// Add a stage at the end: a [`Prefab`], or any library component that
+    /// converts into one (`ConsoleEchoer::new()`, `Splitter::new()`, ...; no
+    /// `.build()` needed).
+    pub fn then(mut self, stage: impl Into<Prefab>) -> Self {
+        self.stages.push(stage.into());
         self
     }
 
@@ -169,7 +179,9 @@ impl Pipeline {
             circular,
         } = self;
         let spec = own_spec(&name, &stages, circular);
-        Prefab::new(spec, move |cx| run(cx, name, stages, circular))
+        Prefab::new(spec, move |cx| async move {
+            Ok(run(cx, name, stages, circular).await?)
+        })
     }
 }
 
@@ -324,7 +336,7 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
 ///     for i in 0..3 {
 ///         out.send(i).await?;
 ///     }
-///     Ok::<_, axon::Error>(())
+///     Ok(())
 /// });
 /// let total = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
 /// let t = total.clone();
@@ -333,7 +345,7 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
 ///     while let Ok(x) = inbox.recv().await {
 ///         t.fetch_add(x, std::sync::atomic::Ordering::SeqCst);
 ///     }
-///     Ok::<_, axon::Error>(())
+///     Ok(())
 /// });
 /// let sys = System::builder().threads(1).build();
 /// let p = pipeline![numbers, adder].spawn(&sys);

@@ -26,7 +26,7 @@
 //! fn one_shot(text: &'static str) -> Prefab {
 //!     Prefab::new(Component::new("one-shot").outbox::<String>("outbox"), move |mut cx| async move {
 //!         cx.outbox::<String>("outbox")?.send(text.to_string()).await?;
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! }
 //! let seq = Seq::new().then(one_shot("Hello")).then(one_shot("Doctor")).then(one_shot("Name")).build();
@@ -56,6 +56,7 @@ enum Item {
 /// Builds a Seq: add children with [`then`](Seq::then), finish with
 /// [`build`](Seq::build).
 #[derive(Debug)]
+#[must_use = "a Seq is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Seq {
     name: String,
     items: Vec<Item>,
@@ -64,6 +65,13 @@ pub struct Seq {
 impl Default for Seq {
     fn default() -> Self {
         Seq::new()
+    }
+}
+
+/// A Seq goes wherever a child or stage is taken, as [`build`](Seq::build) would make it.
+impl From<Seq> for Prefab {
+    fn from(c: Seq) -> Prefab {
+        c.build()
     }
 }
 
@@ -89,7 +97,8 @@ impl Seq {
     }
 
     /// Run `child` after the items before it.
-    pub fn then(mut self, child: Prefab) -> Self {
+    pub fn then(mut self, child: impl Into<Prefab>) -> Self {
+        let child = child.into();
         self.items.push(Item::Run(child));
         self
     }
@@ -127,7 +136,7 @@ impl Seq {
                 }
             }
         }
-        Prefab::new(spec, move |cx| run(cx, items))
+        Prefab::new(spec, move |cx| async move { Ok(run(cx, items).await?) })
     }
 }
 

@@ -156,7 +156,7 @@ impl ConnectedSocketAdapter {
                 let boxes = Boxes::take(&mut cx)?;
                 let reactor = Reactor::of(cx.system()).map_err(CsaError::Register)?;
                 let sock = IoSource::new(&reactor, stream).map_err(CsaError::Register)?;
-                run(boxes, sock, cfg).await
+                Ok(run(boxes, sock, cfg).await?)
             },
         )
     }
@@ -291,7 +291,7 @@ pub(crate) async fn run(boxes: Boxes, sock: IoSource<TcpStream>, cfg: CsaConfig)
                 Ok(Some(chunk)) => {
                     touch(activity);
                     if let Err(e) = out.send(chunk).await {
-                        return ReadEnd::ConsumerGone(e.0.len());
+                        return ReadEnd::ConsumerGone(e.into_inner().len());
                     }
                 }
                 Ok(None) => return ReadEnd::Eof,

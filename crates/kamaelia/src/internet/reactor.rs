@@ -58,7 +58,7 @@
 //!     let mut buf = [0u8; 16];
 //!     let n = sock.read_with(|mut s| s.read(&mut buf)).await?;
 //!     assert_eq!(&buf[..n], b"hello");
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! sys.run();
 //! assert_eq!(c.outcome(), Some(axon::Outcome::Finished));

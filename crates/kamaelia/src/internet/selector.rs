@@ -865,6 +865,6 @@ fn selector() -> Prefab {
         drop(sel);
         drop(_services);
         let _ = signal.try_send(stop);
-        Ok::<_, SelectorError>(())
+        Ok(())
     })
 }

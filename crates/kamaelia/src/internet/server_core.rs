@@ -96,6 +96,7 @@ type Factory = Arc<dyn Fn(ConnectionInfo) -> Prefab + Send + Sync + 'static>;
 
 /// A TCP server running one protocol component per connection; see the
 /// [module docs](self).
+#[must_use = "a ServerCore is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ServerCore {
     bound: Bound,
     factory: Factory,
@@ -285,7 +286,7 @@ impl ServerCore {
                 }
             }
             let _ = signal.try_send(stopping.unwrap_or(Signal::ProducerFinished));
-            Ok::<_, TcpError>(())
+            Ok(())
         })
     }
 }

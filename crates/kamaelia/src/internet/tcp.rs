@@ -179,6 +179,7 @@ impl fmt::Debug for NewConnection {
 ///
 /// Most servers want [`ServerCore`](super::ServerCore), which also runs a
 /// protocol component per connection and cleans up after it.
+#[must_use = "a TcpServer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct TcpServer {
     bound: Bound,
     cfg: CsaConfig,
@@ -254,7 +255,7 @@ impl TcpServer {
                     Err(Some(sig)) => {
                         drop(listener);
                         let _ = signal.try_send(sig);
-                        return Ok::<_, TcpError>(());
+                        return Ok(());
                     }
                     Err(None) => {}
                 }
@@ -288,6 +289,7 @@ impl From<TcpServer> for Prefab {
 /// assert!(outcome.contains("could not connect to 127.0.0.1:1"), "{outcome}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a TcpClient is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct TcpClient {
     addr: SocketAddr,
     timeout: Duration,
@@ -367,7 +369,7 @@ impl TcpClient {
                 let _ = sock.get_ref().set_nodelay(true);
                 tracing::debug!(%addr, "connected");
                 csa::run(boxes, sock, cfg).await?;
-                Ok::<_, TcpError>(())
+                Ok(())
             },
         )
     }
@@ -383,6 +385,7 @@ impl From<TcpClient> for Prefab {
 /// adapter for it (its `inbox` goes to the client, the client's bytes come
 /// out of its `outbox`); it ends when the connection does, with
 /// `ProducerFinished` out of `signal`.
+#[must_use = "a SingleServer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct SingleServer {
     bound: Bound,
     cfg: CsaConfig,
@@ -439,7 +442,8 @@ impl SingleServer {
                     Ok(Err(e)) => Err(TcpError::Bind {
                         addr: bound.local,
                         source: e,
-                    }),
+                    }
+                    .into()),
                     Ok(Ok((stream, peer))) => {
                         let _ = stream.set_nodelay(true);
                         tracing::debug!(%peer, "connection accepted");

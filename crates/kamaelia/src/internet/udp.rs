@@ -296,6 +296,7 @@ impl Feed for Postbox {
 /// (each datagram received, and its sender), `signal: Signal`. See the
 /// [module docs](self) for how it ends and its flow control.
 #[derive(Debug)]
+#[must_use = "a SimplePeer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct SimplePeer {
     bound: Bound,
     remote: SocketAddr,
@@ -340,7 +341,7 @@ impl SimplePeer {
         let SimplePeer { bound, remote } = self;
         Prefab::new(bound.declare::<Bytes>("SimplePeer"), move |mut cx| async move {
             let inbox = cx.inbox::<Bytes>("inbox")?;
-            run(&mut cx, bound, Fixed { inbox, remote }).await
+            Ok(run(&mut cx, bound, Fixed { inbox, remote }).await?)
         })
     }
 }
@@ -362,6 +363,7 @@ impl From<SimplePeer> for Prefab {
 /// to finish before it ever had one, the datagrams left are reported at
 /// `warn`.
 #[derive(Debug)]
+#[must_use = "a TargettedPeer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct TargettedPeer {
     bound: Bound,
     remote: Option<SocketAddr>,
@@ -407,7 +409,7 @@ impl TargettedPeer {
                 target_open: true,
                 remote,
             };
-            run(&mut cx, bound, feed).await
+            Ok(run(&mut cx, bound, feed).await?)
         })
     }
 }
@@ -425,6 +427,7 @@ impl From<TargettedPeer> for Prefab {
 /// Boxes: `inbox: (SocketAddr, Bytes)`, `control: Signal` →
 /// `outbox: (Bytes, SocketAddr)`, `signal: Signal`.
 #[derive(Debug)]
+#[must_use = "a PostboxPeer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct PostboxPeer {
     bound: Bound,
 }
@@ -455,7 +458,7 @@ impl PostboxPeer {
             bound.declare::<(SocketAddr, Bytes)>("PostboxPeer"),
             move |mut cx| async move {
                 let inbox = cx.inbox::<(SocketAddr, Bytes)>("inbox")?;
-                run(&mut cx, bound, Postbox { inbox }).await
+                Ok(run(&mut cx, bound, Postbox { inbox }).await?)
             },
         )
     }

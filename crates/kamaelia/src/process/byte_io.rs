@@ -76,6 +76,7 @@ use crate::util::{DestinationClosed, Intake};
 /// assert_eq!(got.try_recv()?, "ef");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a ByteReader is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ByteReader {
     source: Source,
     chunk_size: usize,
@@ -165,7 +166,7 @@ impl ByteReader {
             mut source,
             chunk_size,
         } = self;
-        let spec = Component::new("ByteReader").std::<(), Bytes>();
+        let spec = Component::new("ByteReader").inbox_and_outbox::<(), Bytes>();
         Prefab::threaded(spec, move |mut cx| -> Result<(), axon::Error> {
             let mut control = cx.inbox::<Signal>("control")?;
             let mut out = cx.outbox::<Bytes>("outbox")?;
@@ -266,6 +267,7 @@ impl From<ByteReader> for Prefab {
 /// sys.run();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a ByteWriter is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ByteWriter {
     writer: Box<dyn Write + Send>,
     inbox_size: usize,
@@ -333,7 +335,7 @@ impl ByteWriter {
             inbox_size,
         } = self;
         let spec = Component::new("ByteWriter")
-            .std::<Bytes, ()>()
+            .inbox_and_outbox::<Bytes, ()>()
             .inbox_with_size::<Bytes>("inbox", inbox_size);
         Prefab::threaded(spec, move |mut cx| -> Result<(), axon::Error> {
             let mut intake = Intake::<Bytes>::take(&mut cx)?;

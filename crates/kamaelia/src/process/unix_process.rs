@@ -151,6 +151,7 @@ pub enum Stderr {
 /// assert!(exit.try_recv()?.expect("started").success());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a UnixProcess is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct UnixProcess {
     command: Command,
     program: String,
@@ -1033,7 +1034,7 @@ fn pump(
                 let undelivered = match block_on(until(out.send(data), phase, STOP)) {
                     None => return Ok(()),
                     Some(Ok(())) => continue,
-                    Some(Err(e)) => e.0,
+                    Some(Err(e)) => e.into_inner(),
                 };
                 if !*log_when_unlinked {
                     return Err(closed(program, name));

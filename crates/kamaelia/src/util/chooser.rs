@@ -91,6 +91,7 @@ impl FromStr for ChooserCommand {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a Chooser is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Chooser<T> {
     items: Vec<T>,
     looping: bool,
@@ -136,7 +137,7 @@ impl<T: Clone + Send + 'static> Chooser<T> {
     pub fn build(self) -> Prefab {
         let Chooser { items, looping } = self;
         Prefab::new(
-            Component::new("Chooser").std::<ChooserCommand, T>(),
+            Component::new("Chooser").inbox_and_outbox::<ChooserCommand, T>(),
             move |mut cx| async move {
                 let mut intake = Intake::<ChooserCommand>::take(&mut cx)?;
                 let mut out = cx.outbox::<T>("outbox")?;
@@ -163,7 +164,7 @@ impl<T: Clone + Send + 'static> Chooser<T> {
                     at = to.unwrap_or(at);
                 }
                 intake.finish(&mut signal).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }
@@ -200,6 +201,7 @@ impl<T: Clone + Send + 'static> From<Chooser<T>> for Prefab {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a ForwardIteratingChooser is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ForwardIteratingChooser<I> {
     items: I,
 }
@@ -220,7 +222,7 @@ where
     pub fn build(self) -> Prefab {
         let mut items = self.items;
         Prefab::new(
-            Component::new("ForwardIteratingChooser").std::<ChooserCommand, I::Item>(),
+            Component::new("ForwardIteratingChooser").inbox_and_outbox::<ChooserCommand, I::Item>(),
             move |mut cx| async move {
                 let mut intake = Intake::<ChooserCommand>::take(&mut cx)?;
                 let mut out = cx.outbox::<I::Item>("outbox")?;
@@ -255,7 +257,7 @@ where
                     };
                 }
                 intake.finish(&mut signal).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

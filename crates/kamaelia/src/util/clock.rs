@@ -43,9 +43,16 @@ use super::Intake;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a Clock is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Clock {
     period: Duration,
     limit: Option<u64>,
+}
+
+impl From<Clock> for Prefab {
+    fn from(c: Clock) -> Prefab {
+        c.build()
+    }
 }
 
 impl Clock {
@@ -69,7 +76,7 @@ impl Clock {
     pub fn build(self) -> Prefab {
         let Clock { period, limit } = self;
         Prefab::new(
-            Component::new("Clock").std::<(), u64>(),
+            Component::new("Clock").inbox_and_outbox::<(), u64>(),
             move |mut cx| async move {
                 let mut intake = Intake::<()>::take(&mut cx)?;
                 let mut out = cx.outbox::<u64>("outbox")?;
@@ -97,7 +104,7 @@ impl Clock {
                     }
                 }
                 intake.finish(&mut signal).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

@@ -290,7 +290,7 @@ pub fn collector<T: Send + 'static>() -> (Prefab, Collected<T>) {
     };
     let mine = handle.clone();
     let prefab = Prefab::new(
-        Component::new("Collector").std::<T, T>(),
+        Component::new("Collector").inbox_and_outbox::<T, T>(),
         move |mut cx| async move {
             let mut intake = Intake::<T>::take(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;
@@ -300,7 +300,7 @@ pub fn collector<T: Send + 'static>() -> (Prefab, Collected<T>) {
             let ending = intake.ending().cloned().unwrap_or(Signal::ProducerFinished);
             intake.finish(&mut signal).await;
             mine.end(ending);
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     );
     (prefab, handle)

@@ -79,7 +79,7 @@ where
     F: FnMut(A, B) -> U + Send + 'static,
 {
     let spec = Component::new("Comparator")
-        .std::<(), U>()
+        .inbox_and_outbox::<(), U>()
         .inbox::<A>("inA")
         .inbox::<B>("inB");
     Prefab::new(spec, move |mut cx| async move {
@@ -108,6 +108,6 @@ where
             }
         }
         intake.finish(&mut signal).await;
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }

@@ -65,6 +65,7 @@ use super::{DestinationClosed, Intake};
 /// assert_eq!(done.try_recv(), Ok(Signal::ProducerFinished));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a ConsoleReader is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ConsoleReader {
     reader: Box<dyn BufRead + Send>,
     prompt: Option<(String, Box<dyn Write + Send>)>,
@@ -159,7 +160,7 @@ impl ConsoleReader {
             mut prompt,
             eol,
         } = self;
-        let spec = Component::new("ConsoleReader").std::<(), String>();
+        let spec = Component::new("ConsoleReader").inbox_and_outbox::<(), String>();
         Prefab::threaded(spec, move |mut cx| -> Result<(), axon::Error> {
             let mut control = cx.inbox::<Signal>("control")?;
             let mut out = cx.outbox::<String>("outbox")?;
@@ -230,6 +231,7 @@ type Format<T> = Box<dyn FnMut(&T) -> String + Send>;
 /// assert_eq!(passed.try_recv(), Ok(7));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a ConsoleEchoer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ConsoleEchoer<T> {
     format: Format<T>,
     writer: Box<dyn Write + Send>,
@@ -346,7 +348,7 @@ impl<T: Send + 'static> ConsoleEchoer<T> {
             forwarder,
         } = self;
         Prefab::new(
-            Component::new("ConsoleEchoer").std::<T, T>(),
+            Component::new("ConsoleEchoer").inbox_and_outbox::<T, T>(),
             move |mut cx| async move {
                 let mut intake = Intake::<T>::take(&mut cx)?;
                 let mut out = cx.outbox::<T>("outbox")?;
@@ -361,7 +363,7 @@ impl<T: Send + 'static> ConsoleEchoer<T> {
                     }
                 }
                 intake.finish(&mut signal).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

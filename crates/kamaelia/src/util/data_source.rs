@@ -41,7 +41,7 @@ where
 {
     let items = items.into_iter();
     Prefab::new(
-        Component::new("DataSource").std::<(), I::Item>(),
+        Component::new("DataSource").inbox_and_outbox::<(), I::Item>(),
         move |mut cx| async move {
             let mut intake = Intake::<()>::take(&mut cx)?;
             let mut out = cx.outbox::<I::Item>("outbox")?;
@@ -52,7 +52,7 @@ where
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

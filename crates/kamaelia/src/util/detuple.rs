@@ -74,7 +74,7 @@ tuple_field! {
 /// ```
 pub fn detuple<T: TupleField<I>, const I: usize>() -> Prefab {
     Prefab::new(
-        Component::new(format!("Detuple({I})")).std::<T, T::Field>(),
+        Component::new(format!("Detuple({I})")).inbox_and_outbox::<T, T::Field>(),
         |mut cx| async move {
             let mut intake = Intake::<T>::take(&mut cx)?;
             let mut out = cx.outbox::<T::Field>("outbox")?;
@@ -85,7 +85,7 @@ pub fn detuple<T: TupleField<I>, const I: usize>() -> Prefab {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

@@ -51,7 +51,7 @@ pub fn fanout<T: Clone + Send + 'static>(names: impl IntoIterator<Item = impl In
         }
         !reserved
     });
-    let mut spec = Component::new("Fanout").std::<T, T>();
+    let mut spec = Component::new("Fanout").inbox_and_outbox::<T, T>();
     for n in &names {
         spec = spec.outbox::<T>(n.clone());
     }
@@ -78,6 +78,6 @@ pub fn fanout<T: Clone + Send + 'static>(names: impl IntoIterator<Item = impl In
             }
         }
         intake.finish(&mut signal).await;
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }

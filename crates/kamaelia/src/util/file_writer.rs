@@ -43,6 +43,7 @@ use super::{FileError, Intake};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a SimpleFileWriter is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct SimpleFileWriter {
     path: PathBuf,
     file: File,
@@ -85,7 +86,7 @@ impl SimpleFileWriter {
     pub fn build<T: AsRef<[u8]> + Send + 'static>(self) -> Prefab {
         let SimpleFileWriter { path, file } = self;
         let name = format!("SimpleFileWriter({})", path.display());
-        Prefab::threaded(Component::new(name).std::<T, ()>(), move |mut cx| {
+        Prefab::threaded(Component::new(name).inbox_and_outbox::<T, ()>(), move |mut cx| {
             let mut intake = Intake::<T>::take(&mut cx)?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             let _unused = cx.outbox::<()>("outbox")?;
@@ -103,7 +104,7 @@ impl SimpleFileWriter {
             file.flush().map_err(failed)?;
             drop(file); // closed before anyone hears we are done
             intake.finish_blocking(&mut signal);
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
     }
 }

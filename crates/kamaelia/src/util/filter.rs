@@ -35,17 +35,20 @@ where
     T: Send + 'static,
     F: FnMut(&T) -> bool + Send + 'static,
 {
-    Prefab::new(Component::new("Filter").std::<T, T>(), move |mut cx| async move {
-        let mut keep = keep;
-        let mut intake = Intake::<T>::take(&mut cx)?;
-        let mut out = cx.outbox::<T>("outbox")?;
-        let mut signal = cx.outbox::<Signal>("signal")?;
-        while let Some(x) = intake.recv().await {
-            if keep(&x) {
-                intake.send(&mut out, x).await?;
+    Prefab::new(
+        Component::new("Filter").inbox_and_outbox::<T, T>(),
+        move |mut cx| async move {
+            let mut keep = keep;
+            let mut intake = Intake::<T>::take(&mut cx)?;
+            let mut out = cx.outbox::<T>("outbox")?;
+            let mut signal = cx.outbox::<Signal>("signal")?;
+            while let Some(x) = intake.recv().await {
+                if keep(&x) {
+                    intake.send(&mut out, x).await?;
+                }
             }
-        }
-        intake.finish(&mut signal).await;
-        Ok::<_, axon::Error>(())
-    })
+            intake.finish(&mut signal).await;
+            Ok(())
+        },
+    )
 }

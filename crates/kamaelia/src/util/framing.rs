@@ -106,6 +106,7 @@ pub enum FrameError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a Framer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Framer {
     max: usize,
 }
@@ -134,6 +135,7 @@ pub struct Framer {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a DeFramer is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct DeFramer {
     max: usize,
 }
@@ -202,7 +204,7 @@ impl Framer {
     pub fn build(self) -> Prefab {
         let max = self.max;
         let spec = Component::new("Framer")
-            .std::<Vec<u8>, Vec<u8>>()
+            .inbox_and_outbox::<Vec<u8>, Vec<u8>>()
             .outbox::<FrameError>("error");
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<Vec<u8>>::take(&mut cx)?;
@@ -223,7 +225,7 @@ impl Framer {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
     }
 }
@@ -317,7 +319,7 @@ impl DeFramer {
     pub fn build(self) -> Prefab {
         let max = self.max;
         let spec = Component::new("DeFramer")
-            .std::<Vec<u8>, Vec<u8>>()
+            .inbox_and_outbox::<Vec<u8>, Vec<u8>>()
             .outbox::<FrameError>("error");
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<Vec<u8>>::take(&mut cx)?;
@@ -344,7 +346,7 @@ impl DeFramer {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
     }
 }

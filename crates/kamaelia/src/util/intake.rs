@@ -61,7 +61,7 @@ enum State {
 ///
 /// // A component that sums what it receives and sends the total when its input ends.
 /// fn summer() -> Prefab {
-///     Prefab::new(Component::new("summer").std::<u32, u32>(), |mut cx| async move {
+///     Prefab::new(Component::new("summer").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 ///         let mut intake = Intake::<u32>::take(&mut cx)?;
 ///         let mut out = cx.outbox::<u32>("outbox")?;
 ///         let mut signal = cx.outbox::<Signal>("signal")?;
@@ -73,7 +73,7 @@ enum State {
 ///             intake.send(&mut out, total).await?;
 ///         }
 ///         intake.finish(&mut signal).await;
-///         Ok::<_, axon::Error>(())
+///         Ok(())
 ///     })
 /// }
 ///
@@ -105,12 +105,12 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut inbox = cx.inbox::<u8>("inbox")?;
     /// let mut control = cx.inbox::<Signal>("control")?;
     /// let mut intake = Intake::new(inbox, control);
     /// assert_eq!(intake.recv().await, Some(1));
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -134,11 +134,11 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// assert_eq!(intake.recv().await, Some(1));
     /// assert!(cx.inbox::<u8>("inbox").is_err(), "taken");
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -160,12 +160,12 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// intake.inbox().set_size(Some(8));
     /// assert_eq!(intake.inbox().size(), Some(8));
     /// # while intake.recv().await.is_some() {}
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -186,12 +186,12 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// assert!(!intake.is_ended());
     /// while intake.recv().await.is_some() {}
     /// assert!(intake.is_ended());
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -212,11 +212,11 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// assert_eq!(intake.recv().await, None); // shut down before reading the 1
     /// assert_eq!(intake.ending(), Some(&Signal::ShutdownMicroprocess));
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -252,13 +252,13 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// // Wait for a shutdown without reading the data waiting in `inbox`.
     /// std::future::poll_fn(|tcx| intake.poll_stop(tcx)).await;
     /// assert_eq!(intake.ending(), Some(&Signal::ShutdownMicroprocess));
     /// assert_eq!(intake.inbox().len(), 1);
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -313,7 +313,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// let extra = Option::<u8>::None; // e.g. another inbox polled first
     /// let got = std::future::poll_fn(|tcx| match extra {
@@ -322,7 +322,7 @@ impl<T: Send + 'static> Intake<T> {
     /// })
     /// .await;
     /// assert_eq!(got, Some(1));
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -373,7 +373,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// let mut got = Vec::new();
     /// while let Some(x) = intake.recv().await {
@@ -381,7 +381,7 @@ impl<T: Send + 'static> Intake<T> {
     /// }
     /// assert_eq!(got, [1, 2]); // drained before ending
     /// assert_eq!(intake.ending(), Some(&Signal::ProducerFinished));
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -405,14 +405,14 @@ impl<T: Send + 'static> Intake<T> {
     /// use axon::{Component, Outbox, Inbox, Prefab, Signal, System};
     /// use kamaelia::util::Intake;
     ///
-    /// let p = Prefab::threaded(Component::new("t").std::<u8, u8>(), |mut cx| {
+    /// let p = Prefab::threaded(Component::new("t").inbox_and_outbox::<u8, u8>(), |mut cx| {
     ///     let mut intake = Intake::<u8>::take(&mut cx)?;
     ///     let mut signal = cx.outbox::<Signal>("signal")?;
     ///     while let Some(x) = intake.recv_blocking() {
     ///         assert_eq!(x, 1);
     ///     }
     ///     intake.finish_blocking(&mut signal);
-    ///     Ok::<_, axon::Error>(())
+    ///     Ok(())
     /// });
     /// let sys = System::builder().threads(1).build();
     /// let c = p.spawn(&sys);
@@ -444,7 +444,7 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// let mut out = cx.outbox::<u8>("outbox")?;
     /// while let Some(x) = intake.recv().await {
@@ -453,7 +453,7 @@ impl<T: Send + 'static> Intake<T> {
     ///     }
     /// }
     /// # assert_eq!(out.held(), 1); // nothing linked: held in the outbox
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -494,12 +494,12 @@ impl<T: Send + 'static> Intake<T> {
     /// # use axon::{Component, Outbox, Signal, System};
     /// # use kamaelia::util::Intake;
     /// # let sys = System::builder().threads(1).build();
-    /// # let c = sys.spawn(Component::new("c").std::<u8, u8>(), |mut cx| async move {
+    /// # let c = sys.spawn(Component::new("c").inbox_and_outbox::<u8, u8>(), |mut cx| async move {
     /// let mut intake = Intake::<u8>::take(&mut cx)?;
     /// let mut signal = cx.outbox::<Signal>("signal")?;
     /// while intake.recv().await.is_some() {}
     /// intake.finish(&mut signal).await; // sends ProducerFinished: the inbox closed
-    /// # Ok::<_, axon::Error>(())
+    /// # Ok::<(), axon::Error>(())
     /// # });
     /// # let mut feed = Outbox::<u8>::detached("feed");
     /// # axon::link(&feed.endpoint(), &c.inbox("inbox")?)?;
@@ -523,14 +523,14 @@ impl<T: Send + 'static> Intake<T> {
     /// use axon::{Component, Outbox, Inbox, Prefab, Signal, System};
     /// use kamaelia::util::Intake;
     ///
-    /// let p = Prefab::threaded(Component::new("t").std::<u8, u8>(), |mut cx| {
+    /// let p = Prefab::threaded(Component::new("t").inbox_and_outbox::<u8, u8>(), |mut cx| {
     ///     let mut intake = Intake::<u8>::take(&mut cx)?;
     ///     let mut signal = cx.outbox::<Signal>("signal")?;
     ///     while let Some(x) = intake.recv_blocking() {
     ///         assert_eq!(x, 1);
     ///     }
     ///     intake.finish_blocking(&mut signal);
-    ///     Ok::<_, axon::Error>(())
+    ///     Ok(())
     /// });
     /// let sys = System::builder().threads(1).build();
     /// let c = p.spawn(&sys);
@@ -559,7 +559,7 @@ impl<T: Send + 'static> Intake<T> {
 /// use kamaelia::util::Intake;
 ///
 /// // Data on `inbox` and commands on `config`, commands first.
-/// let spec = Component::new("c").std::<u8, u8>().inbox::<String>("config");
+/// let spec = Component::new("c").inbox_and_outbox::<u8, u8>().inbox::<String>("config");
 /// let sys = System::builder().threads(1).build();
 /// let c = sys.spawn(spec, |mut cx| async move {
 ///     let mut intake = Intake::<u8>::take(&mut cx)?;
@@ -574,7 +574,7 @@ impl<T: Send + 'static> Intake<T> {
 ///         }
 ///     }
 ///     assert_eq!(seen, ["go", "1"]);
-///     Ok::<_, axon::Error>(())
+///     Ok(())
 /// });
 /// let mut cfg = Outbox::<String>::detached("cfg");
 /// let mut feed = Outbox::<u8>::detached("feed");

@@ -281,6 +281,7 @@ impl Topology {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a Introspector is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Introspector {
     every: Duration,
 }
@@ -309,7 +310,7 @@ impl Introspector {
     pub fn build(self) -> Prefab {
         let every = self.every;
         Prefab::new(
-            Component::new("Introspector").std::<(), TopologyChange>(),
+            Component::new("Introspector").inbox_and_outbox::<(), TopologyChange>(),
             move |mut cx| async move {
                 let mut intake = Intake::<()>::take(&mut cx)?;
                 let mut out = cx.outbox::<TopologyChange>("outbox")?;
@@ -332,7 +333,7 @@ impl Introspector {
                     }
                 }
                 intake.finish(&mut signal).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

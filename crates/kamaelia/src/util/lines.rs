@@ -74,6 +74,7 @@ pub enum LineError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a LineSplitter is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct LineSplitter {
     max: usize,
 }
@@ -121,7 +122,7 @@ impl LineSplitter {
     pub fn build(self) -> Prefab {
         let max = self.max;
         let spec = Component::new("LineSplitter")
-            .std::<Vec<u8>, Vec<u8>>()
+            .inbox_and_outbox::<Vec<u8>, Vec<u8>>()
             .outbox::<LineError>("error");
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<Vec<u8>>::take(&mut cx)?;
@@ -157,7 +158,7 @@ impl LineSplitter {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
     }
 }

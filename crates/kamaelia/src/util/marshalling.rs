@@ -58,6 +58,7 @@ use super::Intake;
 /// assert_eq!(e.kind, MarshalErrorKind::Encode);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MarshalErrorKind {
     /// A value could not be turned into its wire form.
     Encode,
@@ -211,6 +212,7 @@ impl<T: Serialize + DeserializeOwned> Codec<T> for JsonString {
 /// assert_eq!(text.try_recv().as_deref(), Ok("[1,2,3]"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a Marshaller is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Marshaller<T, C> {
     codec: C,
     fail_on_error: bool,
@@ -243,6 +245,7 @@ pub struct Marshaller<T, C> {
 /// assert_eq!(values.try_recv(), Ok(42)); // carried on after the bad one
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a DeMarshaller is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct DeMarshaller<T, C> {
     codec: C,
     fail_on_error: bool,
@@ -266,6 +269,12 @@ impl<T, C: fmt::Debug> fmt::Debug for DeMarshaller<T, C> {
             .field("type", &std::any::type_name::<T>())
             .field("fail_on_error", &self.fail_on_error)
             .finish()
+    }
+}
+
+impl<T: Send + 'static, C: Codec<T>> From<Marshaller<T, C>> for Prefab {
+    fn from(c: Marshaller<T, C>) -> Prefab {
+        c.build()
     }
 }
 
@@ -310,7 +319,7 @@ impl<T: Send + 'static, C: Codec<T>> Marshaller<T, C> {
             codec, fail_on_error, ..
         } = self;
         let spec = Component::new("Marshaller")
-            .std::<T, C::Wire>()
+            .inbox_and_outbox::<T, C::Wire>()
             .outbox::<MarshalError>("error");
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<T>::take(&mut cx)?;
@@ -338,8 +347,14 @@ impl<T: Send + 'static, C: Codec<T>> Marshaller<T, C> {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
+    }
+}
+
+impl<T: Send + 'static, C: Codec<T>> From<DeMarshaller<T, C>> for Prefab {
+    fn from(c: DeMarshaller<T, C>) -> Prefab {
+        c.build()
     }
 }
 
@@ -384,7 +399,7 @@ impl<T: Send + 'static, C: Codec<T>> DeMarshaller<T, C> {
             codec, fail_on_error, ..
         } = self;
         let spec = Component::new("DeMarshaller")
-            .std::<C::Wire, T>()
+            .inbox_and_outbox::<C::Wire, T>()
             .outbox::<MarshalError>("error");
         Prefab::new(spec, move |mut cx| async move {
             let mut intake = Intake::<C::Wire>::take(&mut cx)?;
@@ -413,7 +428,7 @@ impl<T: Send + 'static, C: Codec<T>> DeMarshaller<T, C> {
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
     }
 }

@@ -29,11 +29,14 @@ use super::Intake;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn null_sink<T: Send + 'static>() -> Prefab {
-    Prefab::new(Component::new("NullSink").std::<T, T>(), |mut cx| async move {
-        let mut intake = Intake::<T>::take(&mut cx)?;
-        let mut signal = cx.outbox::<Signal>("signal")?;
-        while intake.recv().await.is_some() {}
-        intake.finish(&mut signal).await;
-        Ok::<_, axon::Error>(())
-    })
+    Prefab::new(
+        Component::new("NullSink").inbox_and_outbox::<T, T>(),
+        |mut cx| async move {
+            let mut intake = Intake::<T>::take(&mut cx)?;
+            let mut signal = cx.outbox::<Signal>("signal")?;
+            while intake.recv().await.is_some() {}
+            intake.finish(&mut signal).await;
+            Ok(())
+        },
+    )
 }

@@ -31,14 +31,14 @@ use super::Intake;
 /// ```
 pub fn one_shot<T: Send + 'static>(msg: T) -> Prefab {
     Prefab::new(
-        Component::new("OneShot").std::<(), T>(),
+        Component::new("OneShot").inbox_and_outbox::<(), T>(),
         move |mut cx| async move {
             let mut intake = Intake::<()>::take(&mut cx)?;
             let mut out = cx.outbox::<T>("outbox")?;
             let mut signal = cx.outbox::<Signal>("signal")?;
             intake.send(&mut out, msg).await?;
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

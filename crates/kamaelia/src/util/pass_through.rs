@@ -35,16 +35,19 @@ use super::Intake;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn pass_through<T: Send + 'static>() -> Prefab {
-    Prefab::new(Component::new("PassThrough").std::<T, T>(), |mut cx| async move {
-        let mut intake = Intake::<T>::take(&mut cx)?;
-        let mut out = cx.outbox::<T>("outbox")?;
-        let mut signal = cx.outbox::<Signal>("signal")?;
-        while let Some(x) = intake.recv().await {
-            if !intake.send(&mut out, x).await? {
-                break;
+    Prefab::new(
+        Component::new("PassThrough").inbox_and_outbox::<T, T>(),
+        |mut cx| async move {
+            let mut intake = Intake::<T>::take(&mut cx)?;
+            let mut out = cx.outbox::<T>("outbox")?;
+            let mut signal = cx.outbox::<Signal>("signal")?;
+            while let Some(x) = intake.recv().await {
+                if !intake.send(&mut out, x).await? {
+                    break;
+                }
             }
-        }
-        intake.finish(&mut signal).await;
-        Ok::<_, axon::Error>(())
-    })
+            intake.finish(&mut signal).await;
+            Ok(())
+        },
+    )
 }

@@ -62,6 +62,7 @@ enum Chunking {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[must_use = "a RateControl is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct RateControl {
     rate: u64,
     chunking: Chunking,
@@ -121,7 +122,7 @@ impl RateControl {
             aggregate,
         } = self;
         Prefab::new(
-            Component::new("RateControl").std::<u64, usize>(),
+            Component::new("RateControl").inbox_and_outbox::<u64, usize>(),
             move |mut cx| async move {
                 let mut intake = Intake::<u64>::take(&mut cx)?;
                 let mut out = cx.outbox::<usize>("outbox")?;
@@ -169,7 +170,7 @@ impl RateControl {
                     }
                 }
                 intake.finish(&mut signal).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

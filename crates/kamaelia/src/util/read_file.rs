@@ -136,6 +136,7 @@ enum Mode {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a ReadFileAdaptor is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct ReadFileAdaptor {
     path: PathBuf,
     file: File,
@@ -207,42 +208,45 @@ impl ReadFileAdaptor {
             every,
         } = self;
         let name = format!("ReadFileAdaptor({})", path.display());
-        Prefab::threaded(Component::new(name).std::<(), Bytes>(), move |mut cx| {
-            let mut intake = Intake::<()>::take(&mut cx)?;
-            let mut out = cx.outbox::<Bytes>("outbox")?;
-            let mut signal = cx.outbox::<Signal>("signal")?;
-            let mut reader = BufReader::new(file);
-            let mut next = Instant::now();
-            loop {
-                let stop = match every {
-                    Some(step) => {
-                        let now = Instant::now();
-                        let wait = next.saturating_duration_since(now);
-                        next = next.max(now) + step; // late: no catching up in a burst
-                                                     // Sleep until the next read, woken at once by a shutdown.
-                        axon::block_on_timeout(poll_fn(|tcx| intake.poll_stop(tcx)), Some(wait)).is_some()
+        Prefab::threaded(
+            Component::new(name).inbox_and_outbox::<(), Bytes>(),
+            move |mut cx| {
+                let mut intake = Intake::<()>::take(&mut cx)?;
+                let mut out = cx.outbox::<Bytes>("outbox")?;
+                let mut signal = cx.outbox::<Signal>("signal")?;
+                let mut reader = BufReader::new(file);
+                let mut next = Instant::now();
+                loop {
+                    let stop = match every {
+                        Some(step) => {
+                            let now = Instant::now();
+                            let wait = next.saturating_duration_since(now);
+                            next = next.max(now) + step; // late: no catching up in a burst
+                                                         // Sleep until the next read, woken at once by a shutdown.
+                            axon::block_on_timeout(poll_fn(|tcx| intake.poll_stop(tcx)), Some(wait)).is_some()
+                        }
+                        None => intake
+                            .poll_stop(&mut TaskContext::from_waker(Waker::noop()))
+                            .is_ready(),
+                    };
+                    if stop {
+                        break;
                     }
-                    None => intake
-                        .poll_stop(&mut TaskContext::from_waker(Waker::noop()))
-                        .is_ready(),
-                };
-                if stop {
-                    break;
+                    let chunk = read_one(&mut reader, mode).map_err(|source| FileError::Read {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    if chunk.is_empty() {
+                        break; // end of file
+                    }
+                    if !axon::block_on(intake.send(&mut out, chunk))? {
+                        break;
+                    }
                 }
-                let chunk = read_one(&mut reader, mode).map_err(|source| FileError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                if chunk.is_empty() {
-                    break; // end of file
-                }
-                if !axon::block_on(intake.send(&mut out, chunk))? {
-                    break;
-                }
-            }
-            intake.finish_blocking(&mut signal);
-            Ok::<_, axon::Error>(())
-        })
+                intake.finish_blocking(&mut signal);
+                Ok(())
+            },
+        )
     }
 }
 

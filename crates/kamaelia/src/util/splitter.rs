@@ -289,6 +289,7 @@ fn remove_sink<U: Send + 'static>(
 /// assert_eq!(got_a.ending(), Some(Signal::ProducerFinished));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a Splitter is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Splitter<T> {
     copy_to_outbox: bool,
     _t: PhantomData<fn(T)>,
@@ -359,7 +360,7 @@ impl<T: Clone + Send + 'static> Splitter<T> {
     /// ```
     pub fn build(self) -> Prefab {
         let spec = Component::new("Splitter")
-            .std::<T, T>()
+            .inbox_and_outbox::<T, T>()
             .inbox::<SplitterCommand>("configuration")
             .outbox::<SplitterError>("error");
         let copy_to_outbox = self.copy_to_outbox;
@@ -456,7 +457,7 @@ impl<T: Clone + Send + 'static> Splitter<T> {
                 drop_sink(&mut cx, s);
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         })
     }
 }

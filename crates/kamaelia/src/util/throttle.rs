@@ -52,6 +52,7 @@ use super::Intake;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a Throttle is only a description: put it where a child or stage is taken, or make it a Prefab and spawn it"]
 pub struct Throttle {
     interval: Duration,
     buffer: usize,
@@ -102,7 +103,7 @@ impl Throttle {
     pub fn build<T: Send + 'static>(self) -> Prefab {
         let Throttle { interval, buffer } = self;
         Prefab::new(
-            Component::new("Throttle").std::<T, T>(),
+            Component::new("Throttle").inbox_and_outbox::<T, T>(),
             move |mut cx| async move {
                 let mut intake = Intake::<T>::take(&mut cx)?;
                 let mut out = cx.outbox::<T>("outbox")?;
@@ -154,7 +155,7 @@ impl Throttle {
                     }
                 }
                 intake.finish(&mut signal).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

@@ -40,7 +40,7 @@ where
     F: FnMut(T) -> Option<U> + Send + 'static,
 {
     Prefab::new(
-        Component::new("PureTransformer").std::<T, U>(),
+        Component::new("PureTransformer").inbox_and_outbox::<T, U>(),
         move |mut cx| async move {
             let mut f = f;
             let mut intake = Intake::<T>::take(&mut cx)?;
@@ -52,7 +52,7 @@ where
                 }
             }
             intake.finish(&mut signal).await;
-            Ok::<_, axon::Error>(())
+            Ok(())
         },
     )
 }

@@ -43,7 +43,7 @@ use super::Intake;
 /// ```
 pub fn two_way_splitter<T: Clone + Send + 'static>() -> Prefab {
     let spec = Component::new("TwoWaySplitter")
-        .std::<T, T>()
+        .inbox_and_outbox::<T, T>()
         .outbox::<T>("outbox2")
         .outbox::<Signal>("signal2");
     Prefab::new(spec, |mut cx| async move {
@@ -60,6 +60,6 @@ pub fn two_way_splitter<T: Clone + Send + 'static>() -> Prefab {
         let why = intake.ending().cloned().unwrap_or(Signal::ProducerFinished);
         let _ = signal2.send(why).await; // nobody listening is not a failure
         intake.finish(&mut signal).await;
-        Ok::<_, axon::Error>(())
+        Ok(())
     })
 }

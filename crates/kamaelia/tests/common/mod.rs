@@ -77,50 +77,53 @@ pub fn mock(name: &'static str) -> (Prefab, Mock) {
     axon::link(&report.endpoint(), &seen.endpoint()).unwrap();
     let activated = Arc::new(AtomicBool::new(false));
     let flag = activated.clone();
-    let prefab = Prefab::new(Component::new(name).std::<u32, u32>(), move |mut cx| async move {
-        flag.store(true, Ordering::SeqCst);
-        let mut inbox = cx.inbox::<u32>("inbox")?;
-        let mut control = cx.inbox::<Signal>("control")?;
-        let mut out = cx.outbox::<u32>("outbox")?;
-        let mut sig = cx.outbox::<Signal>("signal")?;
-        enum Ev {
-            In(u32),
-            Ctl(Signal),
-            Cmd(&'static str, Msg),
-            Stop,
-        }
-        loop {
-            let ev = poll_fn(|t| {
-                if let Poll::Ready(Ok(x)) = inbox.poll_recv(t) {
-                    return Poll::Ready(Ev::In(x));
-                }
-                if let Poll::Ready(Ok(s)) = control.poll_recv(t) {
-                    return Poll::Ready(Ev::Ctl(s));
-                }
-                match cmd.poll_recv(t) {
-                    Poll::Ready(Ok((b, m))) => Poll::Ready(Ev::Cmd(b, m)),
-                    Poll::Ready(Err(_)) => Poll::Ready(Ev::Stop),
-                    Poll::Pending => Poll::Pending,
-                }
-            })
-            .await;
-            match ev {
-                Ev::In(x) => report.try_send(("inbox", Msg::Data(x))).unwrap(),
-                Ev::Ctl(s) => report.try_send(("control", Msg::Sig(s))).unwrap(),
-                Ev::Cmd("outbox", Msg::Data(x)) => out.send(x).await?,
-                Ev::Cmd("signal", Msg::Sig(s)) => sig.send(s).await?,
-                Ev::Cmd(b, m) => panic!("mock cannot send {m:?} on {b}"),
-                Ev::Stop => break,
+    let prefab = Prefab::new(
+        Component::new(name).inbox_and_outbox::<u32, u32>(),
+        move |mut cx| async move {
+            flag.store(true, Ordering::SeqCst);
+            let mut inbox = cx.inbox::<u32>("inbox")?;
+            let mut control = cx.inbox::<Signal>("control")?;
+            let mut out = cx.outbox::<u32>("outbox")?;
+            let mut sig = cx.outbox::<Signal>("signal")?;
+            enum Ev {
+                In(u32),
+                Ctl(Signal),
+                Cmd(&'static str, Msg),
+                Stop,
             }
-        }
-        while let Ok(x) = inbox.try_recv() {
-            report.try_send(("inbox", Msg::Data(x))).unwrap();
-        }
-        while let Ok(s) = control.try_recv() {
-            report.try_send(("control", Msg::Sig(s))).unwrap();
-        }
-        Ok::<_, axon::Error>(())
-    });
+            loop {
+                let ev = poll_fn(|t| {
+                    if let Poll::Ready(Ok(x)) = inbox.poll_recv(t) {
+                        return Poll::Ready(Ev::In(x));
+                    }
+                    if let Poll::Ready(Ok(s)) = control.poll_recv(t) {
+                        return Poll::Ready(Ev::Ctl(s));
+                    }
+                    match cmd.poll_recv(t) {
+                        Poll::Ready(Ok((b, m))) => Poll::Ready(Ev::Cmd(b, m)),
+                        Poll::Ready(Err(_)) => Poll::Ready(Ev::Stop),
+                        Poll::Pending => Poll::Pending,
+                    }
+                })
+                .await;
+                match ev {
+                    Ev::In(x) => report.try_send(("inbox", Msg::Data(x))).unwrap(),
+                    Ev::Ctl(s) => report.try_send(("control", Msg::Sig(s))).unwrap(),
+                    Ev::Cmd("outbox", Msg::Data(x)) => out.send(x).await?,
+                    Ev::Cmd("signal", Msg::Sig(s)) => sig.send(s).await?,
+                    Ev::Cmd(b, m) => panic!("mock cannot send {m:?} on {b}"),
+                    Ev::Stop => break,
+                }
+            }
+            while let Ok(x) = inbox.try_recv() {
+                report.try_send(("inbox", Msg::Data(x))).unwrap();
+            }
+            while let Ok(s) = control.try_recv() {
+                report.try_send(("control", Msg::Sig(s))).unwrap();
+            }
+            Ok::<_, axon::Error>(())
+        },
+    );
     (
         prefab,
         Mock {
@@ -136,14 +139,17 @@ pub fn map<I: Send + 'static, O: Send + Sync + 'static>(
     name: &'static str,
     f: impl Fn(I) -> O + Send + 'static,
 ) -> Prefab {
-    Prefab::new(Component::new(name).std::<I, O>(), move |mut cx| async move {
-        let mut inbox = cx.inbox::<I>("inbox")?;
-        let mut out = cx.outbox::<O>("outbox")?;
-        while let Ok(x) = inbox.recv().await {
-            out.send(f(x)).await?;
-        }
-        Ok::<_, axon::Error>(())
-    })
+    Prefab::new(
+        Component::new(name).inbox_and_outbox::<I, O>(),
+        move |mut cx| async move {
+            let mut inbox = cx.inbox::<I>("inbox")?;
+            let mut out = cx.outbox::<O>("outbox")?;
+            while let Ok(x) = inbox.recv().await {
+                out.send(f(x)).await?;
+            }
+            Ok::<_, axon::Error>(())
+        },
+    )
 }
 
 /// A producer sending `items` then ending.

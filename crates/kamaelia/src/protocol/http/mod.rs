@@ -91,14 +91,14 @@
 //! // Streams three chunks; with no Content-Length the server sends them chunked.
 //! let server = HttpServer::from_components(|req| {
 //!     let who = req.query().unwrap_or("world").to_string();
-//!     Prefab::new(Component::new("greeter").std::<(), ResponsePart>(), move |mut cx| async move {
+//!     Prefab::new(Component::new("greeter").inbox_and_outbox::<(), ResponsePart>(), move |mut cx| async move {
 //!         let mut out = cx.outbox::<ResponsePart>("outbox")?;
 //!         out.send(ResponsePart::Head(Response::ok().with_content_type("text/plain"))).await?;
 //!         for word in ["hello, ", &who, "\n"] {
 //!             out.send(ResponsePart::Body(Bytes::from(word.to_string()))).await?;
 //!         }
 //!         out.send(ResponsePart::End).await?;
-//!         Ok::<_, axon::Error>(())
+//!         Ok(())
 //!     })
 //! });
 //! # drop(server);

@@ -192,7 +192,7 @@ impl HttpServer {
         let handler = self.handler.clone();
         let config = self.config.clone();
         Prefab::new(
-            Component::new("http").std::<Bytes, Bytes>(),
+            Component::new("http").inbox_and_outbox::<Bytes, Bytes>(),
             move |mut cx| async move {
                 let inbox = cx.inbox::<Bytes>("inbox")?;
                 let control = cx.inbox::<Signal>("control")?;
@@ -236,7 +236,7 @@ impl HttpServer {
                 };
                 // No one listening on `signal` is not an error.
                 let _ = signal.send(sig).await;
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }

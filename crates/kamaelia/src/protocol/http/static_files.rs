@@ -139,7 +139,7 @@ impl StaticFiles {
     pub fn handler(&self, req: Request) -> Prefab {
         let me = self.clone();
         Prefab::new(
-            Component::new("static-file").std::<(), ResponsePart>(),
+            Component::new("static-file").inbox_and_outbox::<(), ResponsePart>(),
             move |mut cx| async move {
                 let mut out = cx.outbox::<ResponsePart>("outbox")?;
                 let mut control = cx.inbox::<Signal>("control")?;
@@ -156,7 +156,7 @@ impl StaticFiles {
                         break; // the connection has gone
                     }
                 }
-                Ok::<_, axon::Error>(())
+                Ok(())
             },
         )
     }
