@@ -46,7 +46,7 @@ use std::time::Duration;
 
 use smallvec::SmallVec;
 
-use crate::error::{BoxError, LinkError};
+use crate::error::{BoxError, JoinError, LinkError, SharedError};
 use crate::id::ComponentId;
 use crate::inbox::Inbox;
 use crate::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage};
@@ -98,12 +98,15 @@ pub enum ControlError {
 }
 
 /// How a component ended.
+///
+/// A failure keeps the error the body returned ([`SharedError`]): match on
+/// `Outcome::Failed(e)` and `e.downcast_ref::<YourError>()`, or just print it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Its body returned normally.
     Finished,
-    /// Its body returned an error (the message).
-    Failed(String),
+    /// Its body returned an error: the error itself, shared.
+    Failed(SharedError),
     /// Its body panicked (the panic message). The panic was contained.
     Panicked(String),
     /// The system was shut down before it finished.
@@ -119,8 +122,9 @@ impl Outcome {
     }
 }
 
-/// What a component body may return: `()` or `Result<(), E>` where the error is
-/// displayed in the [`Outcome::Failed`] it produces.
+/// What a component body may return: `()` or `Result<(), E>` for any error
+/// type `E` (anything that converts into [`crate::Error`]: an error type, a
+/// `String`, a `&str`); the error is kept in the [`Outcome::Failed`] it produces.
 pub trait Termination {
     /// Convert into an outcome.
     fn into_outcome(self) -> Outcome;
@@ -132,11 +136,11 @@ impl Termination for () {
     }
 }
 
-impl<E: fmt::Display> Termination for Result<(), E> {
+impl<E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>> Termination for Result<(), E> {
     fn into_outcome(self) -> Outcome {
         match self {
             Ok(()) => Outcome::Finished,
-            Err(e) => Outcome::Failed(e.to_string()),
+            Err(e) => Outcome::Failed(SharedError::new(e)),
         }
     }
 }
@@ -727,13 +731,67 @@ impl ComponentRef {
     /// end-of-component step is done (linkages removed, boxes closed, the
     /// outcome recorded, the system no longer counting or listing it), which
     /// can be a moment after [`is_finished`](Self::is_finished) turns true.
+    ///
+    /// It resolves to [`JoinError::NotRunning`] instead of waiting forever when
+    /// the component is an async one that has not ended and its system is not
+    /// running whenever the future is polled: never started, or stopped
+    /// ([`System::is_running`](crate::System::is_running) is false from the
+    /// moment `run()` returns or `wait()` / `shutdown()` has stopped the
+    /// scheduler; a wait that began while it ran ends with this error then). A
+    /// threaded component runs on its own thread, so waiting for one always
+    /// waits. The system counts as running from the moment
+    /// [`System::start`](crate::System::start) is called (so a thread may join
+    /// as soon as `start()` has returned) and from the moment
+    /// [`System::run`](crate::System::run) is entered: a thread that joins while
+    /// another is about to call `run()` may be told `NotRunning`; use `start()`
+    /// then, or join after it.
     pub fn finished(&self) -> Finished {
         Finished { comp: self.clone() }
     }
 
-    /// Block this thread until it ends (plain code and threaded components only).
-    pub fn join(&self) -> Outcome {
+    /// Block this thread until it ends (plain code and threaded components
+    /// only); an error rather than a hang if its system is not running (see
+    /// [`finished`](Self::finished) for exactly when).
+    ///
+    /// ```
+    /// use axon::{Component, JoinError, System};
+    ///
+    /// let sys = System::builder().threads(1).build();
+    /// let c = sys.spawn(Component::new("idle"), |_cx| async {});
+    /// // Not started: nothing would ever run it.
+    /// assert!(matches!(c.join(), Err(JoinError::NotRunning { .. })));
+    /// let running = sys.start();
+    /// assert_eq!(c.join(), Ok(axon::Outcome::Finished));
+    /// running.wait();
+    /// ```
+    pub fn join(&self) -> Result<Outcome, JoinError> {
         crate::threaded::block_on(self.finished())
+    }
+
+    /// [`join`](Self::join), giving up after `timeout` with
+    /// [`JoinError::Timeout`].
+    pub fn join_timeout(&self, timeout: Duration) -> Result<Outcome, JoinError> {
+        crate::threaded::block_on_timeout(self.finished(), Some(timeout)).unwrap_or_else(|| {
+            Err(JoinError::Timeout {
+                component: self.to_string_label(),
+                timeout,
+            })
+        })
+    }
+
+    /// Wake whoever waits in [`finished`](Self::finished), so that they look
+    /// again (the system stopped running).
+    pub(crate) fn wake_joiners(&self) {
+        let waiters = self
+            .0
+            .inner
+            .lock()
+            .fam
+            .as_ref()
+            .map(|f| f.exit_waiters.clone());
+        for w in waiters.into_iter().flatten() {
+            w.wake();
+        }
     }
 
     pub(crate) fn boxes(&self) -> SmallVec<[Arc<dyn AnyNode>; 4]> {
@@ -783,18 +841,26 @@ pub struct Finished {
 }
 
 impl Future for Finished {
-    type Output = Outcome;
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Outcome> {
+    type Output = Result<Outcome, JoinError>;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let mut inner = self.comp.0.inner.lock();
-        match self.comp.0.settled_outcome_locked(&inner) {
-            Some(o) => Poll::Ready(o),
-            None => {
-                if !inner.f().exit_waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                    inner.f().exit_waiters.push(cx.waker().clone());
-                }
-                Poll::Pending
-            }
+        if let Some(o) = self.comp.0.settled_outcome_locked(&inner) {
+            return Poll::Ready(Ok(o));
         }
+        // Checked with `inner` locked: a system that stops running clears its
+        // flag, then takes each component's lock to wake its waiters (see
+        // `Shared::stopped_running`), so a waker registered below is woken.
+        let runs = self.comp.kind() == Kind::Threaded
+            || self.comp.system_shared().is_some_and(|s| s.is_active());
+        if !runs {
+            return Poll::Ready(Err(JoinError::NotRunning {
+                component: self.comp.to_string_label(),
+            }));
+        }
+        if !inner.f().exit_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            inner.f().exit_waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 
@@ -1316,20 +1382,16 @@ fn adopt(parent: &ComponentRef, child: &ComponentRef) {
 pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     // The failure report goes out before the outcome becomes visible, so that
     // whoever sees `is_finished()` / `finished()` can rely on it being there.
-    match &outcome {
-        Outcome::Failed(reason) | Outcome::Panicked(reason) => {
-            tracing::warn!(component = %comp.name(), id = %comp.id(), %reason, "component failed");
+    let failure = Failure::of(comp.id(), comp.name(), &outcome);
+    match &failure {
+        Some(failure) => {
+            let how = if failure.panicked { "component panicked" } else { "component failed" };
+            tracing::warn!(component = %comp.name(), id = %comp.id(), reason = %failure.reason, "{how}");
             if let Ok(signal) = comp.outbox::<Signal>("signal") {
-                let failure = Failure {
-                    component: comp.id(),
-                    name: comp.name().to_string(),
-                    reason: reason.clone(),
-                    panicked: matches!(outcome, Outcome::Panicked(_)),
-                };
-                let _ = deliver_regardless(&signal.node, Signal::Failed(failure));
+                let _ = deliver_regardless(&signal.node, Signal::Failed(failure.clone()));
             }
         }
-        _ => tracing::trace!(component = %comp.name(), id = %comp.id(), ?outcome, "component ended"),
+        None => tracing::trace!(component = %comp.name(), id = %comp.id(), ?outcome, "component ended"),
     }
     // Clean up first: its boxes close (its outboxes stop counting as senders:
     // an ending, which closes the inboxes they fed), then the linkages it made
@@ -1354,7 +1416,14 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
         }
         inner.parent.take()
     };
+    let parent = parent.and_then(|p| p.upgrade());
     if let Some(shared) = comp.system_shared() {
+        // Nobody is told of a top-level (or orphaned) component's failure but
+        // the system: it goes in the report `run()` returns. Before
+        // `component_finished`, which may end the run.
+        if let (Some(failure), None) = (failure, &parent) {
+            shared.note_failure(failure);
+        }
         shared.component_finished(comp);
     }
     // Joiners last: once `join` returns, the system no longer lists it.
@@ -1363,7 +1432,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
         comp.0.settle_locked();
         inner.fam.as_mut().map(|f| std::mem::take(&mut f.exit_waiters))
     };
-    if let Some(parent) = parent.and_then(|p| p.upgrade()) {
+    if let Some(parent) = parent {
         let mut pi = parent.inner.lock();
         pi.f().children.remove(&comp.id());
         pi.f().child_exits.push_back(ChildExit {
@@ -1589,9 +1658,14 @@ impl System {
                         finish(&me, outcome);
                     });
                 if let Err(e) = spawned {
-                    finish(&comp, Outcome::Failed(format!("could not start its thread: {e}")));
+                    finish(&comp, Outcome::Failed(SharedError::new(ThreadSpawnError(e))));
                 }
             })),
         }
     }
 }
+
+/// A threaded component's OS thread could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("could not start its thread: {0}")]
+struct ThreadSpawnError(std::io::Error);

@@ -193,3 +193,141 @@ pub enum BoxError {
         dir: crate::Direction,
     },
 }
+
+/// A component's error, kept whole and shared: the [`Outcome::Failed`] of a
+/// body that returned `Err(e)` holds `e` itself (boxed once, behind an `Arc`),
+/// so callers can [`downcast_ref`](Self::downcast_ref) it back to its type
+/// rather than parse its message.
+///
+/// Cloning shares the error. Two `SharedError`s compare equal when they are the
+/// same error or say the same thing (their `Display` text), which keeps
+/// `assert_eq!(c.outcome(), Some(Outcome::Failed("bad input".into())))` working.
+///
+/// ```
+/// use axon::{Outcome, SharedError};
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("bad frame at byte {0}")]
+/// struct BadFrame(usize);
+///
+/// let outcome = Outcome::Failed(SharedError::new(BadFrame(7)));
+/// match &outcome {
+///     Outcome::Failed(e) => {
+///         assert_eq!(e.downcast_ref::<BadFrame>().map(|b| b.0), Some(7));
+///         assert_eq!(e.to_string(), "bad frame at byte 7");
+///     }
+///     _ => unreachable!(),
+/// }
+/// assert_eq!(outcome, Outcome::Failed("bad frame at byte 7".into()));
+/// ```
+///
+/// [`Outcome::Failed`]: crate::Outcome::Failed
+#[derive(Clone)]
+pub struct SharedError(std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl SharedError {
+    /// Keep `error` (any error type, a `String`, a `&str`, an [`axon::Error`](crate::Error)).
+    /// A boxed error is unboxed first, so `downcast_ref` finds the type inside.
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        SharedError(std::sync::Arc::from(error.into()))
+    }
+
+    /// The error, if it is a `T`.
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref::<T>()
+    }
+
+    /// Whether the error is a `T`.
+    pub fn is<T: std::error::Error + 'static>(&self) -> bool {
+        self.0.is::<T>()
+    }
+
+    /// The error itself.
+    pub fn get(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The shared error.
+    pub fn into_inner(self) -> std::sync::Arc<dyn std::error::Error + Send + Sync + 'static> {
+        self.0
+    }
+}
+
+impl fmt::Debug for SharedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for SharedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for SharedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for SharedError {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for SharedError {}
+
+impl From<&str> for SharedError {
+    fn from(message: &str) -> Self {
+        SharedError::new(message)
+    }
+}
+
+impl From<String> for SharedError {
+    fn from(message: String) -> Self {
+        SharedError::new(message)
+    }
+}
+
+impl From<crate::Error> for SharedError {
+    fn from(error: crate::Error) -> Self {
+        SharedError::new(error)
+    }
+}
+
+impl From<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>> for SharedError {
+    fn from(error: std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+        SharedError(error)
+    }
+}
+
+/// Waiting for a component to end ([`ComponentRef::join`](crate::ComponentRef::join),
+/// [`ComponentRef::finished`](crate::ComponentRef::finished)) could not succeed.
+///
+/// An async component ends only while its system's scheduler runs: between
+/// [`System::start`](crate::System::start) and the end of
+/// [`RunningSystem::wait`](crate::RunningSystem::wait) /
+/// [`shutdown`](crate::RunningSystem::shutdown), or inside
+/// [`System::run`](crate::System::run). Waiting for one that has not ended while
+/// no scheduler runs would never return, so it is this error instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoinError {
+    /// The component has not ended and its system is not running (never
+    /// started, or stopped), so nothing would ever run it.
+    #[error("{component} has not finished and its system is not running, so it never would: start the system (System::start, or System::run on another thread) before joining, or read outcome() after run() returns")]
+    NotRunning {
+        /// The component, as `name#id`.
+        component: String,
+    },
+    /// The component did not end within the time given.
+    #[error("{component} did not finish within {timeout:?}")]
+    Timeout {
+        /// The component, as `name#id`.
+        component: String,
+        /// How long was waited.
+        timeout: std::time::Duration,
+    },
+}

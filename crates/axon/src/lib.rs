@@ -99,6 +99,7 @@ mod node;
 mod outbox;
 mod park;
 mod prefab;
+pub mod report;
 pub mod scheduler;
 pub mod select;
 mod signal;
@@ -120,7 +121,9 @@ pub use component::{
     Outcome, Pause, State, Termination,
 };
 pub use coop::{yield_now, YieldNow};
-pub use error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
+pub use error::{
+    BoxError, JoinError, LinkError, RecvError, SendError, SharedError, TryRecvError, TrySendError,
+};
 pub use handle::{Handle, HandleError, HandleReceiver, HandleSender, RecvTimeoutError};
 pub use id::{BoxId, ComponentId, LinkId};
 pub use inbox::{Inbox, RecvFuture};
@@ -131,6 +134,7 @@ pub use node::{Direction, DEFAULT_OUTBOX_LIMIT};
 pub use outbox::{Outbox, SendFuture};
 pub use park::{Park, ThreadPark};
 pub use prefab::Prefab;
+pub use report::{RunError, RunReport};
 pub use scheduler::{RunningSystem, System, SystemBuilder};
 pub use signal::{Failure, Signal};
 pub use threaded::{block_on, block_on_timeout};

@@ -22,7 +22,8 @@
 //!   own queue does so at most once a poll (`Helper`). The hand-off lives in
 //!   `idle.rs` (it has `loom` models).
 //!
-//! [`System::run`] returns when every component has finished;
+//! [`System::run`] returns when every component has finished, with a
+//! [`RunReport`] of the top-level components that failed;
 //! [`System::start`] runs in the background and returns a [`RunningSystem`] for
 //! waiting or shutting down.
 
@@ -39,6 +40,8 @@ use slab::Slab;
 use crate::component::{self, ComponentRef, Outcome};
 use crate::idle::Sleepers;
 use crate::park::{Park, ThreadPark};
+use crate::report::{Failures, RunReport};
+use crate::signal::Failure;
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, ShortLock};
 use crate::task::{Runnable, Task, TaskRef};
 
@@ -112,6 +115,8 @@ impl SystemBuilder {
                 stop: AtomicBool::new(false),
                 keep_alive: AtomicBool::new(false),
                 running: AtomicUsize::new(0),
+                active: AtomicUsize::new(0),
+                failures: Mutex::new(Failures::default()),
                 live: AtomicUsize::new(0),
                 registry: ShortLock::new(Slab::new()),
                 idle_waiters: Mutex::new(Vec::new()),
@@ -154,6 +159,11 @@ pub(crate) struct Shared {
     keep_alive: AtomicBool,
     /// Worker threads currently in their loop.
     running: AtomicUsize,
+    /// Runs under way: inside `System::run`, or from `System::start` until its
+    /// `RunningSystem` has stopped (see `ComponentRef::finished`).
+    active: AtomicUsize,
+    /// Failures of top-level components since the last report.
+    failures: Mutex<Failures>,
     live: AtomicUsize,
     /// Live components. A component keeps its slot number (see
     /// `ComponentShared::registry_slot`), so finishing is O(1) without hashing.
@@ -396,6 +406,49 @@ impl Shared {
         self.live.load(Ordering::SeqCst)
     }
 
+    /// Whether a run is under way (see `active`).
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(Ordering::SeqCst) > 0
+    }
+
+    /// Keep a top-level component's failure for the next report.
+    pub(crate) fn note_failure(&self, failure: Failure) {
+        self.failures.lock().push(failure);
+    }
+
+    /// The failures since the last report.
+    fn take_report(&self) -> RunReport {
+        self.failures.lock().take()
+    }
+
+    /// A run begins (`active` counts it) before any worker starts.
+    fn started_running(&self) {
+        self.active.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A run has ended: whoever waits for a component that has not ended
+    /// looks again, and is told the system no longer runs (see
+    /// `ComponentRef::finished`).
+    fn stopped_running(&self) {
+        if self.active.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return;
+        }
+        let mut key = 0;
+        loop {
+            let comp = {
+                let registry = self.registry.lock();
+                if key >= registry.capacity() {
+                    break;
+                }
+                registry.get(key).map(|r| r.component().clone())
+            };
+            key += 1;
+            if let Some(comp) = comp {
+                comp.wake_joiners();
+            }
+        }
+    }
+
     fn find_task(&self, queue: &Worker<Runnable>, tick: u32) -> Option<Runnable> {
         if tick.is_multiple_of(INJECTOR_TICK) {
             if let Some(t) = steal_from(|| self.injector.steal_batch_and_pop(queue)) {
@@ -632,11 +685,12 @@ impl System {
         self.shared.idle.workers()
     }
 
-    /// Whether scheduler threads are running (inside [`run`](Self::run) or
-    /// between [`start`](Self::start) and shutdown). Components spawned while
-    /// it is not running wait until it is.
+    /// Whether the system runs: inside [`run`](Self::run), or from the moment
+    /// [`start`](Self::start) is called until its [`RunningSystem`] has
+    /// stopped. Components spawned while it is not running wait until it is;
+    /// joining one then is an error ([`crate::JoinError::NotRunning`]).
     pub fn is_running(&self) -> bool {
-        self.shared.running.load(Ordering::SeqCst) > 0
+        self.shared.is_active()
     }
 
     /// Number of components (async and threaded) that have not finished.
@@ -646,17 +700,25 @@ impl System {
 
     /// Run the scheduler on this thread (plus `threads - 1` more) until every
     /// component has finished. Returns at once if none exist.
-    pub fn run(&self) {
+    ///
+    /// Returns a [`RunReport`] of the top-level components (and orphaned
+    /// children) that failed or panicked: `sys.run().into_result()?` makes a
+    /// failure an error, `sys.run();` ignores it (each failure is logged at
+    /// `warn` level all the same).
+    pub fn run(&self) -> RunReport {
         if self.shared.live() == 0 {
-            return;
+            return self.shared.take_report();
         }
         self.shared.keep_alive.store(false, Ordering::SeqCst);
         self.shared.stop.store(false, Ordering::SeqCst);
+        self.shared.started_running();
         let handles = self.spawn_workers(1);
         self.shared.worker_loop(0);
         for h in handles {
             let _ = h.join();
         }
+        self.shared.stopped_running();
+        self.shared.take_report()
     }
 
     /// Run the scheduler on background threads. The system keeps running (even
@@ -665,9 +727,11 @@ impl System {
     pub fn start(&self) -> RunningSystem {
         self.shared.keep_alive.store(true, Ordering::SeqCst);
         self.shared.stop.store(false, Ordering::SeqCst);
+        self.shared.started_running();
         RunningSystem {
             system: self.clone(),
             handles: self.spawn_workers(0),
+            stopped: false,
         }
     }
 
@@ -728,6 +792,8 @@ impl std::future::Future for AllFinished {
 pub struct RunningSystem {
     system: System,
     handles: Vec<JoinHandle<()>>,
+    /// `stop` has run.
+    stopped: bool,
 }
 
 impl RunningSystem {
@@ -736,37 +802,47 @@ impl RunningSystem {
         &self.system
     }
 
-    /// Block until every component has finished, then stop the scheduler threads.
-    pub fn wait(mut self) {
+    /// Block until every component has finished, then stop the scheduler
+    /// threads. Returns the [`RunReport`] (see [`System::run`]).
+    pub fn wait(mut self) -> RunReport {
         crate::threaded::block_on(self.system.all_finished());
-        self.stop_workers();
+        self.stop(false);
+        self.system.shared.take_report()
     }
 
     /// Stop now: the scheduler threads stop, every async component that has not
     /// finished is cancelled (its future dropped, its parent told
     /// [`Outcome::Cancelled`]), and threaded components have their boxes closed so
     /// their blocking calls return `Closed` (their threads are not joined).
-    pub fn shutdown(mut self) {
-        self.stop_workers();
-        shutdown_components(&self.system.shared);
+    /// Returns the [`RunReport`] of failures before that (being cancelled is
+    /// not a failure).
+    pub fn shutdown(mut self) -> RunReport {
+        self.stop(true);
+        self.system.shared.take_report()
     }
 
-    fn stop_workers(&mut self) {
+    /// Stop the workers (and cancel what is left, if `cancel`), then mark the
+    /// run over.
+    fn stop(&mut self, cancel: bool) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
         let shared = &self.system.shared;
         shared.stop.store(true, Ordering::SeqCst);
         shared.unpark_all();
         for h in self.handles.drain(..) {
             let _ = h.join();
         }
+        if cancel {
+            shutdown_components(shared);
+        }
+        shared.stopped_running();
     }
 }
 
 impl Drop for RunningSystem {
     fn drop(&mut self) {
-        if !self.handles.is_empty() {
-            self.stop_workers();
-            shutdown_components(&self.system.shared);
-        }
+        self.stop(true);
     }
 }
 
