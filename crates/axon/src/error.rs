@@ -253,9 +253,15 @@ impl SharedError {
     }
 }
 
+/// `{:?}` shows the message (quoted), which is what a log or a failed
+/// assertion needs; `{:#?}` shows the error's own `Debug`.
 impl fmt::Debug for SharedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        if f.alternate() {
+            fmt::Debug::fmt(&*self.0, f)
+        } else {
+            fmt::Debug::fmt(&self.0.to_string(), f)
+        }
     }
 }
 

@@ -175,7 +175,7 @@ fn main() -> Result<(), axon::Error> {
     let watcher = sys.spawn(
         Component::new("stop-hub-when-server-ends"),
         move |_cx| async move {
-            core.finished().await;
+            let _ = core.finished().await;
             let _ = stop_hub.try_send(Signal::ShutdownMicroprocess);
         },
     );

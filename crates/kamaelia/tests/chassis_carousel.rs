@@ -70,7 +70,7 @@ fn next_makes_a_wired_child_and_its_finish_requests_another() {
     // The child's own signal is not passed on.
     assert_eq!(drain(&mut r.signal), []);
     drop(r.next); // no more children: the carousel finishes
-    assert_eq!(r.c.join(), Outcome::Finished);
+    assert_eq!(r.c.join(), Ok(Outcome::Finished));
     assert_eq!(drain(&mut r.signal), [Signal::ProducerFinished]);
     m.stop_now();
     running.wait();
@@ -98,7 +98,7 @@ fn next_replaces_the_running_child() {
     // the current child is told to stop too.
     r.control.try_send(Signal::ShutdownMicroprocess).unwrap();
     assert_eq!(m2.next_seen(), ("control", SM));
-    assert_eq!(r.c.join(), Outcome::Finished);
+    assert_eq!(r.c.join(), Ok(Outcome::Finished));
     assert!(r.c.children().is_empty());
     assert_eq!(drain(&mut r.signal), [Signal::ShutdownMicroprocess]);
     m2.stop_now();
@@ -112,7 +112,7 @@ fn make_first_request_asks_at_start() {
     let running = r.sys.start();
     assert_eq!(r.requests.recv_blocking(), Ok(NextRequest));
     drop(r.next);
-    assert_eq!(r.c.join(), Outcome::Finished);
+    assert_eq!(r.c.join(), Ok(Outcome::Finished));
     running.wait();
 }
 
@@ -131,7 +131,7 @@ fn a_child_ending_requests_the_next() {
     next.try_send(3).unwrap();
     assert_eq!(requests.recv_blocking(), Ok(NextRequest));
     drop(next);
-    assert_eq!(c.join(), Outcome::Finished);
+    assert_eq!(c.join(), Ok(Outcome::Finished));
     running.wait();
     assert_eq!(drain(&mut out), [0, 1, 0, 1, 2]);
 }
@@ -146,7 +146,7 @@ fn a_child_of_the_wrong_types_fails_the_carousel() {
     sys.run();
     match c.outcome() {
         Some(Outcome::Failed(msg)) => assert!(
-            msg.contains("Carousel.inbox") && msg.contains("text.inbox"),
+            msg.to_string().contains("Carousel.inbox") && msg.to_string().contains("text.inbox"),
             "{msg}"
         ),
         other => panic!("expected a failure, got {other:?}"),

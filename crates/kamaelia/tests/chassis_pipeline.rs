@@ -53,7 +53,7 @@ fn terminates_only_when_all_children_have_terminated() {
             assert!(!p.is_finished());
         }
     }
-    assert_eq!(p.join(), Outcome::Finished);
+    assert_eq!(p.join(), Ok(Outcome::Finished));
     running.wait();
 }
 
@@ -68,7 +68,7 @@ fn finish(sys: &System, p: &axon::ComponentRef, ms: &mut [Mock]) {
     for m in ms.iter_mut() {
         m.stop_now();
     }
-    assert_eq!(p.join(), Outcome::Finished);
+    assert_eq!(p.join(), Ok(Outcome::Finished));
     let _ = sys;
 }
 
@@ -191,8 +191,8 @@ fn type_mismatch_at_run_fails_the_pipeline_without_starting_children() {
     sys.run();
     match p.outcome() {
         Some(Outcome::Failed(msg)) => {
-            assert!(msg.contains("stage 0 (first).outbox"), "{msg}");
-            assert!(msg.contains("stage 1 (mock).inbox"), "{msg}");
+            assert!(msg.to_string().contains("stage 0 (first).outbox"), "{msg}");
+            assert!(msg.to_string().contains("stage 1 (mock).inbox"), "{msg}");
         }
         other => panic!("expected a failure, got {other:?}"),
     }

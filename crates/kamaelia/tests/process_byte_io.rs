@@ -51,8 +51,8 @@ fn copy(reader: ByteReader) -> Vec<u8> {
     r.activate();
     let running = sys.start();
     assert_eq!(
-        axon::block_on_timeout(w.finished(), Some(LIMIT)),
-        Some(Outcome::Finished)
+        w.join_timeout(LIMIT),
+        Ok(Outcome::Finished)
     );
     running.shutdown();
     let v = got.0.lock().unwrap().clone();
@@ -125,8 +125,8 @@ fn a_reader_waiting_for_its_consumer_hears_a_shutdown() {
     let got = axon::block_on_timeout(sig.recv(), Some(LIMIT)).expect("no signal");
     assert_eq!(got, Ok(Signal::ShutdownMicroprocess));
     assert_eq!(
-        axon::block_on_timeout(r.finished(), Some(LIMIT)),
-        Some(Outcome::Finished)
+        r.join_timeout(LIMIT),
+        Ok(Outcome::Finished)
     );
     running.shutdown();
 }
