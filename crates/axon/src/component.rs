@@ -782,13 +782,7 @@ impl ComponentRef {
     /// Wake whoever waits in [`finished`](Self::finished), so that they look
     /// again (the system stopped running).
     pub(crate) fn wake_joiners(&self) {
-        let waiters = self
-            .0
-            .inner
-            .lock()
-            .fam
-            .as_ref()
-            .map(|f| f.exit_waiters.clone());
+        let waiters = self.0.inner.lock().fam.as_ref().map(|f| f.exit_waiters.clone());
         for w in waiters.into_iter().flatten() {
             w.wake();
         }
@@ -850,8 +844,8 @@ impl Future for Finished {
         // Checked with `inner` locked: a system that stops running clears its
         // flag, then takes each component's lock to wake its waiters (see
         // `Shared::stopped_running`), so a waker registered below is woken.
-        let runs = self.comp.kind() == Kind::Threaded
-            || self.comp.system_shared().is_some_and(|s| s.is_active());
+        let runs =
+            self.comp.kind() == Kind::Threaded || self.comp.system_shared().is_some_and(|s| s.is_active());
         if !runs {
             return Poll::Ready(Err(JoinError::NotRunning {
                 component: self.comp.to_string_label(),
@@ -1385,7 +1379,11 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     let failure = Failure::of(comp.id(), comp.name(), &outcome);
     match &failure {
         Some(failure) => {
-            let how = if failure.panicked { "component panicked" } else { "component failed" };
+            let how = if failure.panicked {
+                "component panicked"
+            } else {
+                "component failed"
+            };
             tracing::warn!(component = %comp.name(), id = %comp.id(), reason = %failure.reason, "{how}");
             if let Ok(signal) = comp.outbox::<Signal>("signal") {
                 let _ = deliver_regardless(&signal.node, Signal::Failed(failure.clone()));

@@ -227,9 +227,13 @@ pub struct SharedError(std::sync::Arc<dyn std::error::Error + Send + Sync + 'sta
 
 impl SharedError {
     /// Keep `error` (any error type, a `String`, a `&str`, an [`axon::Error`](crate::Error)).
-    /// A boxed error is unboxed first, so `downcast_ref` finds the type inside.
+    /// A boxed error is unboxed first, so `downcast_ref` finds the type inside,
+    /// and a `SharedError` is kept as it is (not wrapped again).
     pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
-        SharedError(std::sync::Arc::from(error.into()))
+        match error.into().downcast::<SharedError>() {
+            Ok(shared) => *shared,
+            Err(boxed) => SharedError(std::sync::Arc::from(boxed)),
+        }
     }
 
     /// The error, if it is a `T`.

@@ -96,8 +96,11 @@ impl Prefab {
     /// let err = p.run().unwrap_err();
     /// assert!(err.to_string().contains("stage 2 is missing"));
     /// ```
-    pub fn failing(spec: Component, error: impl Into<SharedError>) -> Self {
-        let error = error.into();
+    pub fn failing(
+        spec: Component,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        let error = SharedError::new(error);
         let e = error.clone();
         let mut p = Prefab::new(spec, move |_cx| async move { Err::<(), _>(e) });
         p.build_error = Some(error);

@@ -109,7 +109,10 @@ fn try_recv_and_timeouts() {
     h.try_send(4).unwrap();
     assert_eq!(h.recv_timeout(Duration::from_secs(10)), Ok(8));
     assert!(
-        matches!(h.join_timeout(Duration::from_millis(10)), Err(axon::JoinError::Timeout { .. })),
+        matches!(
+            h.join_timeout(Duration::from_millis(10)),
+            Err(axon::JoinError::Timeout { .. })
+        ),
         "still running"
     );
     h.close();

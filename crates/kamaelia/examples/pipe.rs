@@ -129,8 +129,7 @@ fn run(args: Args) -> Result<u8, axon::Error> {
     let written = writer.join();
     // Whoever read our stdout stopped reading (`pipe ... | head`): end quietly
     // with the code of a program killed by SIGPIPE, as a shell pipeline would.
-    let broken_pipe =
-        matches!(&written, Ok(Outcome::Failed(e)) if e.to_string().contains(&format!("os error {}", libc::EPIPE)));
+    let broken_pipe = matches!(&written, Ok(Outcome::Failed(e)) if e.to_string().contains(&format!("os error {}", libc::EPIPE)));
     match (broken_pipe, &written) {
         (false, Ok(Outcome::Failed(e))) => eprintln!("pipe: writing stdout: {e}"),
         (false, Ok(Outcome::Panicked(e))) => eprintln!("pipe: writing stdout: {e}"),

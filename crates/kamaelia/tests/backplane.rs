@@ -305,7 +305,10 @@ fn wrong_message_type_is_a_clear_failure() {
     let mut hub: Handle<u32, ()> = Handle::spawn(s, backplane::<u32>("typed")).unwrap();
     let publisher: Handle<String, ()> = Handle::spawn(s, publish_to::<String>("typed")).unwrap();
     match publisher.join().expect("the system runs") {
-        Outcome::Failed(msg) => assert!(msg.to_string().contains("u32") && msg.to_string().contains("String"), "{msg}"),
+        Outcome::Failed(msg) => assert!(
+            msg.to_string().contains("u32") && msg.to_string().contains("String"),
+            "{msg}"
+        ),
         other => panic!("expected a failure, got {other:?}"),
     }
     hub.shutdown().unwrap();

@@ -442,7 +442,10 @@ fn wiring_error_at_run_fails_the_graphline_before_children_start() {
         .spawn(&sys);
     sys.run();
     match g.outcome() {
-        Some(Outcome::Failed(msg)) => assert!(msg.to_string().contains("A.outbox") && msg.to_string().contains("A.control"), "{msg}"),
+        Some(Outcome::Failed(msg)) => assert!(
+            msg.to_string().contains("A.outbox") && msg.to_string().contains("A.control"),
+            "{msg}"
+        ),
         other => panic!("expected failure, got {other:?}"),
     }
     assert!(!ma.was_activated());

@@ -213,7 +213,10 @@ fn tcp_client_errors_are_typed() {
     let refused = TcpClient::new(dead).prefab().spawn(&sys);
     sys.run();
     match refused.outcome() {
-        Some(Outcome::Failed(why)) => assert!(why.to_string().contains(&format!("could not connect to {dead}")), "{why}"),
+        Some(Outcome::Failed(why)) => assert!(
+            why.to_string().contains(&format!("could not connect to {dead}")),
+            "{why}"
+        ),
         other => panic!("{other:?}"),
     }
     assert!(matches!(

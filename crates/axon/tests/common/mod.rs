@@ -102,7 +102,11 @@ pub fn drain<T: Send + 'static>(inbox: &mut Inbox<T>) -> Vec<T> {
 /// assertion failing inside a component body shows up as `Panicked`).
 #[track_caller]
 pub fn assert_finished(comp: &ComponentRef) {
-    assert_eq!(comp.join(), Ok(Outcome::Finished), "{comp:?} did not finish normally");
+    assert_eq!(
+        comp.join(),
+        Ok(Outcome::Finished),
+        "{comp:?} did not finish normally"
+    );
 }
 
 /// Yield to the scheduler once (wake ourselves, return `Pending` once).

@@ -64,7 +64,9 @@
 
 use axon::{Component, ComponentRef, Context, Direction, Dormant, Prefab};
 
-use super::{available, box_type, first_named_is, link_by_name, ChassisError};
+use super::{
+    available, box_type, built, check_children, first_named_is, link_by_name, ChassisError, FirstFailure,
+};
 
 /// Builds a pipeline: add stages with [`then`](Pipeline::then), finish with
 /// [`build`](Pipeline::build) (or the [`pipeline!`](crate::pipeline) macro).
@@ -149,6 +151,12 @@ impl Pipeline {
     /// }
     /// ```
     pub fn check(&self) -> Result<(), ChassisError> {
+        check_children(
+            self.stages
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (stage_label(i, p.spec()), p)),
+        )?;
         let specs: Vec<&Component> = self.stages.iter().map(Prefab::spec).collect();
         plan(&self.name, &specs, self.circular).map(|_| ())
     }
@@ -160,17 +168,33 @@ impl Pipeline {
     }
 
     /// The pipeline as a component ready to run (or to be a stage or child of
-    /// another chassis). A wiring error makes it fail when run, before it starts
-    /// any child, with the [`ChassisError`] as its [`axon::Outcome::Failed`].
+    /// another chassis). The wiring is [`check`](Self::check)ed now: a
+    /// pipeline that cannot work is logged at `warn` level at once and built as
+    /// a [`Prefab::failing`] — its [`Prefab::build_error`] is the
+    /// [`ChassisError`], [`Prefab::run`] returns it, an enclosing chassis
+    /// refuses it ([`ChassisError::BrokenChild`]), and spawned it fails at
+    /// once with it as its [`axon::Outcome::Failed`] (so
+    /// [`axon::System::run`]'s report lists it), no stage ever starting.
+    ///
+    /// When it runs, it finishes once every stage has; if a stage failed or
+    /// panicked, it then fails too, with [`ChassisError::ChildFailed`] naming
+    /// the first such stage.
     pub fn build(self) -> Prefab {
+        let planned = self.check();
         let Pipeline {
             name,
             stages,
             circular,
         } = self;
         let spec = own_spec(&name, &stages, circular);
-        Prefab::new(spec, move |cx| run(cx, name, stages, circular))
+        built("Pipeline", &name.clone(), spec, planned, move |spec| {
+            Prefab::new(spec, move |cx| run(cx, name, stages, circular))
+        })
     }
+}
+
+fn stage_label(i: usize, spec: &Component) -> String {
+    format!("stage {i} ({})", spec.name())
 }
 
 fn label(specs: &[&Component], end: End) -> String {
@@ -307,8 +331,21 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
     for d in dormant {
         d.activate();
     }
-    while cx.child_exit().await.is_some() {}
-    Ok(())
+    let mut failed = FirstFailure::default();
+    while let Some(exit) = cx.child_exit().await {
+        failed.note(
+            &name,
+            || {
+                let i = children.iter().position(|c| *c == exit.child);
+                match i {
+                    Some(i) => format!("stage {i} ({})", exit.child.name()),
+                    None => exit.child.name().to_string(),
+                }
+            },
+            &exit.outcome,
+        );
+    }
+    failed.into_result()
 }
 
 /// Build a [`Pipeline`] of the given stages ([`axon::Prefab`]s) and return it
