@@ -137,9 +137,6 @@ impl Prefab {
     /// it there, [`System::run`] until everything has finished, and turn the
     /// report into a result.
     pub fn run_on(self, sys: &System) -> Result<(), RunError> {
-        if let Some(e) = &self.build_error {
-            tracing::warn!(component = %self.name(), error = %e, "not starting a component known to be broken");
-        }
         let _me = self.spawn(sys);
         sys.run().into_result()
     }

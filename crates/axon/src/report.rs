@@ -126,10 +126,26 @@ fn list(f: &mut fmt::Formatter<'_>, failures: &[Failure], omitted: usize) -> fmt
 /// A run in which components failed ([`RunReport::into_result`],
 /// [`Prefab::run`](crate::Prefab::run)). Its message lists each failure: the
 /// component's name and id, whether it failed or panicked, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `{:?}` shows that same list (so `fn main() -> Result<(), RunError>` prints
+/// something readable); `{:#?}` shows the structure.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RunError {
     failures: Vec<Failure>,
     omitted: usize,
+}
+
+impl fmt::Debug for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            f.debug_struct("RunError")
+                .field("failures", &self.failures)
+                .field("omitted", &self.omitted)
+                .finish()
+        } else {
+            list(f, &self.failures, self.omitted)
+        }
+    }
 }
 
 impl RunError {

@@ -179,7 +179,7 @@ fn main() -> Result<(), axon::Error> {
             let _ = stop_hub.try_send(Signal::ShutdownMicroprocess);
         },
     );
-    sys.run();
+    sys.run().into_result()?;
     tracing::info!(outcome = ?watcher.outcome(), "chat server stopped");
     Ok(())
 }

@@ -1,18 +1,24 @@
 //! The README's first program: a pipeline of library components.
 //!
 //! `cargo run --release -p kamaelia --example first_program`
+//!
+//! Like the reference's `Pipeline(...).run()`, `pipeline![...].run()` runs the
+//! pipeline on a system of its own and returns an error naming what failed
+//! (a miswired pipeline fails before anything starts). `RUST_LOG=debug` shows
+//! more of what happens.
 
-use axon::System;
+#[path = "support/logging.rs"]
+mod logging;
+
 use kamaelia::pipeline;
 use kamaelia::util::{data_source, pure_transformer, ConsoleEchoer};
 
-fn main() {
-    let sys = System::new();
+fn main() -> Result<(), axon::RunError> {
+    logging::init();
     pipeline![
         data_source(["hello", "kamaelia"]),
         pure_transformer(|s: &str| Some(format!("{}\n", s.to_uppercase()))),
         ConsoleEchoer::<String>::new().into(),
     ]
-    .spawn(&sys);
-    sys.run();
+    .run()
 }

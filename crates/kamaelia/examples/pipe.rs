@@ -28,6 +28,8 @@ use kamaelia::process::{
 
 #[path = "support/interrupt.rs"]
 mod interrupt;
+#[path = "support/logging.rs"]
+mod logging;
 
 /// Pipe stdin through a command to stdout, via kamaelia components.
 #[derive(Parser, Debug)]
@@ -54,10 +56,7 @@ fn chain(a: &ComponentRef, b: &ComponentRef) -> Result<(), axon::Error> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init_or("warn");
     let args = Args::parse();
     match run(args) {
         Ok(code) => ExitCode::from(code),

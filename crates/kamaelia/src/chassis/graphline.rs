@@ -177,11 +177,12 @@ impl Graphline {
     }
 
     /// The Graphline as a component ready to run. The wiring is
-    /// [`check`](Self::check)ed now: a Graphline that cannot work is logged at
-    /// `warn` level at once and built as a [`Prefab::failing`] — its
-    /// [`Prefab::build_error`] is the [`ChassisError`], [`Prefab::run`]
-    /// returns it, an enclosing chassis refuses it, and spawned it fails at
-    /// once with it as its [`axon::Outcome::Failed`], no child ever starting.
+    /// [`check`](Self::check)ed now: a Graphline that cannot work is built as
+    /// a [`Prefab::failing`] — its [`Prefab::build_error`] is the
+    /// [`ChassisError`], [`Prefab::run`] returns it, an enclosing chassis
+    /// refuses it, and spawned it fails at once with it as its
+    /// [`axon::Outcome::Failed`] (logged at `warn`, listed in
+    /// [`axon::System::run`]'s report), no child ever starting.
     /// Such a Graphline declares only `control` and `signal` (its other own
     /// boxes come from a valid plan), so linking to them fails too.
     ///

@@ -335,8 +335,9 @@ pub(crate) fn check_children<'a>(
 }
 
 /// The chassis as a component: `spec` running `body`, unless planning found it
-/// miswired: then it is logged now (at `warn`) and the chassis is a
-/// [`Prefab::failing`] that fails at once with the error when spawned.
+/// miswired: then the chassis is a [`Prefab::failing`] that fails at once with
+/// the error when spawned (which the kernel logs at `warn` and the run report
+/// lists); logged here at `debug` only, so a miswiring is not told twice.
 pub(crate) fn built(
     kind: &str,
     name: &str,
@@ -347,7 +348,7 @@ pub(crate) fn built(
     match planned {
         Ok(()) => body(spec),
         Err(e) => {
-            tracing::warn!(chassis = kind, name, error = %e, "miswired: it will fail as soon as it is spawned");
+            tracing::debug!(chassis = kind, name, error = %e, "miswired: it will fail as soon as it is spawned");
             Prefab::failing(spec, e)
         }
     }

@@ -169,12 +169,12 @@ impl Pipeline {
 
     /// The pipeline as a component ready to run (or to be a stage or child of
     /// another chassis). The wiring is [`check`](Self::check)ed now: a
-    /// pipeline that cannot work is logged at `warn` level at once and built as
-    /// a [`Prefab::failing`] — its [`Prefab::build_error`] is the
-    /// [`ChassisError`], [`Prefab::run`] returns it, an enclosing chassis
-    /// refuses it ([`ChassisError::BrokenChild`]), and spawned it fails at
-    /// once with it as its [`axon::Outcome::Failed`] (so
-    /// [`axon::System::run`]'s report lists it), no stage ever starting.
+    /// pipeline that cannot work is built as a [`Prefab::failing`] — its
+    /// [`Prefab::build_error`] is the [`ChassisError`], [`Prefab::run`]
+    /// returns it, an enclosing chassis refuses it
+    /// ([`ChassisError::BrokenChild`]), and spawned it fails at once with it
+    /// as its [`axon::Outcome::Failed`] (logged at `warn`, listed in
+    /// [`axon::System::run`]'s report), no stage ever starting.
     ///
     /// When it runs, it finishes once every stage has; if a stage failed or
     /// panicked, it then fails too, with [`ChassisError::ChildFailed`] naming
