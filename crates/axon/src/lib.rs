@@ -73,6 +73,12 @@
 //!   sleeps with no timeout when nothing is runnable. Panics are contained: the
 //!   component ends with [`Outcome::Panicked`], a [`Signal::Failed`] goes out of
 //!   its `signal` box, its parent hears, the rest runs on.
+//! * Failure is loud and typed: a body's error is kept whole in
+//!   [`Outcome::Failed`] ([`SharedError`], downcast it); [`System::run`] returns
+//!   a [`RunReport`] of the top-level components that failed or panicked
+//!   ([`report`]), [`Prefab::run`] an `Err(`[`RunError`]`)`; joining a component
+//!   of a system that is not running is a [`JoinError`], not a hang. Every
+//!   failure is also logged at `warn` through `tracing`.
 //! * [`System::snapshot`]: every live component, box (queue length, limit) and
 //!   linkage ([`introspect`]).
 //!

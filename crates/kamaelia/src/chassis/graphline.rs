@@ -24,13 +24,25 @@
 //! * If no linkage ends at `("self", "signal")`, the Graphline sends one message
 //!   out of `signal` when it finishes: the shutdown it saw on `control` (if it
 //!   was reading `control` and saw one), otherwise [`Signal::ProducerFinished`].
+//! * A message on its `control` that reaches no child — every child still
+//!   running has its `control` fed by a linkage (a cycle of `signal` →
+//!   `control`, say) or has none — is not lost in silence as in Kamaelia: it is
+//!   logged at `warn`, naming the Graphline and the message, with the fix (link
+//!   `("self", "control")` to the child that should hear it). It is not a
+//!   build-time error: a Graphline that is never sent anything on `control` is
+//!   fine as it is.
+//! * A child that failed or panicked makes the Graphline fail
+//!   ([`ChassisError::ChildFailed`]) once every child has ended; the kernel
+//!   then sends [`Signal::Failed`] out of its `signal` instead.
 //!
 //! ## Errors
 //!
 //! Unknown child names, missing boxes, a box at the start of two linkages and
-//! type mismatches are [`ChassisError`]s: from [`Graphline::check`] /
-//! [`Graphline::try_build`] while building, or as the Graphline's failure
-//! (before any child starts) when it runs.
+//! type mismatches are [`ChassisError`]s, found when the Graphline is built:
+//! from [`Graphline::check`] / [`Graphline::try_build`], as the
+//! [`Prefab::build_error`] of what [`Graphline::build`] (and `graphline!`)
+//! returns, and as the Graphline's failure (before any child starts) when it
+//! runs.
 //!
 //! ```
 //! use axon::{Component, Inbox, Prefab, Signal, System};

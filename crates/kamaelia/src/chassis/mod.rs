@@ -14,16 +14,27 @@
 //! | [`Seq`] | children one after another, each given the chassis' `inbox`/`outbox` | `Kamaelia.Chassis.Seq` |
 //! | [`Par`] | children side by side, their outputs fanned into one `outbox` | `Kamaelia.Chassis.PAR` |
 //!
-//! ## Types are checked by name, early or at run time
+//! ## Types are checked by name, when the chassis is built
 //!
 //! Stages carry different message types, so a chassis wires its children by box
 //! name ([`axon::ComponentRef::any_outbox`], [`axon::Context::link_any`]) and gives
 //! itself boxes of its children's types with [`axon::Component::copy_box`]. A
-//! mismatch (stage 2 sends `String`, stage 3 wants `u32`) is never a panic: the
-//! chassis fails with a [`ChassisError`] naming both ends, which shows up as its
-//! [`axon::Outcome::Failed`] — before any child is started. To learn it while
-//! building instead, call `check()` or `try_build()` on the builder; they compare
-//! the message type names the children declared ([`axon::Component::declared`]).
+//! mismatch (stage 2 sends `String`, stage 3 wants `u32`), an unknown child or a
+//! missing box is never a panic and never silent: it is a [`ChassisError`]
+//! naming both ends, found from the message type names the children declared
+//! ([`axon::Component::declared`]) when the Pipeline or Graphline is built —
+//! `check()` and `try_build()` return it; `build()` (and so `pipeline!` /
+//! `graphline!`) makes a [`Prefab::failing`] holding it
+//! ([`Prefab::build_error`]), which [`Prefab::run`] returns as an error and
+//! which, spawned, fails at once (logged at `warn`, listed in
+//! [`axon::System::run`]'s report) before any child is started.
+//!
+//! ## A child's failure is the chassis' failure
+//!
+//! A Pipeline or Graphline whose child failed or panicked fails too, once
+//! every child has ended, with [`ChassisError::ChildFailed`] naming the first
+//! such child and holding its error: a failure deep inside nested chassis
+//! reaches whoever runs the outermost one.
 //!
 //! ```
 //! use axon::{Component, Prefab};

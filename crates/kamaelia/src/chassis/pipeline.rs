@@ -24,9 +24,23 @@
 //! ([`ChassisError::MissingBox`]) when only one does, since the stream would stop
 //! there; `signal`→`control` is made when both exist and skipped otherwise.
 //! Boxes carrying different types are a [`ChassisError::TypeMismatch`] naming
-//! both ends: learn it while building with [`Pipeline::check`] or
-//! [`Pipeline::try_build`]; otherwise the pipeline fails with it when run,
-//! before starting any child.
+//! both ends, found when the pipeline is built: [`Pipeline::check`] and
+//! [`Pipeline::try_build`] return it, [`Pipeline::build`] (and `pipeline!`)
+//! keeps it as the prefab's [`Prefab::build_error`], and the pipeline fails
+//! with it when run, before starting any child.
+//!
+//! ```
+//! use axon::{Component, Prefab};
+//! use kamaelia::pipeline;
+//!
+//! let numbers = Prefab::new(Component::new("numbers").outbox::<u32>("outbox"), |_cx| async {});
+//! let printer = Prefab::new(Component::new("printer").inbox::<String>("inbox"), |_cx| async {});
+//! let p = pipeline![numbers, printer];
+//! assert!(p.build_error().is_some()); // known before it runs
+//! let err = p.run().unwrap_err().to_string();
+//! assert!(err.contains("stage 0 (numbers).outbox sends u32"), "{err}");
+//! assert!(err.contains("stage 1 (printer).inbox receives alloc::string::String"), "{err}");
+//! ```
 //!
 //! ```
 //! use axon::{Component, Inbox, Outbox, Prefab, System};
