@@ -433,6 +433,11 @@ impl Shared {
         if self.active.fetch_sub(1, Ordering::SeqCst) != 1 {
             return;
         }
+        // Nothing registered (the usual end of `run`): nobody to wake, and no
+        // scan of a registry that may have held a million components.
+        if self.live() == 0 {
+            return;
+        }
         let mut key = 0;
         loop {
             let comp = {
