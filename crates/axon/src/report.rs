@@ -26,6 +26,7 @@
 //! [`Context::child_exit`]: crate::Context::child_exit
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::signal::Failure;
 
@@ -54,6 +55,7 @@ impl Failures {
         RunReport {
             failures: std::mem::take(&mut self.list),
             omitted: std::mem::take(&mut self.omitted),
+            heeded: AtomicBool::new(false),
         }
     }
 }
@@ -66,45 +68,116 @@ impl Failures {
 /// [`RunningSystem::shutdown`](crate::RunningSystem::shutdown). Ignoring it is
 /// allowed (each failure was also logged at `warn` level through `tracing`);
 /// `sys.run().into_result()?` turns it into an error.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// **Never silent.** A report with failures that is dropped without being
+/// looked at (no call to any of its methods, no `Display`/`Debug`), in a
+/// program with no global `tracing` subscriber to have shown the `warn`
+/// lines, prints its list to stderr as it is dropped — so `sys.run();` in a
+/// program that set up nothing still says what failed, the way an uncaught
+/// panic does.
+#[derive(Default)]
 pub struct RunReport {
     failures: Vec<Failure>,
     omitted: usize,
+    /// Someone looked at it (see the type's documentation).
+    heeded: AtomicBool,
 }
 
 impl RunReport {
+    fn heed(&self) {
+        self.heeded.store(true, Ordering::Relaxed);
+    }
+
+    fn nothing_failed(&self) -> bool {
+        self.failures.is_empty() && self.omitted == 0
+    }
+
     /// Whether nothing failed.
     pub fn is_ok(&self) -> bool {
-        self.failures.is_empty() && self.omitted == 0
+        self.heed();
+        self.nothing_failed()
     }
 
     /// The failures kept, in the order the components ended (at most
     /// [`REPORT_LIMIT`]). Each says which component, how, and holds the error.
     pub fn failures(&self) -> &[Failure] {
+        self.heed();
         &self.failures
     }
 
     /// How many more failed beyond [`REPORT_LIMIT`] (not kept).
     pub fn omitted(&self) -> usize {
+        self.heed();
         self.omitted
     }
 
     /// `Ok(())` if nothing failed, otherwise a [`RunError`] listing the failures.
-    pub fn into_result(self) -> Result<(), RunError> {
-        if self.is_ok() {
+    pub fn into_result(mut self) -> Result<(), RunError> {
+        self.heed();
+        if self.nothing_failed() {
             Ok(())
         } else {
             Err(RunError {
-                failures: self.failures,
+                failures: std::mem::take(&mut self.failures),
                 omitted: self.omitted,
             })
         }
     }
 }
 
+impl Drop for RunReport {
+    fn drop(&mut self) {
+        if !self.nothing_failed() && !*self.heeded.get_mut() && !tracing::dispatcher::has_been_set() {
+            let text = Listed(self).to_string();
+            eprintln!(
+                "axon: {text}\n(printed because the RunReport was dropped unread and no tracing subscriber is installed; \
+                 use `sys.run().into_result()?` or install a subscriber)"
+            );
+        }
+    }
+}
+
+impl Clone for RunReport {
+    fn clone(&self) -> Self {
+        RunReport {
+            failures: self.failures.clone(),
+            omitted: self.omitted,
+            heeded: AtomicBool::new(self.heeded.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl PartialEq for RunReport {
+    fn eq(&self, other: &Self) -> bool {
+        self.failures == other.failures && self.omitted == other.omitted
+    }
+}
+
+impl Eq for RunReport {}
+
+impl fmt::Debug for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.heed();
+        f.debug_struct("RunReport")
+            .field("failures", &self.failures)
+            .field("omitted", &self.omitted)
+            .finish()
+    }
+}
+
+/// A report's list, without marking it read.
+struct Listed<'a>(&'a RunReport);
+
+impl fmt::Display for Listed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        list(f, &self.0.failures, self.0.omitted)
+    }
+}
+
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_ok() {
+        self.heed();
+        if self.nothing_failed() {
             return f.write_str("every top-level component finished without failing");
         }
         list(f, &self.failures, self.omitted)

@@ -296,3 +296,44 @@ fn join_timeout_says_which_component_and_how_long() {
     assert_eq!(stuck.join_timeout(LIMIT), Ok(Outcome::Finished));
     running.wait();
 }
+
+/// Run as a child process by the test below: a failing component, a system
+/// run whose report is dropped unread, no tracing subscriber.
+#[test]
+fn child_ignores_its_report() {
+    if std::env::var_os("AXON_REPORT_CHILD").is_none() {
+        return;
+    }
+    let sys = one_thread();
+    sys.spawn(Component::new("ignored"), |_cx| async {
+        Err::<(), _>("nobody listens")
+    });
+    sys.run();
+}
+
+#[test]
+fn a_failing_report_dropped_unread_without_a_subscriber_prints_to_stderr() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_ignores_its_report",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("AXON_REPORT_CHILD", "1")
+        .output()
+        .expect("the test binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("axon: 1 component failed"), "{stderr}");
+    assert!(
+        stderr.contains("ignored (") && stderr.contains("failed: nobody listens"),
+        "{stderr}"
+    );
+
+    // Read, it stays quiet.
+    let sys = one_thread();
+    sys.spawn(Component::new("read"), |_cx| async { Err::<(), _>("seen") });
+    let report = sys.run();
+    assert_eq!(report.failures().len(), 1);
+}
