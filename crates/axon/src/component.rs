@@ -1532,8 +1532,13 @@ impl Drop for Dormant {
             self.comp.0.set_outcome_locked(&mut inner, Outcome::Cancelled);
             // Never registered: nothing else to wait for.
             self.comp.0.settle_locked();
+            let waiters = inner.fam.as_mut().map(|f| std::mem::take(&mut f.exit_waiters));
             drop(inner);
             self.comp.close_boxes();
+            // Whoever joined it while it was dormant hears it was cancelled.
+            for w in waiters.into_iter().flatten() {
+                w.wake();
+            }
         }
     }
 }

@@ -251,10 +251,10 @@ fn join_from_another_thread_ends_when_the_system_is_shut_down() {
     );
     axon::link(&feed.endpoint(), &stuck.inbox("inbox").unwrap()).unwrap();
     let s = stuck.clone();
-    let joiner = std::thread::spawn(move || s.join());
-    // It cannot end on its own (its input stays open): the joiner waits
-    // (most likely already) until the shutdown cancels it. Joining after that
-    // finds it ended, so either way it hears `Cancelled` and nothing hangs.
+    let joiner = std::thread::spawn(move || s.join_timeout(LIMIT)); // bounded: a bug fails, not hangs
+                                                                    // It cannot end on its own (its input stays open): the joiner waits
+                                                                    // (most likely already) until the shutdown cancels it. Joining after that
+                                                                    // finds it ended, so either way it hears `Cancelled` and nothing hangs.
     std::thread::sleep(Duration::from_millis(20));
     running.shutdown();
     assert_eq!(joiner.join().unwrap(), Ok(Outcome::Cancelled));
@@ -336,4 +336,17 @@ fn a_failing_report_dropped_unread_without_a_subscriber_prints_to_stderr() {
     sys.spawn(Component::new("read"), |_cx| async { Err::<(), _>("seen") });
     let report = sys.run();
     assert_eq!(report.failures().len(), 1);
+}
+
+#[test]
+fn joining_a_dormant_component_that_is_dropped_hears_cancelled() {
+    let sys = one_thread();
+    let running = sys.start();
+    let d = Prefab::new(Component::new("never"), |_cx| async {}).create(&sys);
+    let c = d.component().clone();
+    let joiner = std::thread::spawn(move || c.join_timeout(LIMIT)); // bounded: a bug fails, not hangs
+    std::thread::sleep(Duration::from_millis(20)); // most likely waiting by now
+    drop(d);
+    assert_eq!(joiner.join().unwrap(), Ok(Outcome::Cancelled));
+    running.wait();
 }
