@@ -20,6 +20,15 @@ struct BadFrame {
     at: usize,
 }
 
+/// `join()` on another thread, given `LIMIT` to return: a bug that makes it
+/// hang fails the test instead of hanging it.
+fn join_bounded(c: &axon::ComponentRef) -> Result<Outcome, JoinError> {
+    let c = c.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(c.join()));
+    rx.recv_timeout(LIMIT).expect("join() returned")
+}
+
 fn one_thread() -> System {
     System::builder().threads(1).build()
 }
@@ -207,14 +216,14 @@ fn outcome_failed_keeps_the_error_and_so_does_the_failed_signal() {
 fn join_on_a_system_never_started_is_an_error_not_a_hang() {
     let sys = one_thread();
     let c = sys.spawn(Component::new("idle"), |_cx| async {});
-    match c.join() {
+    match join_bounded(&c) {
         Err(JoinError::NotRunning { component }) => assert!(component.starts_with("idle#"), "{component}"),
         other => panic!("expected NotRunning, got {other:?}"),
     }
     // The future too, polled from plain code.
     assert!(matches!(
-        axon::block_on(c.finished()),
-        Err(JoinError::NotRunning { .. })
+        axon::block_on_timeout(c.finished(), Some(LIMIT)),
+        Some(Err(JoinError::NotRunning { .. }))
     ));
     // Run it: then it has ended, and joining it says how.
     assert!(sys.run().is_ok());
@@ -229,7 +238,7 @@ fn join_on_a_stopped_system_is_an_error() {
     running.wait();
     assert!(!sys.is_running());
     let late = sys.spawn(Component::new("late"), |_cx| async {});
-    assert!(matches!(late.join(), Err(JoinError::NotRunning { .. })));
+    assert!(matches!(join_bounded(&late), Err(JoinError::NotRunning { .. })));
     // Started again, it runs.
     let running = sys.start();
     assert_eq!(late.join_timeout(LIMIT), Ok(Outcome::Finished));
