@@ -844,8 +844,12 @@ impl Future for Finished {
         // Checked with `inner` locked: a system that stops running clears its
         // flag, then takes each component's lock to wake its waiters (see
         // `Shared::stopped_running`), so a waker registered below is woken.
-        let runs =
-            self.comp.kind() == Kind::Threaded || self.comp.system_shared().is_some_and(|s| s.is_active());
+        // One that has ended but not settled is in `finish`, which settles it
+        // and wakes its waiters next, whether or not the run has ended
+        // meanwhile (the last component to end ends `run`).
+        let runs = self.comp.kind() == Kind::Threaded
+            || self.comp.0.ended_locked()
+            || self.comp.system_shared().is_some_and(|s| s.is_active());
         if !runs {
             return Poll::Ready(Err(JoinError::NotRunning {
                 component: self.comp.to_string_label(),
