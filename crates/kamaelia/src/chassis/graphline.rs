@@ -396,6 +396,9 @@ async fn run(
     } else {
         Some(cx.outbox::<Signal>("signal")?)
     };
+    // Ids to name a child that fails; the references go (as before).
+    let ids: Vec<axon::ComponentId> = refs.iter().map(ComponentRef::id).collect();
+    drop(refs);
     for d in dormant {
         d.activate();
     }
@@ -434,7 +437,7 @@ async fn run(
             }
             Event::Exit(e) => {
                 tracing::trace!(child = ?e.child, outcome = ?e.outcome, "child ended");
-                let child = || match refs.iter().position(|c| *c == e.child) {
+                let child = || match ids.iter().position(|&id| id == e.child.id()) {
                     Some(i) => names[i].clone(),
                     None => e.child.name().to_string(),
                 };
@@ -443,7 +446,6 @@ async fn run(
             Event::NoChildren => break,
         }
     }
-    drop(refs);
     // A child's failure: the kernel sends `Failed` out of `signal` instead.
     failed.into_result()?;
     if let Some(out) = signal.as_mut() {
