@@ -457,6 +457,9 @@ async fn run(
 /// Build a [`Graphline`] and return it as a [`Prefab`](axon::Prefab): children
 /// as `NAME = prefab`, then `;`, then linkages as `(name, box) => (name, box)`.
 /// Child names are identifiers; `"self"` names the Graphline's own boxes.
+/// The wiring is checked here, as by [`Graphline::build`]: an unknown child or
+/// box, or a type mismatch, is the result's [`Prefab::build_error`], and
+/// running it is an error naming both ends.
 ///
 /// ```
 /// use axon::{Component, Prefab, System};

@@ -364,7 +364,9 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
 
 /// Build a [`Pipeline`] of the given stages ([`axon::Prefab`]s) and return it
 /// as a [`Prefab`](axon::Prefab), so pipelines nest. Write `pipeline![circular: a, b]`
-/// for the circular form.
+/// for the circular form. The wiring is checked here, as by
+/// [`Pipeline::build`]: a miswired pipeline's [`Prefab::build_error`] says
+/// why, and running it is an error naming both ends.
 ///
 /// ```
 /// use axon::{Component, Prefab, System};
