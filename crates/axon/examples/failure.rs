@@ -3,7 +3,9 @@
 //! A parent spawns three workers; one panics on its third message. The scheduler
 //! contains the panic: the failing worker ends with `Outcome::Panicked`, a
 //! `Signal::Failed` goes out of its `signal` outbox, its parent is woken and told,
-//! and the other workers carry on to the end.
+//! and the other workers carry on to the end. The supervisor heard the failure,
+//! so the run's report is clean; a top-level component that fails has nobody
+//! to tell but the system, and `System::run` reports it.
 //!
 //! ```text
 //! cargo run --release -p axon --example failure
@@ -59,8 +61,14 @@ fn main() {
         }
         Ok(())
     });
-    sys.run();
+    let report = sys.run();
     while let Ok(Signal::Failed(f)) = failures.try_recv() {
         println!("signal box: {f}");
     }
+    println!("run report: {report}");
+
+    sys.spawn(Component::new("lonely"), |_cx| async {
+        Err("nobody supervises me".into())
+    });
+    println!("run report: {}", sys.run());
 }

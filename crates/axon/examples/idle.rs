@@ -131,8 +131,8 @@ fn pingpong(sys: &System, round_trips: u64) -> f64 {
     let n = done.recv_blocking().expect("ping reports");
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(n, round_trips, "ping-pong lost a message");
-    ping.join();
-    pong.join();
+    ping.join().expect("the system runs");
+    pong.join().expect("the system runs");
     round_trips as f64 / secs
 }
 

@@ -84,6 +84,18 @@
 //!   sleeps with no timeout when nothing is runnable. Panics are contained: the
 //!   component ends with [`Outcome::Panicked`], a [`Signal::Failed`] goes out of
 //!   its `signal` box, its parent hears, the rest runs on.
+//! * Failure is loud and typed: a body's error is kept whole in
+//!   [`Outcome::Failed`] ([`SharedError`], downcast it); [`System::run`] returns
+//!   a [`RunReport`] of the top-level components that failed or panicked
+//!   ([`report`]), [`Prefab::run`] an `Err(`[`RunError`]`)`; joining a component
+//!   of a system that is not running is a [`JoinError`], not a hang. Every
+//!   failure is also logged at `warn` through `tracing`.
+//! * Failure is loud and typed: a body's error is kept whole in
+//!   [`Outcome::Failed`] ([`SharedError`], downcast it); [`System::run`] returns
+//!   a [`RunReport`] of the top-level components that failed or panicked
+//!   ([`report`]), [`Prefab::run`] an `Err(`[`RunError`]`)`; joining a component
+//!   of a system that is not running is a [`JoinError`], not a hang. Every
+//!   failure is also logged at `warn` through `tracing`.
 //! * [`System::snapshot`]: every live component, box (queue length, limit) and
 //!   linkage ([`introspect`]).
 //! * [`step`]: a [stepped](SystemBuilder::stepped) system runs on the caller's
@@ -106,7 +118,7 @@
 //   services   cat, stm, introspect              things components share
 //   component  component, prefab, threaded,      microprocesses built from boxes,
 //              handle, signal, classic,          run by the runtime
-//              resource, step, system
+//              resource, step, system, report
 //   boxes      node, store, topology, wakeup,    typed boxes and the linkage graph
 //              linkage, inbox, outbox, select,
 //              error
@@ -126,7 +138,7 @@ mod services;
 mod testing;
 
 pub use boxes::{linkage, select, store, topology};
-pub use component::{classic, handle, resource, step, threaded};
+pub use component::{classic, handle, report, resource, step, threaded};
 pub use runtime::time;
 
 pub mod scheduler {
@@ -155,7 +167,7 @@ pub mod scheduler {
 }
 pub use services::{cat, introspect, stm};
 
-pub use boxes::error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
+pub use boxes::error::{BoxError, JoinError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
 pub use boxes::inbox::{Inbox, RecvFuture};
 pub use boxes::node::{Direction, DEFAULT_OUTBOX_LIMIT};
 pub use boxes::outbox::{Outbox, SendFuture};
@@ -166,6 +178,7 @@ pub use component::component::{
     Pause, State, Termination,
 };
 pub use component::prefab::{Prefab, Spawn};
+pub use component::report::{RunError, RunReport};
 pub use component::resource::ResourceError;
 pub use component::signal::{Failure, Signal};
 pub use component::step::{AfterStep, Step, StepError};
@@ -175,9 +188,7 @@ pub use introspect::Snapshot;
 pub use linkage::{link, link_any, AnyBoxRef, BoxRef, LinkKind, Linkage};
 pub use name::Name;
 pub use runtime::coop::{yield_now, YieldNow};
-pub use runtime::outcome::Outcome;
+pub use runtime::outcome::{Error, Outcome, SharedError};
 pub use runtime::park::{Park, ThreadPark};
 pub use scheduler::{RunningSystem, System, SystemBuilder};
 pub use threaded::{block_on, block_on_timeout};
-
-pub use boxes::error::Error;

@@ -205,7 +205,7 @@ fn pause_sleeps_until_something_arrives() {
     wait_until("the waiter saw 7", || *w.seen.lock().unwrap() == [7]);
     wait_until("the waiter is asleep again", || w.c.state() == State::Paused);
     drop(feed);
-    assert_eq!(w.c.join(), Outcome::Finished);
+    assert_eq!(w.c.join(), Ok(Outcome::Finished));
     assert!(w.closed.load(Ordering::SeqCst));
     running.wait();
 }
@@ -221,7 +221,7 @@ fn a_stop_closes_down() {
     let running = sys.start();
     wait_until("the waiter is asleep", || w.c.state() == State::Paused);
     w.c.stop();
-    assert_eq!(w.c.join(), Outcome::Stopped);
+    assert_eq!(w.c.join(), Ok(Outcome::Stopped));
     assert!(w.closed.load(Ordering::SeqCst), "close_down did not run");
     drop(feed);
     running.wait();
@@ -256,7 +256,7 @@ fn continue_lets_others_run() {
     let running = sys.start();
     wait_until("the spinner ended", || spinner.is_finished());
     assert_eq!(spinner.outcome(), Some(Outcome::Finished));
-    assert_eq!(setter.join(), Outcome::Finished);
+    assert_eq!(setter.join(), Ok(Outcome::Finished));
     running.wait();
 }
 

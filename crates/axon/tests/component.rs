@@ -333,7 +333,7 @@ fn child_termination_wakes_the_parent_but_not_after_remove_child() {
     let running = sys.start();
     wait_until("the parent sleeps", || counts.parked_after(1));
     drop(feed_removed);
-    assert_eq!(removed.join(), Outcome::Finished);
+    assert_eq!(removed.join(), Ok(Outcome::Finished));
     quiet();
     assert_eq!(
         counts.polls(),
@@ -436,7 +436,7 @@ fn a_panicking_component_ends_alone_and_is_reported() {
         other => panic!("expected a failure signal, got {other:?}"),
     }
     let bomb = bomb_slot.lock().unwrap().clone().expect("spawned");
-    assert_eq!(bomb.join(), Outcome::Panicked("boom".into()));
+    assert_eq!(bomb.join(), Ok(Outcome::Panicked("boom".into())));
     assert!(bomb.outcome().unwrap().is_failure());
 
     // The rest runs on.

@@ -71,12 +71,12 @@ fn stop_ends_exactly_that_component_runs_its_close_down_and_tells_its_parent() {
     assert_eq!(wait_gone(&sys, &a), Outcome::Stopped);
     assert_eq!(a.state(), State::Finished);
     assert!(a_closed.load(Ordering::SeqCst), "a's close-down ran");
-    assert_eq!(parent.join(), Outcome::Finished, "the parent heard");
+    assert_eq!(parent.join(), Ok(Outcome::Finished), "the parent heard");
     // b is untouched.
     assert!(!b.is_finished());
     assert!(!b_closed.load(Ordering::SeqCst));
     b.stop();
-    assert_eq!(b.join(), Outcome::Stopped);
+    assert_eq!(b.join(), Ok(Outcome::Stopped));
     running.wait();
 }
 
@@ -111,8 +111,8 @@ fn shutdown_sends_shutdown_microprocess_to_control_only_to_that_component() {
     assert!(err.to_string().contains("stop()"), "{err}");
     bare.stop();
     y.shutdown().unwrap();
-    assert_eq!(y.join(), Outcome::Finished);
-    assert_eq!(bare.join(), Outcome::Stopped);
+    assert_eq!(y.join(), Ok(Outcome::Finished));
+    assert_eq!(bare.join(), Ok(Outcome::Stopped));
     running.wait();
 }
 
@@ -132,7 +132,7 @@ fn state_is_running_paused_or_finished_and_shows_in_the_snapshot() {
     let snap = sys.snapshot();
     assert_eq!(snap.component(c.id()).expect("listed").state, State::Paused);
     feed.try_send(1).unwrap();
-    assert_eq!(c.join(), Outcome::Finished);
+    assert_eq!(c.join(), Ok(Outcome::Finished));
     assert_eq!(c.state(), State::Finished);
     running.wait();
 }
@@ -149,6 +149,6 @@ fn stop_wakes_a_threaded_component_in_pause_blocking() {
     common::quiet();
     assert_eq!(t.state(), State::Running);
     t.stop();
-    assert_eq!(t.join(), Outcome::Finished, "it returned on its own");
+    assert_eq!(t.join(), Ok(Outcome::Finished), "it returned on its own");
     running.wait();
 }

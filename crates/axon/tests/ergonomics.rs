@@ -56,7 +56,7 @@ fn bodies_return_ok_or_unit_with_no_turbofish() {
     });
     let prefab = Prefab::new(Component::new("prefab"), |cx| async move {
         let child = cx.spawn_child(Component::new("child"), |_cx| async move { Ok(()) });
-        child.finished().await;
+        child.finished().await?;
         Ok(())
     })
     .spawn(&sys);
@@ -116,7 +116,7 @@ fn question_mark_works_on_a_send_error_of_a_non_sync_message() {
             )?;
             let mut out = cx.outbox::<NotSync>("outbox")?;
             out.send(NotSync(Cell::new(1))).await?;
-            assert_eq!(consumer.finished().await, Outcome::Finished);
+            assert_eq!(consumer.finished().await, Ok(Outcome::Finished));
             // The consumer has gone: this send fails, and `?` passes it on.
             out.send(NotSync(Cell::new(2))).await?;
             Ok(())
@@ -220,7 +220,7 @@ fn handle_spawn_takes_anything_that_becomes_a_prefab() {
     h.send_blocking(21).unwrap();
     assert_eq!(h.recv_timeout(Duration::from_secs(30)), Ok(42));
     h.close();
-    assert_eq!(h.join(), Outcome::Finished);
+    assert_eq!(h.join(), Ok(Outcome::Finished));
     running.shutdown();
 }
 

@@ -78,7 +78,7 @@ fn blocking_round_trip_and_end_of_input() {
         Err(RecvError::Closed),
         "the handle sees the end"
     );
-    assert_eq!(h.join(), Outcome::Finished);
+    assert_eq!(h.join(), Ok(Outcome::Finished));
     assert!(h.is_finished());
     assert_eq!(
         h.send_blocking(1),
@@ -94,7 +94,7 @@ fn dropping_the_handle_ends_the_input() {
     let h: Handle<u32> = Handle::spawn(sys.system(), doubler()).unwrap();
     let comp = h.component().clone();
     drop(h);
-    assert_eq!(comp.join(), Outcome::Finished);
+    assert_eq!(comp.join(), Ok(Outcome::Finished));
     sys.wait();
 }
 
@@ -111,13 +111,19 @@ fn try_recv_and_timeouts() {
     assert!(t.elapsed() >= Duration::from_millis(30));
     h.try_send(4).unwrap();
     assert_eq!(h.recv_timeout(Duration::from_secs(10)), Ok(8));
-    assert_eq!(h.join_timeout(Duration::from_millis(10)), None, "still running");
+    assert!(
+        matches!(
+            h.join_timeout(Duration::from_millis(10)),
+            Err(axon::JoinError::Timeout { .. })
+        ),
+        "still running"
+    );
     h.close();
     assert_eq!(
         h.recv_timeout(Duration::from_secs(10)),
         Err(RecvTimeoutError::Closed)
     );
-    assert_eq!(h.join_timeout(Duration::from_secs(10)), Some(Outcome::Finished));
+    assert_eq!(h.join_timeout(Duration::from_secs(10)), Ok(Outcome::Finished));
     sys.wait();
 }
 
@@ -149,7 +155,7 @@ fn control_and_signal() {
     assert_eq!(h.try_recv_signal(), Err(TryRecvError::Empty));
     h.shutdown().unwrap();
     assert_eq!(h.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
-    assert_eq!(h.join(), Outcome::Finished);
+    assert_eq!(h.join(), Ok(Outcome::Finished));
     assert_eq!(h.recv_blocking(), Err(RecvError::Closed));
     assert_eq!(
         h.recv_signal_timeout(Duration::from_secs(5)),
@@ -175,7 +181,7 @@ fn failure_is_reported_on_signal_and_outcome() {
         Ok(Signal::Failed(f)) => assert_eq!(f.reason, "it broke"),
         other => panic!("expected a failure signal, got {other:?}"),
     }
-    assert_eq!(h.join(), Outcome::Failed("it broke".into()));
+    assert_eq!(h.join(), Ok(Outcome::Failed("it broke".into())));
     sys.wait();
 }
 
@@ -203,7 +209,7 @@ fn missing_boxes_are_not_an_error() {
         Err(RecvError::Closed),
         "no signal box: closed"
     );
-    assert_eq!(h.join(), Outcome::Finished);
+    assert_eq!(h.join(), Ok(Outcome::Finished));
     sys.wait();
 }
 
@@ -232,7 +238,7 @@ fn attach_to_a_running_component() {
         Err(HandleError::Link(axon::LinkError::AlreadyLinked { .. }))
     ));
     drop(h);
-    assert_eq!(comp.join(), Outcome::Finished);
+    assert_eq!(comp.join(), Ok(Outcome::Finished));
     sys.wait();
 }
 
@@ -248,7 +254,7 @@ fn attach_late_collects_what_was_held() {
         },
     );
     let comp = source.spawn(sys.system());
-    assert_eq!(comp.join(), Outcome::Finished);
+    assert_eq!(comp.join(), Ok(Outcome::Finished));
     let h: Handle<(), u8> = Handle::attach(&comp).unwrap();
     assert_eq!(h.recv_blocking(), Ok(9));
     assert_eq!(h.recv_blocking(), Err(RecvError::Closed));
@@ -289,7 +295,7 @@ fn async_in_a_current_thread_tokio_runtime() {
         got
     });
     assert_eq!(got, (0..50).map(|i| i * 2).collect::<Vec<u32>>());
-    assert_eq!(outcome, Outcome::Finished);
+    assert_eq!(outcome, Ok(Outcome::Finished));
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -300,7 +306,7 @@ async fn async_signals_and_finish_in_tokio() {
     assert_eq!(h.recv().await.unwrap(), "a");
     h.send_control(Signal::ProducerFinished).unwrap();
     assert_eq!(h.recv_signal().await, Ok(Signal::ProducerFinished));
-    assert_eq!(h.finished().await, Outcome::Finished);
+    assert_eq!(h.finished().await, Ok(Outcome::Finished));
     assert_eq!(h.recv().await, Err(RecvError::Closed));
     drop(h);
     // RunningSystem::wait blocks: do it off the runtime thread.
@@ -339,7 +345,7 @@ async fn async_in_a_multi_thread_tokio_runtime() {
             .unwrap();
         assert_eq!(count, N);
         assert_eq!(sum, u64::from(N) * u64::from(N - 1));
-        assert_eq!(outcome, Outcome::Finished);
+        assert_eq!(outcome, Ok(Outcome::Finished));
     }
     tokio::task::spawn_blocking(move || sys.wait()).await.unwrap();
 }

@@ -83,7 +83,7 @@ fn pause_loop_delivers_everything(threads: usize) {
     wait_until("the consumer has everything", || c.is_finished());
     let all = sums.try_recv().expect("the consumer reported");
     assert_eq!(all, (0..N).map(|i| i * 2).collect::<Vec<_>>());
-    assert_eq!(t.join(), axon::Outcome::Finished);
+    assert_eq!(t.join(), Ok(axon::Outcome::Finished));
     running.wait();
 }
 
@@ -116,7 +116,7 @@ fn a_delivery_between_looking_and_pausing_ends_the_pause() {
     });
     let running = sys.start();
     wait_until("the pause returned", || c.is_finished());
-    assert_eq!(c.join(), axon::Outcome::Finished);
+    assert_eq!(c.join(), Ok(axon::Outcome::Finished));
     running.wait();
 }
 
@@ -213,7 +213,7 @@ fn a_child_ending_ends_one_pause() {
     link(&feed.endpoint(), &p.inbox("inbox").unwrap()).unwrap();
     feed.try_send(1).unwrap();
     wait_until("the parent finished", || p.is_finished());
-    assert_eq!(p.join(), axon::Outcome::Finished);
+    assert_eq!(p.join(), Ok(axon::Outcome::Finished));
     running.wait();
 }
 
@@ -229,7 +229,7 @@ fn pause_timeout_returns_on_its_timer() {
         Ok::<_, axon::Error>(())
     });
     sys.run();
-    assert_eq!(c.join(), axon::Outcome::Finished);
+    assert_eq!(c.join(), Ok(axon::Outcome::Finished));
 }
 
 /// A refused `try_send` then `pause()`: woken when the consumer makes room,
@@ -261,6 +261,6 @@ fn space_after_a_refused_try_send_ends_the_pause_of_a_threaded_component() {
     let running = sys.start();
     let got: Vec<u32> = (0..20).map(|_| sink.recv_blocking().unwrap()).collect();
     assert_eq!(got, (0..20).collect::<Vec<_>>());
-    assert_eq!(p.join(), axon::Outcome::Finished);
+    assert_eq!(p.join(), Ok(axon::Outcome::Finished));
     running.wait();
 }

@@ -108,7 +108,7 @@ fn shutdown_cancels_unfinished_components() {
     running.shutdown();
     assert_eq!(stuck.outcome(), Some(Outcome::Cancelled));
     assert!(dropped.load(Ordering::SeqCst));
-    assert_eq!(threaded.join(), Outcome::Finished);
+    assert_eq!(threaded.join(), Ok(Outcome::Finished));
     assert_eq!(quick.outcome(), Some(Outcome::Finished));
 }
 
@@ -477,7 +477,7 @@ fn an_ended_component_is_no_longer_listed_when_join_returns() {
                 yield_now().await;
             }
         });
-        assert_eq!(c.join(), Outcome::Finished);
+        assert_eq!(c.join(), Ok(Outcome::Finished));
         if sys.components().contains(&c) || sys.live_components() != 0 {
             stale += 1;
         }

@@ -381,7 +381,7 @@ fn a_handle_drives_a_stepped_system_between_steps() {
     h.close();
     let steps = step_all(&sys);
     assert!(steps.last().unwrap().is_finished());
-    assert_eq!(h.join_timeout(LIMIT), Some(Outcome::Finished));
+    assert_eq!(h.join_timeout(LIMIT), Ok(Outcome::Finished));
 }
 
 /// Slow motion changes the pace, not the results: a stepped system's `run`
@@ -455,7 +455,7 @@ fn stepping_from_inside_a_component_or_while_running_is_an_error() {
     drop(gate);
     assert_eq!(
         axon::block_on_timeout(waiter.finished(), Some(LIMIT)),
-        Some(Outcome::Finished)
+        Some(Ok(Outcome::Finished))
     );
     running.wait();
     // Stopped: stepping works again.
@@ -492,7 +492,7 @@ fn a_threaded_component_can_step_its_own_stepped_system() {
     assert_eq!(rx.recv_timeout(LIMIT).unwrap(), ["worker"]);
     assert_eq!(
         axon::block_on_timeout(threaded.finished(), Some(LIMIT)),
-        Some(Outcome::Finished)
+        Some(Ok(Outcome::Finished))
     );
     assert_eq!(got.try_recv().unwrap(), 5);
 }

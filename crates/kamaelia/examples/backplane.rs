@@ -3,6 +3,9 @@
 //!
 //! `cargo run -p kamaelia --example backplane`
 
+#[path = "support/logging.rs"]
+mod logging;
+
 use std::time::Duration;
 
 use axon::{Handle, Signal, System};
@@ -15,6 +18,7 @@ fn wait_for_subscribers(sys: &System, name: &str, n: usize) {
 }
 
 fn main() -> Result<(), axon::Error> {
+    logging::init();
     let running = System::builder().threads(2).build().start();
     let sys = running.system();
 
@@ -46,11 +50,11 @@ fn main() -> Result<(), axon::Error> {
 
     hub.shutdown().unwrap();
     println!("late heard {:?}", late.recv_signal_blocking()?);
-    println!("backplane ended: {:?}", hub.join());
+    println!("backplane ended: {:?}", hub.join()?);
     println!("services: {:?}", sys.cat().services());
     for p in [&mut alice, &mut bob] {
         p.send_control(Signal::ProducerFinished).unwrap();
     }
-    running.wait();
+    running.wait().into_result()?;
     Ok(())
 }

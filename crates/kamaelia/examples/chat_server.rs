@@ -175,11 +175,11 @@ fn main() -> Result<(), axon::Error> {
     let watcher = sys.spawn(
         Component::new("stop-hub-when-server-ends"),
         move |_cx| async move {
-            core.finished().await;
+            let _ = core.finished().await;
             let _ = stop_hub.try_send(Signal::ShutdownMicroprocess);
         },
     );
-    sys.run();
+    sys.run().into_result()?;
     tracing::info!(outcome = ?watcher.outcome(), "chat server stopped");
     Ok(())
 }

@@ -11,6 +11,9 @@
 //! cargo run --release -p kamaelia --example feedback_loop
 //! ```
 
+#[path = "support/logging.rs"]
+mod logging;
+
 use axon::{Component, Inbox, Prefab, Signal, System};
 use kamaelia::graphline;
 
@@ -56,7 +59,8 @@ fn count(rounds: u32) -> Prefab {
     })
 }
 
-fn main() {
+fn main() -> Result<(), axon::RunError> {
+    logging::init();
     let g = graphline! {
         COUNT = count(ROUNDS),
         STEP = step();
@@ -70,13 +74,16 @@ fn main() {
     let mut signal = Inbox::<Signal>::detached("signal");
     axon::link(&g.outbox("outbox").unwrap(), &answer.endpoint()).unwrap();
     axon::link(&g.outbox("signal").unwrap(), &signal.endpoint()).unwrap();
-    sys.run();
+    let report = sys.run();
     println!(
         "graphline ended: {:?}, signal: {:?}",
         g.outcome().unwrap(),
         signal.try_recv()
     );
+    // A component that failed is an error here (it was logged already).
+    report.into_result()?;
     let fib = answer.try_recv().expect("the loop produced an answer");
     assert_eq!(fib, 2_880_067_194_370_816_120);
     println!("fib({ROUNDS}) = {fib} after {ROUNDS} rounds of the feedback loop");
+    Ok(())
 }

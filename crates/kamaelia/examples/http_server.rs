@@ -67,7 +67,7 @@ fn main() -> Result<(), axon::Error> {
     common::announce(server.local_addr());
     let core = server.prefab().spawn(&sys);
     common::stop_on_ctrl_c(&core)?;
-    sys.run();
+    sys.run().into_result()?;
     tracing::info!(outcome = ?core.outcome(), "http server stopped");
     Ok(())
 }

@@ -28,6 +28,8 @@ use kamaelia::process::{
 
 #[path = "support/interrupt.rs"]
 mod interrupt;
+#[path = "support/logging.rs"]
+mod logging;
 
 /// Pipe stdin through a command to stdout, via kamaelia components.
 #[derive(Parser, Debug)]
@@ -54,10 +56,7 @@ fn chain(a: &ComponentRef, b: &ComponentRef) -> Result<(), axon::Error> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init_or("warn");
     let args = Args::parse();
     match run(args) {
         Ok(code) => ExitCode::from(code),
@@ -125,17 +124,19 @@ fn run(args: Args) -> Result<u8, axon::Error> {
     let written = writer.join();
     // Whoever read our stdout stopped reading (`pipe ... | head`): end quietly
     // with the code of a program killed by SIGPIPE, as a shell pipeline would.
-    let broken_pipe =
-        matches!(&written, Outcome::Failed(e) if e.contains(&format!("os error {}", libc::EPIPE)));
-    if let (false, Outcome::Failed(e) | Outcome::Panicked(e)) = (broken_pipe, &written) {
-        eprintln!("pipe: writing stdout: {e}");
+    let broken_pipe = matches!(&written, Ok(Outcome::Failed(e)) if e.to_string().contains(&format!("os error {}", libc::EPIPE)));
+    match (broken_pipe, &written) {
+        (false, Ok(Outcome::Failed(e))) => eprintln!("pipe: writing stdout: {e}"),
+        (false, Ok(Outcome::Panicked(e))) => eprintln!("pipe: writing stdout: {e}"),
+        (_, Err(e)) => eprintln!("pipe: {e}"),
+        _ => {}
     }
     // The reader may still be blocked reading a terminal: no need to wait for it.
     let code = if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         130
     } else if broken_pipe {
         128 + libc::SIGPIPE
-    } else if code == 0 && written.is_failure() {
+    } else if code == 0 && !written.as_ref().is_ok_and(|o| !o.is_failure()) {
         1
     } else {
         code

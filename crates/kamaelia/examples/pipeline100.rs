@@ -6,6 +6,9 @@
 //! cargo run --release -p kamaelia --example pipeline100
 //! ```
 
+#[path = "support/logging.rs"]
+mod logging;
+
 use std::time::Instant;
 
 use axon::{Component, Inbox, Outbox, Prefab, System};
@@ -28,7 +31,8 @@ fn add_one(i: usize) -> Prefab {
     )
 }
 
-fn main() {
+fn main() -> Result<(), axon::RunError> {
+    logging::init();
     let pipeline = (0..STAGES)
         .map(add_one)
         .collect::<Pipeline>()
@@ -46,8 +50,9 @@ fn main() {
     }
     drop(input);
     let start = Instant::now();
-    sys.run();
+    let report = sys.run();
     let elapsed = start.elapsed();
+    report.into_result()?;
     let results: Vec<u64> = std::iter::from_fn(|| output.try_recv().ok()).collect();
     assert_eq!(results.len() as u64, MESSAGES);
     assert!(
@@ -66,4 +71,5 @@ fn main() {
         results[0],
         results[results.len() - 1]
     );
+    Ok(())
 }

@@ -6,6 +6,9 @@
 //! cargo run -p kamaelia --example util_tour
 //! ```
 
+#[path = "support/logging.rs"]
+mod logging;
+
 use axon::{link, ComponentRef, Signal, Spawn, System};
 use kamaelia::util::{
     collector, data_source, fanout, filter, pure_transformer, ConsoleEchoer, DeFramer, DeMarshaller, Framer,
@@ -27,6 +30,7 @@ fn chain<T: Send + 'static>(a: &ComponentRef, b: &ComponentRef) -> Result<(), ax
 }
 
 fn main() -> Result<(), axon::Error> {
+    logging::init();
     let sys = System::new();
     let readings = (0..8).map(|i| Reading {
         sensor: format!("s{}", i % 3),
@@ -62,7 +66,7 @@ fn main() -> Result<(), axon::Error> {
     link(&split.outbox::<Reading>("keep")?, &keep.inbox("inbox")?)?;
     link(&split.outbox::<Signal>("signal")?, &console.inbox("control")?)?;
 
-    sys.run();
+    sys.run().into_result()?;
     let kept = kept.take();
     println!(
         "kept {} warm readings of 8, ending with {:?}",

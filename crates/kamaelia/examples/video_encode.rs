@@ -34,6 +34,8 @@ use kamaelia::util::{null_sink, Intake};
 
 #[path = "support/interrupt.rs"]
 mod interrupt;
+#[path = "support/logging.rs"]
+mod logging;
 
 /// Encode a computed test pattern with ffmpeg, through kamaelia components.
 #[derive(Parser, Debug)]
@@ -155,10 +157,7 @@ fn stderr_log(last: Arc<Mutex<VecDeque<String>>>) -> Prefab {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init_or("warn");
     let args = Args::parse();
     if args.width < 2 || args.height < 2 || args.width % 2 == 1 || args.height % 2 == 1 {
         eprintln!("video_encode: --width and --height must be even and at least 2 (yuv420p)");

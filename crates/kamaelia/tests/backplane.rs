@@ -53,14 +53,14 @@ fn registers_its_services_and_withdraws_them_on_shutdown() {
 
     hub.shutdown().unwrap();
     assert_eq!(hub.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
-    assert_eq!(hub.join(), Outcome::Finished);
+    assert_eq!(hub.join(), Ok(Outcome::Finished));
     assert!(s.cat().services().is_empty());
 
     // The name is free again.
     let mut again: Handle<u32, ()> = Handle::spawn(s, backplane::<u32>("bp")).unwrap();
     await_service(s, &input_service("bp"));
     again.shutdown().unwrap();
-    assert_eq!(again.join(), Outcome::Finished);
+    assert_eq!(again.join(), Ok(Outcome::Finished));
     sys.wait();
 }
 
@@ -72,16 +72,16 @@ fn a_second_backplane_of_the_same_name_fails() {
     let sub: Handle<(), u32> = Handle::spawn(s, subscribe_to::<u32>("dup")).unwrap();
     await_subscribers(s, "dup", 1);
     let second: Handle<u32, ()> = Handle::spawn(s, backplane::<u32>("dup")).unwrap();
-    match second.join() {
-        Outcome::Failed(msg) => assert!(msg.contains("already registered"), "{msg}"),
+    match second.join().expect("the system runs") {
+        Outcome::Failed(msg) => assert!(msg.to_string().contains("already registered"), "{msg}"),
         other => panic!("expected a failure, got {other:?}"),
     }
     // The failed one did not take the first one's services away.
     assert_eq!(s.cat().services(), ["Backplane_I_dup", "Backplane_O_dup"]);
     assert_eq!(s.cat().retrieve_value::<usize>(&subscribers_value("dup")), Ok(1));
     first.shutdown().unwrap();
-    assert_eq!(sub.join(), Outcome::Finished);
-    first.join();
+    assert_eq!(sub.join(), Ok(Outcome::Finished));
+    first.join().expect("the system runs");
     sys.wait();
 }
 
@@ -124,7 +124,7 @@ fn every_subscriber_gets_every_message_in_order() {
     hub.shutdown().unwrap();
     for sub in &subs {
         assert_eq!(sub.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
-        assert_eq!(sub.join(), Outcome::Finished);
+        assert_eq!(sub.join(), Ok(Outcome::Finished));
         assert_eq!(sub.recv_blocking(), Err(RecvError::Closed));
     }
     for p in &mut publishers {
@@ -208,7 +208,7 @@ fn subscribers_join_and_leave_while_running() {
     // a leaves: it passes the signal on and ends; the hub forgets it.
     a.shutdown().unwrap();
     assert_eq!(a.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
-    assert_eq!(a.join(), Outcome::Finished);
+    assert_eq!(a.join(), Ok(Outcome::Finished));
     await_subscribers(s, "live", 1);
     assert_eq!(
         a.recv_blocking(),
@@ -234,8 +234,8 @@ fn subscribers_join_and_leave_while_running() {
     hub.send_control(Signal::ProducerFinished).unwrap();
     assert_eq!(c.recv_signal_blocking(), Ok(Signal::ProducerFinished));
     assert_eq!(hub.recv_signal_blocking(), Ok(Signal::ProducerFinished));
-    assert_eq!(c.join(), Outcome::Finished);
-    assert_eq!(hub.join(), Outcome::Finished);
+    assert_eq!(c.join(), Ok(Outcome::Finished));
+    assert_eq!(hub.join(), Ok(Outcome::Finished));
     assert_eq!(s.cat().retrieve_value::<usize>(&subscribers_value("live")), Ok(0));
     publisher.shutdown().unwrap();
     sys.wait();
@@ -252,7 +252,7 @@ fn publisher_control_does_not_stop_the_backplane() {
     p1.send_blocking(1).unwrap();
     p1.send_control(Signal::ProducerFinished).unwrap();
     assert_eq!(p1.recv_signal_blocking(), Ok(Signal::ProducerFinished));
-    assert_eq!(p1.join(), Outcome::Finished);
+    assert_eq!(p1.join(), Ok(Outcome::Finished));
     assert_eq!(sub.recv_blocking(), Ok(1));
     assert!(!hub.is_finished());
     let mut p2: Handle<u32, ()> = Handle::spawn(s, publish_to::<u32>("keep")).unwrap();
@@ -293,8 +293,8 @@ fn a_waiting_subscriber_can_be_told_to_stop() {
     publisher.shutdown().unwrap();
     assert_eq!(sub.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
     assert_eq!(publisher.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
-    assert_eq!(sub.join(), Outcome::Finished);
-    assert_eq!(publisher.join(), Outcome::Finished);
+    assert_eq!(sub.join(), Ok(Outcome::Finished));
+    assert_eq!(publisher.join(), Ok(Outcome::Finished));
     sys.wait();
 }
 
@@ -304,8 +304,11 @@ fn wrong_message_type_is_a_clear_failure() {
     let s = sys.system();
     let mut hub: Handle<u32, ()> = Handle::spawn(s, backplane::<u32>("typed")).unwrap();
     let publisher: Handle<String, ()> = Handle::spawn(s, publish_to::<String>("typed")).unwrap();
-    match publisher.join() {
-        Outcome::Failed(msg) => assert!(msg.contains("u32") && msg.contains("String"), "{msg}"),
+    match publisher.join().expect("the system runs") {
+        Outcome::Failed(msg) => assert!(
+            msg.to_string().contains("u32") && msg.to_string().contains("String"),
+            "{msg}"
+        ),
         other => panic!("expected a failure, got {other:?}"),
     }
     hub.shutdown().unwrap();
@@ -348,7 +351,7 @@ fn a_panicking_subscriber_is_dropped() {
     await_subscribers(s, name, 2);
     let mut publisher: Handle<u32, ()> = Handle::spawn(s, publish_to::<u32>(name)).unwrap();
     publisher.send_blocking(1).unwrap();
-    assert!(matches!(crasher.join(), Outcome::Panicked(_)));
+    assert!(matches!(crasher.join(), Ok(Outcome::Panicked(_))));
     assert_eq!(good.recv_blocking(), Ok(1));
     // The hub finds the crashed subscriber's inbox closed and drops it.
     publisher.send_blocking(2).unwrap();
@@ -357,7 +360,7 @@ fn a_panicking_subscriber_is_dropped() {
     let mut hub = hub;
     hub.shutdown().unwrap();
     assert_eq!(good.recv_signal_blocking(), Ok(Signal::ShutdownMicroprocess));
-    assert_eq!(hub.join(), Outcome::Finished);
+    assert_eq!(hub.join(), Ok(Outcome::Finished));
     assert!(s.cat().services().is_empty());
     publisher.shutdown().unwrap();
     sys.wait();

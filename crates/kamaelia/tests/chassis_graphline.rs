@@ -41,7 +41,7 @@ fn stop_all(g: &ComponentRef, ms: &mut [Mock]) {
     for m in ms.iter_mut() {
         m.stop_now();
     }
-    assert_eq!(g.join(), Outcome::Finished);
+    assert_eq!(g.join(), Ok(Outcome::Finished));
     for (i, m) in ms.iter_mut().enumerate() {
         assert_eq!(m.rest(), [], "mock {i} saw something unexpected");
     }
@@ -156,7 +156,7 @@ fn terminates_when_all_children_have_terminated() {
         m.stop_now();
         while m.seen.recv_blocking().is_ok() {}
     }
-    assert_eq!(g.join(), Outcome::Finished);
+    assert_eq!(g.join(), Ok(Outcome::Finished));
     running.wait();
 }
 
@@ -442,7 +442,10 @@ fn wiring_error_at_run_fails_the_graphline_before_children_start() {
         .spawn(&sys);
     sys.run();
     match g.outcome() {
-        Some(Outcome::Failed(msg)) => assert!(msg.contains("A.outbox") && msg.contains("A.control"), "{msg}"),
+        Some(Outcome::Failed(msg)) => assert!(
+            msg.to_string().contains("A.outbox") && msg.to_string().contains("A.control"),
+            "{msg}"
+        ),
         other => panic!("expected failure, got {other:?}"),
     }
     assert!(!ma.was_activated());

@@ -44,7 +44,7 @@ fn control_copied_to_all_children_and_shutdown_passed_on_at_the_end() {
     assert!(!p.is_finished(), "waits for its children");
     a.stop_now();
     b.stop_now();
-    assert_eq!(p.join(), Outcome::Finished);
+    assert_eq!(p.join(), Ok(Outcome::Finished));
     running.wait();
     assert_eq!(drain(&mut signal), [Signal::ShutdownMicroprocess]);
 }

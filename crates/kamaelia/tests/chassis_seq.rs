@@ -38,7 +38,7 @@ fn children_run_in_turn_with_the_seqs_boxes() {
         "the first child's signal was not passed on"
     );
     m2.stop_now();
-    assert_eq!(s.join(), Outcome::Finished);
+    assert_eq!(s.join(), Ok(Outcome::Finished));
     running.wait();
     assert_eq!(drain(&mut signal), [Signal::ProducerFinished]);
 }

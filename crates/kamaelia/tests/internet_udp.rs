@@ -43,7 +43,7 @@ fn next(h: &Handle<impl Send + 'static, (Bytes, SocketAddr)>) -> (Bytes, SocketA
 
 fn ends_with(h: &Handle<impl Send + 'static, impl Send + 'static>, sig: Signal) {
     assert_eq!(h.recv_signal_timeout(WAIT).expect("a signal"), sig);
-    assert_eq!(h.join_timeout(WAIT), Some(Outcome::Finished));
+    assert_eq!(h.join_timeout(WAIT), Ok(Outcome::Finished));
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn shutdown_ends_each_form_and_frees_its_port() {
             axon::block_on_timeout(signal.recv(), Some(WAIT)).expect("in time"),
             Ok(Signal::ShutdownMicroprocess)
         );
-        assert_eq!(c.join(), Outcome::Finished);
+        assert_eq!(c.join(), Ok(Outcome::Finished));
         // The socket is closed: its address can be bound again.
         UdpSocket::bind(addr).expect("port freed");
     }

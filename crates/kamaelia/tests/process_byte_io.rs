@@ -50,10 +50,7 @@ fn copy(reader: ByteReader) -> Vec<u8> {
     let w = w.activate();
     r.activate();
     let running = sys.start();
-    assert_eq!(
-        axon::block_on_timeout(w.finished(), Some(LIMIT)),
-        Some(Outcome::Finished)
-    );
+    assert_eq!(w.join_timeout(LIMIT), Ok(Outcome::Finished));
     running.shutdown();
     let v = got.0.lock().unwrap().clone();
     v
@@ -124,10 +121,7 @@ fn a_reader_waiting_for_its_consumer_hears_a_shutdown() {
     ctl.try_send(Signal::ShutdownMicroprocess).unwrap();
     let got = axon::block_on_timeout(sig.recv(), Some(LIMIT)).expect("no signal");
     assert_eq!(got, Ok(Signal::ShutdownMicroprocess));
-    assert_eq!(
-        axon::block_on_timeout(r.finished(), Some(LIMIT)),
-        Some(Outcome::Finished)
-    );
+    assert_eq!(r.join_timeout(LIMIT), Ok(Outcome::Finished));
     running.shutdown();
 }
 

@@ -50,7 +50,7 @@ fn recv_within<T: Send + 'static>(inbox: &mut Inbox<T>, what: &str) -> T {
 }
 
 fn joined(c: &ComponentRef) -> Outcome {
-    axon::block_on_timeout(c.finished(), Some(LIMIT)).expect("component did not end in time")
+    c.join_timeout(LIMIT).expect("component did not end in time")
 }
 
 fn concat(chunks: Vec<Bytes>) -> Vec<u8> {
@@ -345,7 +345,7 @@ fn a_missing_program_is_a_typed_error_not_a_panic() {
     );
     assert!(text.contains("is it installed and on PATH?"), "{text}");
     match joined(&p) {
-        Outcome::Failed(reason) => assert_eq!(reason, text),
+        Outcome::Failed(reason) => assert_eq!(reason.to_string(), text),
         other => panic!("{other:?}"),
     }
     assert!(matches!(recv_within(&mut sig, "signal"), Signal::Failed(f) if !f.panicked));
@@ -502,7 +502,7 @@ fn a_consumer_that_goes_away_fails_the_component_and_stops_the_child() {
     let report = recv_within(&mut exit, "exit").unwrap();
     assert!(!is_our_unreaped_child(report.pid));
     match joined(&p) {
-        Outcome::Failed(reason) => assert!(reason.contains("has closed"), "{reason}"),
+        Outcome::Failed(reason) => assert!(reason.to_string().contains("has closed"), "{reason}"),
         other => panic!("{other:?}"),
     }
     running.shutdown();

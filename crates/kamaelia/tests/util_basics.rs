@@ -223,7 +223,7 @@ fn a_consumer_that_ends_early_makes_the_producer_fail_visibly() {
     drop(feed);
     sys.run();
     assert!(
-        matches!(t.outcome(), Some(Outcome::Failed(ref m)) if m.contains("outbox \"outbox\"")),
+        matches!(t.outcome(), Some(Outcome::Failed(ref m)) if m.to_string().contains("outbox \"outbox\"")),
         "{:?}",
         t.outcome()
     );

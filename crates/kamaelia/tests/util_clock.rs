@@ -27,7 +27,7 @@ fn ticks_until_told_to_stop_then_passes_the_shutdown_on() {
     );
     ctl.send_blocking(Signal::ShutdownMicroprocess).unwrap();
     assert_eq!(done.recv_blocking(), Ok(Signal::ShutdownMicroprocess));
-    assert_eq!(clock.join(), axon::Outcome::Finished);
+    assert_eq!(clock.join(), Ok(axon::Outcome::Finished));
     // Whatever ticked before the shutdown arrived is in order.
     let rest: Vec<u64> = std::iter::from_fn(|| ticks.try_recv().ok()).collect();
     assert!(rest.windows(2).all(|w| w[1] == w[0] + 1));

@@ -104,7 +104,7 @@ fn echoer_as_forwarder_passes_messages_on_unchanged() {
 fn echoer_write_error_fails_the_component() {
     let (_, sig, outcome) = echo(ConsoleEchoer::<u8>::new().writer(Broken), vec![1]);
     assert!(
-        matches!(outcome, Outcome::Failed(ref m) if m.contains("pipe closed")),
+        matches!(outcome, Outcome::Failed(ref m) if m.to_string().contains("pipe closed")),
         "{outcome:?}"
     );
     assert!(matches!(&sig[..], [Signal::Failed(f)] if f.name == "ConsoleEchoer"));
@@ -207,7 +207,7 @@ fn reader_fails_when_its_destination_has_closed() {
     drop(tx);
     sys.run();
     assert!(
-        matches!(c.outcome(), Some(Outcome::Failed(ref m)) if m.contains("destination has closed")),
+        matches!(c.outcome(), Some(Outcome::Failed(ref m)) if m.to_string().contains("destination has closed")),
         "{:?}",
         c.outcome()
     );

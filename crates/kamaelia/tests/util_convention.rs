@@ -198,6 +198,7 @@ fn a_failure_passed_down_the_chain_stops_and_is_passed_on() {
             name: "upstream".into(),
             reason: "it broke".into(),
             panicked: false,
+            error: Some("it broke".into()),
         });
         r.feed.try_send(1).unwrap();
         r.ctl.try_send(failure.clone()).unwrap();

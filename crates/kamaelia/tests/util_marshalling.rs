@@ -183,7 +183,7 @@ fn fail_on_error_ends_with_a_failure_signal() {
     assert_eq!(out, [1]);
     assert_eq!(errs.len(), 1);
     assert!(
-        matches!(outcome, Outcome::Failed(ref m) if m.contains("could not decode")),
+        matches!(outcome, Outcome::Failed(ref m) if m.to_string().contains("could not decode")),
         "{outcome:?}"
     );
     assert!(

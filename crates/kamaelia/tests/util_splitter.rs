@@ -118,7 +118,7 @@ impl Setup {
     /// after that every copy it made has been delivered.
     fn finish_splitter(self) -> (RunningSystem, Inbox<SplitterError>, ComponentRef) {
         drop(self.feed);
-        axon::block_on(self.split.finished());
+        let _ = axon::block_on(self.split.finished());
         drop(self.config);
         drop(self.ctl);
         (self.running, self.errors, self.split)
@@ -132,7 +132,7 @@ fn stop_recorder(c: &ComponentRef) {
     let mut stop = Outbox::<Signal>::detached("stop");
     axon::link(&stop.endpoint(), &c.inbox("control").unwrap()).unwrap();
     stop.send_blocking(Signal::ProducerFinished).unwrap();
-    axon::block_on(c.finished());
+    let _ = axon::block_on(c.finished());
 }
 
 fn log_of(l: &Log) -> Vec<String> {

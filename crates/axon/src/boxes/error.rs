@@ -289,9 +289,31 @@ pub enum BoxError {
     },
 }
 
-/// The error type of a component body that can fail: a body returning
-/// `Result<(), axon::Error>` ends with a plain `Ok(())` (see `axon::Termination`).
-/// Every axon error converts into it with `?`, a [`SendError`] of any message
-/// type included, and so does any `std::error::Error + Send + Sync`; a string
-/// with `Err("what went wrong".into())`.
-pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// Waiting for a component to end ([`ComponentRef::join`](crate::ComponentRef::join),
+/// [`ComponentRef::finished`](crate::ComponentRef::finished)) could not succeed.
+///
+/// An async component ends only while its system's scheduler runs: between
+/// [`System::start`](crate::System::start) and the end of
+/// [`RunningSystem::wait`](crate::RunningSystem::wait) /
+/// [`shutdown`](crate::RunningSystem::shutdown), or inside
+/// [`System::run`](crate::System::run). Waiting for one that has not ended while
+/// no scheduler runs would never return, so it is this error instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoinError {
+    /// The component has not ended and its system is not running (never
+    /// started, or stopped), so nothing would ever run it.
+    #[error("{component} has not finished and its system is not running, so it never would: start the system (System::start, or System::run on another thread) before joining, or read outcome() after run() returns")]
+    NotRunning {
+        /// The component, as `name#id`.
+        component: String,
+    },
+    /// The component did not end within the time given.
+    #[error("{component} did not finish within {timeout:?}")]
+    Timeout {
+        /// The component, as `name#id`.
+        component: String,
+        /// How long was waited.
+        timeout: std::time::Duration,
+    },
+}

@@ -80,9 +80,9 @@
 //! from outside ([`ComponentRef::stop`](crate::ComponentRef::stop)) or is
 //! cancelled when the system shuts down — except when the main body panics.
 
-use crate::boxes::error::Error;
 use crate::component::component::{Component, Context};
 use crate::component::prefab::Prefab;
+use crate::runtime::outcome::Error;
 
 /// What a [`Classic`] component's main body asks for next (the reference's
 /// truthy / falsy return value, plus the pause it called before returning).

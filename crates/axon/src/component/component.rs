@@ -45,7 +45,7 @@ use std::time::Duration;
 
 use smallvec::SmallVec;
 
-use crate::boxes::error::{BoxError, LinkError};
+use crate::boxes::error::{BoxError, JoinError, LinkError};
 use crate::boxes::inbox::Inbox;
 use crate::boxes::linkage::{link_any_by, link_nodes, AnyBoxRef, BoxRef, Linkage};
 use crate::boxes::node::{AnyNode, Claim, Direction, Node, Owner};
@@ -54,7 +54,7 @@ use crate::component::signal::{Failure, Signal};
 use crate::component::system::{Registered, System, SystemShared};
 use crate::id::ComponentId;
 use crate::name::Name;
-use crate::runtime::outcome::{panic_message, Outcome};
+use crate::runtime::outcome::{panic_message, Outcome, SharedError};
 use crate::runtime::sync::{Ordering, ShortLock};
 use crate::runtime::task::{Task, TaskOwner};
 
@@ -99,7 +99,8 @@ pub enum ControlError {
 }
 
 /// What a component body may return: `()`, or `Result<(), axon::Error>` whose
-/// error is displayed in the [`Outcome::Failed`] it produces.
+/// error is kept whole in the [`Outcome::Failed`] it produces (a
+/// [`SharedError`] you can downcast).
 ///
 /// There is deliberately one `Result` form: a body that ends `Ok(())` and uses
 /// `?` needs no type annotation, because the only `Result` a body may return
@@ -135,11 +136,11 @@ impl Termination for () {
     }
 }
 
-impl Termination for Result<(), crate::boxes::error::Error> {
+impl Termination for Result<(), crate::runtime::outcome::Error> {
     fn into_outcome(self) -> Outcome {
         match self {
             Ok(()) => Outcome::Finished,
-            Err(e) => Outcome::Failed(e.to_string()),
+            Err(e) => Outcome::Failed(SharedError::new(e)),
         }
     }
 }
@@ -761,13 +762,61 @@ impl ComponentRef {
     /// end-of-component step is done (linkages removed, boxes closed, the
     /// outcome recorded, the system no longer counting or listing it), which
     /// can be a moment after [`is_finished`](Self::is_finished) turns true.
+    ///
+    /// It resolves to [`JoinError::NotRunning`] instead of waiting forever when
+    /// the component is an async one that has not ended and its system is not
+    /// running whenever the future is polled: never started, or stopped
+    /// ([`System::is_running`](crate::System::is_running) is false from the
+    /// moment `run()` returns or `wait()` / `shutdown()` has stopped the
+    /// scheduler; a wait that began while it ran ends with this error then). A
+    /// threaded component runs on its own thread, so waiting for one always
+    /// waits. The system counts as running from the moment
+    /// [`System::start`](crate::System::start) is called (so a thread may join
+    /// as soon as `start()` has returned) and from the moment
+    /// [`System::run`](crate::System::run) is entered: a thread that joins while
+    /// another is about to call `run()` may be told `NotRunning`; use `start()`
+    /// then, or join after it.
     pub fn finished(&self) -> Finished {
         Finished { comp: self.clone() }
     }
 
-    /// Block this thread until it ends (plain code and threaded components only).
-    pub fn join(&self) -> Outcome {
+    /// Block this thread until it ends (plain code and threaded components
+    /// only); an error rather than a hang if its system is not running (see
+    /// [`finished`](Self::finished) for exactly when).
+    ///
+    /// ```
+    /// use axon::{Component, JoinError, System};
+    ///
+    /// let sys = System::builder().threads(1).build();
+    /// let c = sys.spawn(Component::new("idle"), |_cx| async {});
+    /// // Not started: nothing would ever run it.
+    /// assert!(matches!(c.join(), Err(JoinError::NotRunning { .. })));
+    /// let running = sys.start();
+    /// assert_eq!(c.join(), Ok(axon::Outcome::Finished));
+    /// running.wait();
+    /// ```
+    pub fn join(&self) -> Result<Outcome, JoinError> {
         crate::runtime::block_on::block_on(self.finished())
+    }
+
+    /// [`join`](Self::join), giving up after `timeout` with
+    /// [`JoinError::Timeout`].
+    pub fn join_timeout(&self, timeout: Duration) -> Result<Outcome, JoinError> {
+        crate::runtime::block_on::block_on_timeout(self.finished(), Some(timeout)).unwrap_or_else(|| {
+            Err(JoinError::Timeout {
+                component: self.to_string_label(),
+                timeout,
+            })
+        })
+    }
+
+    /// Wake whoever waits in [`finished`](Self::finished), so that they look
+    /// again (the system stopped running).
+    pub(crate) fn wake_joiners(&self) {
+        let waiters = self.0.inner.lock().fam.as_ref().map(|f| f.exit_waiters.clone());
+        for w in waiters.into_iter().flatten() {
+            w.wake();
+        }
     }
 
     pub(crate) fn boxes(&self) -> SmallVec<[Arc<dyn AnyNode>; 4]> {
@@ -818,18 +867,30 @@ pub struct Finished {
 }
 
 impl Future for Finished {
-    type Output = Outcome;
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Outcome> {
+    type Output = Result<Outcome, JoinError>;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let mut inner = self.comp.0.inner.lock();
-        match self.comp.0.settled_outcome_locked(&inner) {
-            Some(o) => Poll::Ready(o),
-            None => {
-                if !inner.f().exit_waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                    inner.f().exit_waiters.push(cx.waker().clone());
-                }
-                Poll::Pending
-            }
+        if let Some(o) = self.comp.0.settled_outcome_locked(&inner) {
+            return Poll::Ready(Ok(o));
         }
+        // Checked with `inner` locked: a system that stops running clears its
+        // flag, then takes each component's lock to wake its waiters (see
+        // `Shared::stopped_running`), so a waker registered below is woken.
+        // One that has ended but not settled is in `finish`, which settles it
+        // and wakes its waiters next, whether or not the run has ended
+        // meanwhile (the last component to end ends `run`).
+        let runs = self.comp.kind() == Kind::Threaded
+            || self.comp.0.ended_locked()
+            || self.comp.system_shared().is_some_and(|s| s.is_active());
+        if !runs {
+            return Poll::Ready(Err(JoinError::NotRunning {
+                component: self.comp.to_string_label(),
+            }));
+        }
+        if !inner.f().exit_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            inner.f().exit_waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 
@@ -1365,20 +1426,20 @@ impl TaskOwner for ComponentRef {
 pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
     // The failure report goes out before the outcome becomes visible, so that
     // whoever sees `is_finished()` / `finished()` can rely on it being there.
-    match &outcome {
-        Outcome::Failed(reason) | Outcome::Panicked(reason) => {
-            tracing::warn!(component = %comp.name(), id = %comp.id(), %reason, "component failed");
+    let failure = Failure::of(comp.id(), comp.name(), &outcome);
+    match &failure {
+        Some(failure) => {
+            let how = if failure.panicked {
+                "component panicked"
+            } else {
+                "component failed"
+            };
+            tracing::warn!(component = %comp.name(), id = %comp.id(), reason = %failure.reason, "{how}");
             if let Ok(signal) = comp.outbox::<Signal>("signal") {
-                let failure = Failure {
-                    component: comp.id(),
-                    name: comp.name().to_string(),
-                    reason: reason.clone(),
-                    panicked: matches!(outcome, Outcome::Panicked(_)),
-                };
-                let _ = deliver_regardless(&signal.node, Signal::Failed(failure));
+                let _ = deliver_regardless(&signal.node, Signal::Failed(failure.clone()));
             }
         }
-        _ => tracing::trace!(component = %comp.name(), id = %comp.id(), ?outcome, "component ended"),
+        None => tracing::trace!(component = %comp.name(), id = %comp.id(), ?outcome, "component ended"),
     }
     // Clean up first: its boxes close (its outboxes stop counting as senders:
     // an ending, which closes the inboxes they fed), then the linkages it made
@@ -1403,7 +1464,14 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
         }
         inner.parent.take()
     };
+    let parent = parent.and_then(|p| p.upgrade());
     if let Some(shared) = comp.system_shared() {
+        // Nobody is told of a top-level (or orphaned) component's failure but
+        // the system: it goes in the report `run()` returns. Before
+        // `component_finished`, which may end the run.
+        if let (Some(failure), None) = (failure, &parent) {
+            shared.note_failure(failure);
+        }
         shared.component_finished(comp);
     }
     // Joiners last: once `join` returns, the system no longer lists it.
@@ -1412,7 +1480,7 @@ pub(crate) fn finish(comp: &ComponentRef, outcome: Outcome) {
         comp.0.settle_locked();
         inner.fam.as_mut().map(|f| std::mem::take(&mut f.exit_waiters))
     };
-    if let Some(parent) = parent.and_then(|p| p.upgrade()) {
+    if let Some(parent) = parent {
         let mut pi = parent.inner.lock();
         pi.f().children.remove(&comp.id());
         pi.f().child_exits.push_back(ChildExit {
@@ -1515,8 +1583,13 @@ impl Drop for Dormant {
             self.comp.0.set_outcome_locked(&mut inner, Outcome::Cancelled);
             // Never registered: nothing else to wait for.
             self.comp.0.settle_locked();
+            let waiters = inner.fam.as_mut().map(|f| std::mem::take(&mut f.exit_waiters));
             drop(inner);
             self.comp.close_boxes();
+            // Whoever joined it while it was dormant hears it was cancelled.
+            for w in waiters.into_iter().flatten() {
+                w.wake();
+            }
         }
     }
 }
@@ -1639,9 +1712,14 @@ impl System {
                         finish(&me, outcome);
                     });
                 if let Err(e) = spawned {
-                    finish(&comp, Outcome::Failed(format!("could not start its thread: {e}")));
+                    finish(&comp, Outcome::Failed(SharedError::new(ThreadSpawnError(e))));
                 }
             })),
         }
     }
 }
+
+/// A threaded component's OS thread could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("could not start its thread: {0}")]
+struct ThreadSpawnError(std::io::Error);

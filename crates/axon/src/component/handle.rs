@@ -39,7 +39,7 @@
 //! assert_eq!(h.recv_blocking()?, 42);
 //! h.close(); // end of input: the doubler finishes
 //! assert_eq!(h.recv_blocking(), Err(axon::RecvError::Closed));
-//! assert_eq!(h.join(), axon::Outcome::Finished);
+//! assert_eq!(h.join()?, axon::Outcome::Finished);
 //! running.wait();
 //! # Ok::<(), axon::Error>(())
 //! ```
@@ -80,7 +80,7 @@
 
 use std::time::Duration;
 
-use crate::boxes::error::{BoxError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
+use crate::boxes::error::{BoxError, JoinError, LinkError, RecvError, SendError, TryRecvError, TrySendError};
 use crate::boxes::inbox::Inbox;
 use crate::boxes::linkage::{link, BoxRef};
 use crate::boxes::node::Direction;
@@ -351,13 +351,14 @@ impl<I: Send + 'static, O: Send + 'static> Handle<I, O> {
         self.rx.finished()
     }
 
-    /// Block until the component finishes.
-    pub fn join(&self) -> Outcome {
+    /// Block until the component finishes (an error if its system is not
+    /// running: see [`ComponentRef::finished`]).
+    pub fn join(&self) -> Result<Outcome, JoinError> {
         self.rx.join()
     }
 
-    /// [`join`](Self::join), giving up after `timeout` (`None` if still running).
-    pub fn join_timeout(&self, timeout: Duration) -> Option<Outcome> {
+    /// [`join`](Self::join), giving up after `timeout` ([`JoinError::Timeout`]).
+    pub fn join_timeout(&self, timeout: Duration) -> Result<Outcome, JoinError> {
         self.rx.join_timeout(timeout)
     }
 }
@@ -435,7 +436,8 @@ impl<O: Send + 'static> HandleReceiver<O> {
         match got {
             Ok(m) => Ok(m),
             Err(RecvError::Closed) => {
-                self.component.finished().await;
+                // An error means its system is not running: look once more all the same.
+                let _ = self.component.finished().await;
                 inbox.try_recv_one().map_err(|_| RecvError::Closed)
             }
         }
@@ -513,12 +515,12 @@ impl<O: Send + 'static> HandleReceiver<O> {
     }
 
     /// See [`Handle::join`].
-    pub fn join(&self) -> Outcome {
+    pub fn join(&self) -> Result<Outcome, JoinError> {
         self.component.join()
     }
 
     /// See [`Handle::join_timeout`].
-    pub fn join_timeout(&self, timeout: Duration) -> Option<Outcome> {
-        crate::runtime::block_on::block_on_timeout(self.component.finished(), Some(timeout))
+    pub fn join_timeout(&self, timeout: Duration) -> Result<Outcome, JoinError> {
+        self.component.join_timeout(timeout)
     }
 }

@@ -18,6 +18,7 @@ pub mod classic;
 pub(crate) mod component;
 pub mod handle;
 pub(crate) mod prefab;
+pub mod report;
 pub mod resource;
 pub(crate) mod signal;
 pub mod step;

@@ -30,7 +30,9 @@ use std::fmt;
 use std::future::Future;
 
 use crate::component::component::{Component, ComponentRef, Context, Dormant, Termination};
+use crate::component::report::RunError;
 use crate::component::system::System;
+use crate::runtime::outcome::SharedError;
 
 type Start = Box<dyn FnOnce(&System, Component, Option<&ComponentRef>) -> Dormant + Send>;
 
@@ -39,11 +41,16 @@ type Start = Box<dyn FnOnce(&System, Component, Option<&ComponentRef>) -> Dorman
 pub struct Prefab {
     spec: Component,
     start: Start,
+    /// Known before it starts: it cannot work (see [`Prefab::failing`]).
+    build_error: Option<SharedError>,
 }
 
 impl fmt::Debug for Prefab {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Prefab").field("spec", &self.spec).finish()
+        f.debug_struct("Prefab")
+            .field("spec", &self.spec)
+            .field("build_error", &self.build_error)
+            .finish()
     }
 }
 
@@ -58,6 +65,7 @@ impl Prefab {
         Prefab {
             spec,
             start: Box::new(move |sys, spec, parent| sys.create_with_parent(spec, main, parent)),
+            build_error: None,
         }
     }
 
@@ -70,7 +78,68 @@ impl Prefab {
         Prefab {
             spec,
             start: Box::new(move |sys, spec, parent| sys.create_threaded_with_parent(spec, main, parent)),
+            build_error: None,
         }
+    }
+
+    /// A component known, while it is being built, not to work: a composite
+    /// whose wiring is wrong, say. Spawned, it fails at once with `error` (its
+    /// [`Outcome::Failed`](crate::Outcome::Failed)) without doing anything
+    /// else; [`build_error`](Self::build_error) gives the error before that,
+    /// so composites can refuse it while they are built, and
+    /// [`run`](Self::run) reports it.
+    ///
+    /// ```
+    /// use axon::{Component, Prefab};
+    ///
+    /// let p = Prefab::failing(Component::new("broken"), "stage 2 is missing");
+    /// assert_eq!(p.build_error().map(|e| e.to_string()).as_deref(), Some("stage 2 is missing"));
+    /// let err = p.run().unwrap_err();
+    /// assert!(err.to_string().contains("stage 2 is missing"));
+    /// ```
+    pub fn failing(
+        spec: Component,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        let error = SharedError::new(error);
+        let e = error.clone();
+        let mut p = Prefab::new(spec, move |_cx| async move { Err(e.into()) });
+        p.build_error = Some(error);
+        p
+    }
+
+    /// Why it cannot work, if that was known when it was built (see
+    /// [`failing`](Self::failing)).
+    pub fn build_error(&self) -> Option<&SharedError> {
+        self.build_error.as_ref()
+    }
+
+    /// Run it as the only top-level component of a system of its own (one
+    /// scheduler thread per core) until it and everything it started have
+    /// finished; an error listing what failed if it (or anything else
+    /// top-level) failed or panicked. Kamaelia's `Pipeline(...).run()`:
+    ///
+    /// ```
+    /// use axon::{Component, Prefab};
+    ///
+    /// let hello = Prefab::new(Component::new("hello"), |_cx| async { println!("hello") });
+    /// hello.run()?;
+    ///
+    /// let broken = Prefab::new(Component::new("broken"), |_cx| async { Err("no input".into()) });
+    /// let err = broken.run().unwrap_err();
+    /// assert_eq!(err.failures()[0].name, "broken");
+    /// # Ok::<(), axon::RunError>(())
+    /// ```
+    pub fn run(self) -> Result<(), RunError> {
+        self.run_on(&System::new())
+    }
+
+    /// [`run`](Self::run) on `sys` (which may hold other components too): spawn
+    /// it there, [`System::run`] until everything has finished, and turn the
+    /// report into a result.
+    pub fn run_on(self, sys: &System) -> Result<(), RunError> {
+        let _me = self.spawn(sys);
+        sys.run().into_result()
     }
 
     /// Its declaration (name and boxes).

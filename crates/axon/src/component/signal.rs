@@ -13,6 +13,8 @@
 use std::fmt;
 
 use crate::id::ComponentId;
+use crate::runtime::outcome::Outcome;
+use crate::runtime::outcome::SharedError;
 
 /// A control or signal message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +38,8 @@ impl Signal {
     }
 }
 
-/// What the kernel reports when a component fails.
+/// What the kernel reports when a component fails: in [`Signal::Failed`] out
+/// of its `signal` box, and in a [`RunReport`](crate::RunReport).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     /// The component that failed.
@@ -47,6 +50,36 @@ pub struct Failure {
     pub reason: String,
     /// True for a panic, false for a returned error.
     pub panicked: bool,
+    /// The error the body returned, whole (`None` for a panic): downcast it with
+    /// [`SharedError::downcast_ref`].
+    pub error: Option<SharedError>,
+}
+
+impl Failure {
+    /// The report of `outcome`, if it is a failure or a panic.
+    pub(crate) fn of(component: ComponentId, name: &str, outcome: &Outcome) -> Option<Failure> {
+        let (reason, panicked, error) = match outcome {
+            Outcome::Failed(e) => (e.to_string(), false, Some(e.clone())),
+            Outcome::Panicked(message) => (message.clone(), true, None),
+            _ => return None,
+        };
+        Some(Failure {
+            component,
+            name: name.to_string(),
+            reason,
+            panicked,
+            error,
+        })
+    }
+
+    /// How the component ended: [`Outcome::Failed`] or [`Outcome::Panicked`].
+    pub fn outcome(&self) -> Outcome {
+        match (&self.error, self.panicked) {
+            (_, true) => Outcome::Panicked(self.reason.clone()),
+            (Some(e), false) => Outcome::Failed(e.clone()),
+            (None, false) => Outcome::Failed(SharedError::from(self.reason.clone())),
+        }
+    }
 }
 
 impl fmt::Display for Failure {

@@ -6,6 +6,9 @@
 //! components: the registry of live ones, waiting for them all to finish,
 //! shutting them down, and the builder that puts a system together. Public as
 //! `axon::scheduler::{System, SystemBuilder, RunningSystem, AllFinished}`.
+//!
+//! [`System::run`] returns when every component has finished, with a
+//! [`RunReport`] of the top-level components that failed.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,6 +20,8 @@ use std::time::Duration;
 use slab::Slab;
 
 use crate::component::component::{self, ComponentRef};
+use crate::component::report::{Failures, RunReport};
+use crate::component::signal::Failure;
 use crate::runtime::outcome::Outcome;
 use crate::runtime::park::{Park, ThreadPark};
 use crate::runtime::scheduler::Shared;
@@ -118,6 +123,8 @@ impl SystemBuilder {
         System {
             shared: Arc::new(SystemShared {
                 core: Arc::new(Shared::new(self.name, parkers, self.stepped, self.slow_motion)),
+                active: AtomicUsize::new(0),
+                failures: Mutex::new(Failures::default()),
                 live: AtomicUsize::new(0),
                 registry: ShortLock::new(Slab::new()),
                 idle_waiters: Mutex::new(Vec::new()),
@@ -154,6 +161,11 @@ impl Registered {
 pub(crate) struct SystemShared {
     /// The scheduler: run queues, workers, sleeping.
     pub(crate) core: Arc<Shared>,
+    /// Runs under way: inside `System::run`, or from `System::start` until its
+    /// `RunningSystem` has stopped (see `ComponentRef::finished`).
+    active: AtomicUsize,
+    /// Failures of top-level components since the last report.
+    failures: Mutex<Failures>,
     live: AtomicUsize,
     /// Live components. A component keeps its slot number (see
     /// `ComponentShared::registry_slot`), so finishing is O(1) without hashing.
@@ -212,6 +224,56 @@ impl SystemShared {
     pub(crate) fn live(&self) -> usize {
         self.live.load(Ordering::SeqCst)
     }
+
+    /// Whether a run is under way (see `active`). A stepped system counts as
+    /// running throughout: whoever steps it drives it, so a join waits for
+    /// the steps rather than failing between two of them.
+    pub(crate) fn is_active(&self) -> bool {
+        self.core.stepper.is_some() || self.active.load(Ordering::SeqCst) > 0
+    }
+
+    /// Keep a top-level component's failure for the next report.
+    pub(crate) fn note_failure(&self, failure: Failure) {
+        self.failures.lock().push(failure);
+    }
+
+    /// The failures since the last report.
+    fn take_report(&self) -> RunReport {
+        self.failures.lock().take()
+    }
+
+    /// A run begins (`active` counts it) before any worker starts.
+    fn started_running(&self) {
+        self.active.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A run has ended: whoever waits for a component that has not ended
+    /// looks again, and is told the system no longer runs (see
+    /// `ComponentRef::finished`).
+    fn stopped_running(&self) {
+        if self.active.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return;
+        }
+        // Nothing registered (the usual end of `run`): nobody to wake, and no
+        // scan of a registry that may have held a million components.
+        if self.live() == 0 {
+            return;
+        }
+        let mut key = 0;
+        loop {
+            let comp = {
+                let registry = self.registry.lock();
+                if key >= registry.capacity() {
+                    break;
+                }
+                registry.get(key).map(|r| r.component().clone())
+            };
+            key += 1;
+            if let Some(comp) = comp {
+                comp.wake_joiners();
+            }
+        }
+    }
 }
 
 /// A set of components and the scheduler threads that run them.
@@ -263,12 +325,14 @@ impl System {
         self.shared.stepper.is_some()
     }
 
-    /// Whether scheduler threads are running (inside [`run`](Self::run) or
-    /// between [`start`](Self::start) and shutdown, or inside a
-    /// [`step`](Self::step)). Components spawned while it is not running wait
-    /// until it is.
+    /// Whether the system runs: inside [`run`](Self::run), or from the moment
+    /// [`start`](Self::start) is called until its [`RunningSystem`] has
+    /// stopped; a [stepped](SystemBuilder::stepped) system counts as running
+    /// throughout (whoever steps it drives it). Components spawned while it is
+    /// not running wait until it is; joining one then is an error
+    /// ([`crate::JoinError::NotRunning`]).
     pub fn is_running(&self) -> bool {
-        self.shared.running.load(Ordering::SeqCst) > 0
+        self.shared.is_active()
     }
 
     /// Number of components (async and threaded) that have not finished.
@@ -281,20 +345,28 @@ impl System {
     /// [stepped](SystemBuilder::stepped) system is stepped on this thread
     /// alone.
     ///
+    /// Returns a [`RunReport`] of the top-level components (and orphaned
+    /// children) that failed or panicked: `sys.run().into_result()?` makes a
+    /// failure an error, `sys.run();` ignores it (each failure is logged at
+    /// `warn` level all the same).
+    ///
     /// # Panics
     /// On a stepped system that another thread is stepping or running.
-    pub fn run(&self) {
+    pub fn run(&self) -> RunReport {
         if self.shared.live() == 0 {
-            return;
+            return self.shared.take_report();
         }
         self.claim_stepper("run");
         self.shared.keep_alive.store(false, Ordering::SeqCst);
         self.shared.stop.store(false, Ordering::SeqCst);
+        self.shared.started_running();
         let handles = self.spawn_workers(1);
         self.shared.core.worker_loop(0);
         for h in handles {
             let _ = h.join();
         }
+        self.shared.stopped_running();
+        self.shared.take_report()
     }
 
     /// Run the scheduler on background threads. The system keeps running (even
@@ -311,9 +383,11 @@ impl System {
         self.claim_stepper("start");
         self.shared.keep_alive.store(true, Ordering::SeqCst);
         self.shared.stop.store(false, Ordering::SeqCst);
+        self.shared.started_running();
         RunningSystem {
             system: self.clone(),
             handles: self.spawn_workers(0),
+            stopped: false,
         }
     }
 
@@ -390,6 +464,8 @@ impl std::future::Future for AllFinished {
 pub struct RunningSystem {
     system: System,
     handles: Vec<JoinHandle<()>>,
+    /// `stop` has run.
+    stopped: bool,
 }
 
 impl RunningSystem {
@@ -398,37 +474,47 @@ impl RunningSystem {
         &self.system
     }
 
-    /// Block until every component has finished, then stop the scheduler threads.
-    pub fn wait(mut self) {
+    /// Block until every component has finished, then stop the scheduler
+    /// threads. Returns the [`RunReport`] (see [`System::run`]).
+    pub fn wait(mut self) -> RunReport {
         crate::runtime::block_on::block_on(self.system.all_finished());
-        self.stop_workers();
+        self.stop(false);
+        self.system.shared.take_report()
     }
 
     /// Stop now: the scheduler threads stop, every async component that has not
     /// finished is cancelled (its future dropped, its parent told
     /// [`Outcome::Cancelled`]), and threaded components have their boxes closed so
     /// their blocking calls return `Closed` (their threads are not joined).
-    pub fn shutdown(mut self) {
-        self.stop_workers();
-        shutdown_components(&self.system.shared);
+    /// Returns the [`RunReport`] of failures before that (being cancelled is
+    /// not a failure).
+    pub fn shutdown(mut self) -> RunReport {
+        self.stop(true);
+        self.system.shared.take_report()
     }
 
-    fn stop_workers(&mut self) {
+    /// Stop the workers (and cancel what is left, if `cancel`), then mark the
+    /// run over.
+    fn stop(&mut self, cancel: bool) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
         let shared = &self.system.shared;
         shared.stop.store(true, Ordering::SeqCst);
         shared.unpark_all();
         for h in self.handles.drain(..) {
             let _ = h.join();
         }
+        if cancel {
+            shutdown_components(shared);
+        }
+        shared.stopped_running();
     }
 }
 
 impl Drop for RunningSystem {
     fn drop(&mut self) {
-        if !self.handles.is_empty() {
-            self.stop_workers();
-            shutdown_components(&self.system.shared);
-        }
+        self.stop(true);
     }
 }
 

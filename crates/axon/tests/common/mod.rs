@@ -102,7 +102,11 @@ pub fn drain<T: Send + 'static>(inbox: &mut Inbox<T>) -> Vec<T> {
 /// assertion failing inside a component body shows up as `Panicked`).
 #[track_caller]
 pub fn assert_finished(comp: &ComponentRef) {
-    assert_eq!(comp.join(), Outcome::Finished, "{comp:?} did not finish normally");
+    assert_eq!(
+        comp.join(),
+        Ok(Outcome::Finished),
+        "{comp:?} did not finish normally"
+    );
 }
 
 /// Yield to the scheduler once (wake ourselves, return `Pending` once).
@@ -133,7 +137,7 @@ pub fn wait_parked(counts: &Counts, n: usize) {
 /// `a_component_is_cleaned_up_by_the_time_join_returns`).
 #[track_caller]
 pub fn wait_gone(sys: &System, comp: &ComponentRef) -> Outcome {
-    let outcome = comp.join();
+    let outcome = comp.join().expect("its system is running");
     wait_until("the component is cleaned up", || !sys.components().contains(comp));
     outcome
 }

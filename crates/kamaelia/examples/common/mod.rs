@@ -9,15 +9,13 @@ use std::sync::Mutex;
 use axon::{ComponentRef, Outbox, Signal, System};
 use kamaelia::internet::Reactor;
 
+#[path = "../support/logging.rs"]
+mod logging;
+
 /// Log to stderr through `tracing`; `RUST_LOG` picks what (default `info`;
 /// `RUST_LOG=debug` shows connections opening and closing).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init();
 }
 
 /// A system with `threads` workers (default: one per core) sleeping in the

@@ -24,13 +24,25 @@
 //! * If no linkage ends at `("self", "signal")`, the Graphline sends one message
 //!   out of `signal` when it finishes: the shutdown it saw on `control` (if it
 //!   was reading `control` and saw one), otherwise [`Signal::ProducerFinished`].
+//! * A message on its `control` that reaches no child — every child still
+//!   running has its `control` fed by a linkage (a cycle of `signal` →
+//!   `control`, say) or has none — is not lost in silence as in Kamaelia: it is
+//!   logged at `warn`, naming the Graphline and the message, with the fix (link
+//!   `("self", "control")` to the child that should hear it). It is not a
+//!   build-time error: a Graphline that is never sent anything on `control` is
+//!   fine as it is.
+//! * A child that failed or panicked makes the Graphline fail
+//!   ([`ChassisError::ChildFailed`]) once every child has ended; the kernel
+//!   then sends [`Signal::Failed`] out of its `signal` instead.
 //!
 //! ## Errors
 //!
 //! Unknown child names, missing boxes, a box at the start of two linkages and
-//! type mismatches are [`ChassisError`]s: from [`Graphline::check`] /
-//! [`Graphline::try_build`] while building, or as the Graphline's failure
-//! (before any child starts) when it runs.
+//! type mismatches are [`ChassisError`]s, found when the Graphline is built:
+//! from [`Graphline::check`] / [`Graphline::try_build`], as the
+//! [`Prefab::build_error`] of what [`Graphline::build`] (and `graphline!`)
+//! returns, and as the Graphline's failure (before any child starts) when it
+//! runs.
 //!
 //! ```
 //! use axon::{Component, Inbox, Prefab, Signal, System};
@@ -74,8 +86,8 @@ use std::collections::{HashMap, HashSet};
 use axon::{Component, ComponentRef, Context, Direction, Dormant, Prefab, Signal};
 
 use super::{
-    available, box_type, first_named_is, link_by_name, next_event, send_quietly, ChassisError, ControlFanout,
-    Event,
+    available, box_type, built, check_children, first_named_is, link_by_name, next_event, send_quietly,
+    ChassisError, ControlFanout, Event, FirstFailure,
 };
 
 /// The name meaning "the Graphline itself" in a linkage.
@@ -175,6 +187,7 @@ impl Graphline {
     /// assert!(matches!(err, ChassisError::UnknownChild { ref name, .. } if name == "B"));
     /// ```
     pub fn check(&self) -> Result<(), ChassisError> {
+        check_children(self.children.iter().map(|(n, p)| (n.clone(), p)))?;
         plan(&self.children, &self.links).map(|_| ())
     }
 
@@ -184,12 +197,21 @@ impl Graphline {
         Ok(self.build())
     }
 
-    /// The Graphline as a component ready to run. A wiring error makes it fail
-    /// when run, before any child starts, with the [`ChassisError`] as its
-    /// [`axon::Outcome::Failed`]; such a Graphline declares only `control` and
-    /// `signal` (its other own boxes come from a valid plan), so linking to
-    /// them fails too: [`check`](Self::check) says why.
+    /// The Graphline as a component ready to run. The wiring is
+    /// [`check`](Self::check)ed now: a Graphline that cannot work is built as
+    /// a [`Prefab::failing`] — its [`Prefab::build_error`] is the
+    /// [`ChassisError`], [`Prefab::run`] returns it, an enclosing chassis
+    /// refuses it, and spawned it fails at once with it as its
+    /// [`axon::Outcome::Failed`] (logged at `warn`, listed in
+    /// [`axon::System::run`]'s report), no child ever starting.
+    /// Such a Graphline declares only `control` and `signal` (its other own
+    /// boxes come from a valid plan), so linking to them fails too.
+    ///
+    /// When it runs, it finishes once every child has; if a child failed or
+    /// panicked, it then fails too, with [`ChassisError::ChildFailed`] naming
+    /// the first such child (instead of sending its end signal).
     pub fn build(self) -> Prefab {
+        let planned = self.check();
         let Graphline {
             name,
             children,
@@ -208,7 +230,11 @@ impl Graphline {
                     .expect("cannot fail: the plan found this box");
             }
         }
-        Prefab::new(spec, move |cx| async move { Ok(run(cx, children, links).await?) })
+        built("Graphline", &name.clone(), spec, planned, move |spec| {
+            Prefab::new(spec, move |cx| async move {
+                Ok(run(cx, name, children, links).await?)
+            })
+        })
     }
 }
 
@@ -339,10 +365,12 @@ fn plan(children: &[(String, Prefab)], links: &[(Endpoint, Endpoint)]) -> Result
 
 async fn run(
     mut cx: Context,
+    name: String,
     children: Vec<(String, Prefab)>,
     links: Vec<(Endpoint, Endpoint)>,
 ) -> Result<(), ChassisError> {
     let plan = plan(&children, &links)?;
+    let names: Vec<String> = children.iter().map(|(n, _)| n.clone()).collect();
     // Wire the children before starting them (see Pipeline).
     let dormant: Vec<Dormant> = children.into_iter().map(|(_, p)| p.create_child(&cx)).collect();
     let refs: Vec<ComponentRef> = dormant.iter().map(|d| d.component().clone()).collect();
@@ -379,12 +407,15 @@ async fn run(
     } else {
         Some(cx.outbox::<Signal>("signal")?)
     };
+    // Ids to name a child that fails; the references go (as before).
+    let ids: Vec<axon::ComponentId> = refs.iter().map(ComponentRef::id).collect();
     drop(refs);
     for d in dormant {
         d.activate();
     }
     let mut seen_shutdown = None;
     let mut control_open = true;
+    let mut failed = FirstFailure::default();
     loop {
         let watch = control.as_mut().filter(|_| control_open);
         match next_event(&cx, watch).await {
@@ -392,8 +423,21 @@ async fn run(
                 if msg.is_shutdown() {
                     seen_shutdown = Some(msg.clone());
                 }
-                if let Some(f) = fanout.as_mut() {
-                    f.send(&msg).await;
+                let reached = match fanout.as_mut() {
+                    Some(f) => f.send(&msg).await,
+                    None => 0,
+                };
+                if reached == 0 {
+                    // Kamaelia loses it here without a word; say so.
+                    let fed: Vec<&str> = plan.control_fed.iter().map(|&i| names[i].as_str()).collect();
+                    tracing::warn!(
+                        graphline = %name,
+                        message = ?msg,
+                        children_whose_control_is_linked = ?fed,
+                        "a message on the Graphline's control reached no child: no (\"self\", \"control\") linkage, \
+                         and every child that is still running has its control fed by a linkage or has none; \
+                         link (\"self\", \"control\") to the child that should hear it"
+                    );
                 }
             }
             Event::ControlClosed => {
@@ -402,10 +446,19 @@ async fn run(
                     f.close();
                 }
             }
-            Event::Exit(e) => tracing::trace!(child = ?e.child, outcome = ?e.outcome, "child ended"),
+            Event::Exit(e) => {
+                tracing::trace!(child = ?e.child, outcome = ?e.outcome, "child ended");
+                let child = || match ids.iter().position(|&id| id == e.child.id()) {
+                    Some(i) => names[i].clone(),
+                    None => e.child.name().to_string(),
+                };
+                failed.note(&name, child, &e.outcome);
+            }
             Event::NoChildren => break,
         }
     }
+    // A child's failure: the kernel sends `Failed` out of `signal` instead.
+    failed.into_result()?;
     if let Some(out) = signal.as_mut() {
         send_quietly(out, seen_shutdown.unwrap_or(Signal::ProducerFinished)).await;
     }
@@ -415,6 +468,9 @@ async fn run(
 /// Build a [`Graphline`] and return it as a [`Prefab`](axon::Prefab): children
 /// as `NAME = prefab`, then `;`, then linkages as `(name, box) => (name, box)`.
 /// Child names are identifiers; `"self"` names the Graphline's own boxes.
+/// The wiring is checked here, as by [`Graphline::build`]: an unknown child or
+/// box, or a type mismatch, is the result's [`Prefab::build_error`], and
+/// running it is an error naming both ends.
 ///
 /// ```
 /// use axon::{Component, Prefab, System};

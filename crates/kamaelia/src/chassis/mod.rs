@@ -14,16 +14,27 @@
 //! | [`Seq`] | children one after another, each given the chassis' `inbox`/`outbox` | `Kamaelia.Chassis.Seq` |
 //! | [`Par`] | children side by side, their outputs fanned into one `outbox` | `Kamaelia.Chassis.PAR` |
 //!
-//! ## Types are checked by name, early or at run time
+//! ## Types are checked by name, when the chassis is built
 //!
 //! Stages carry different message types, so a chassis wires its children by box
 //! name ([`axon::ComponentRef::any_outbox`], [`axon::Context::link_any`]) and gives
 //! itself boxes of its children's types with [`axon::Component::copy_box`]. A
-//! mismatch (stage 2 sends `String`, stage 3 wants `u32`) is never a panic: the
-//! chassis fails with a [`ChassisError`] naming both ends, which shows up as its
-//! [`axon::Outcome::Failed`] — before any child is started. To learn it while
-//! building instead, call `check()` or `try_build()` on the builder; they compare
-//! the message type names the children declared ([`axon::Component::declared`]).
+//! mismatch (stage 2 sends `String`, stage 3 wants `u32`), an unknown child or a
+//! missing box is never a panic and never silent: it is a [`ChassisError`]
+//! naming both ends, found from the message type names the children declared
+//! ([`axon::Component::declared`]) when the Pipeline or Graphline is built —
+//! `check()` and `try_build()` return it; `build()` (and so `pipeline!` /
+//! `graphline!`) makes a [`Prefab::failing`] holding it
+//! ([`Prefab::build_error`]), which [`Prefab::run`] returns as an error and
+//! which, spawned, fails at once (logged at `warn`, listed in
+//! [`axon::System::run`]'s report) before any child is started.
+//!
+//! ## A child's failure is the chassis' failure
+//!
+//! A Pipeline or Graphline whose child failed or panicked fails too, once
+//! every child has ended, with [`ChassisError::ChildFailed`] naming the first
+//! such child and holding its error: a failure deep inside nested chassis
+//! reaches whoever runs the outermost one.
 //!
 //! ```
 //! use axon::{Component, Prefab};
@@ -143,6 +154,32 @@ pub enum ChassisError {
         /// The direction wanted.
         dir: Direction,
     },
+    /// A child was built broken ([`Prefab::build_error`]), so the chassis
+    /// holding it cannot work either.
+    #[error("{child} cannot work: {error}")]
+    BrokenChild {
+        /// The child, as the chassis names it (`stage 1 (name)`, or its
+        /// Graphline name).
+        child: String,
+        /// Why.
+        #[source]
+        error: axon::SharedError,
+    },
+    /// A child failed or panicked while the chassis ran (its siblings ran to
+    /// their end): the chassis fails with it, so the failure reaches whoever
+    /// runs the chassis ([`axon::System::run`]'s report, [`Prefab::run`]).
+    #[error("{chassis}: {child} {}: {error}", if *.panicked { "panicked" } else { "failed" })]
+    ChildFailed {
+        /// The chassis' name.
+        chassis: String,
+        /// The child, as the chassis names it.
+        child: String,
+        /// Whether it panicked (rather than returned an error).
+        panicked: bool,
+        /// Its error (a panic's message, for a panic).
+        #[source]
+        error: axon::SharedError,
+    },
     /// The kernel refused a linkage.
     #[error(transparent)]
     Link(#[from] LinkError),
@@ -229,12 +266,16 @@ impl ControlFanout {
         ControlFanout { outs }
     }
 
-    /// Send a copy of `msg` to every child still receiving.
-    pub(crate) async fn send(&mut self, msg: &Signal) {
+    /// Send a copy of `msg` to every child still receiving; how many it reached.
+    pub(crate) async fn send(&mut self, msg: &Signal) -> usize {
+        let mut reached = 0;
         for out in &mut self.outs {
             // A child that has finished no longer receives: nothing to tell it.
-            let _ = out.send(msg.clone()).await;
+            if out.send(msg.clone()).await.is_ok() {
+                reached += 1;
+            }
         }
+        reached
     }
 
     /// Stop sending: children's `control` inboxes close once nothing else feeds them.
@@ -254,6 +295,73 @@ pub(crate) fn link_by_name(cx: &Context, src: &AnyBoxRef, dst: &AnyBoxRef) -> Re
             Ok(())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The first failure among a chassis' children, kept to fail the chassis with
+/// once they have all ended; later ones are logged.
+#[derive(Default)]
+pub(crate) struct FirstFailure(Option<ChassisError>);
+
+impl FirstFailure {
+    /// Look at how a child ended; `child` names it for the error.
+    pub(crate) fn note(&mut self, chassis: &str, child: impl FnOnce() -> String, outcome: &axon::Outcome) {
+        let (panicked, error) = match outcome {
+            axon::Outcome::Failed(e) => (false, e.clone()),
+            axon::Outcome::Panicked(m) => (true, axon::SharedError::from(m.clone())),
+            _ => return,
+        };
+        let child = child();
+        if self.0.is_some() {
+            tracing::warn!(chassis, %child, %error, "another child failed too");
+            return;
+        }
+        self.0 = Some(ChassisError::ChildFailed {
+            chassis: chassis.to_string(),
+            child,
+            panicked,
+            error,
+        });
+    }
+
+    /// `Err` with the first failure, if any child failed.
+    pub(crate) fn into_result(self) -> Result<(), ChassisError> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// A broken child ([`Prefab::build_error`]) makes the chassis broken too.
+pub(crate) fn check_children<'a>(
+    children: impl IntoIterator<Item = (String, &'a Prefab)>,
+) -> Result<(), ChassisError> {
+    for (child, p) in children {
+        if let Some(e) = p.build_error() {
+            return Err(ChassisError::BrokenChild {
+                child,
+                error: e.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The chassis as a component: `spec` running `body`, unless planning found it
+/// miswired: then the chassis is a [`Prefab::failing`] that fails at once with
+/// the error when spawned (which the kernel logs at `warn` and the run report
+/// lists); logged here at `debug` only, so a miswiring is not told twice.
+pub(crate) fn built(
+    kind: &str,
+    name: &str,
+    spec: axon::Component,
+    planned: Result<(), ChassisError>,
+    body: impl FnOnce(axon::Component) -> Prefab,
+) -> Prefab {
+    match planned {
+        Ok(()) => body(spec),
+        Err(e) => {
+            tracing::debug!(chassis = kind, name, error = %e, "miswired: it will fail as soon as it is spawned");
+            Prefab::failing(spec, e)
+        }
     }
 }
 

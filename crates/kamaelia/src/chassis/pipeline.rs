@@ -24,9 +24,23 @@
 //! ([`ChassisError::MissingBox`]) when only one does, since the stream would stop
 //! there; `signal`→`control` is made when both exist and skipped otherwise.
 //! Boxes carrying different types are a [`ChassisError::TypeMismatch`] naming
-//! both ends: learn it while building with [`Pipeline::check`] or
-//! [`Pipeline::try_build`]; otherwise the pipeline fails with it when run,
-//! before starting any child.
+//! both ends, found when the pipeline is built: [`Pipeline::check`] and
+//! [`Pipeline::try_build`] return it, [`Pipeline::build`] (and `pipeline!`)
+//! keeps it as the prefab's [`Prefab::build_error`], and the pipeline fails
+//! with it when run, before starting any child.
+//!
+//! ```
+//! use axon::{Component, Prefab};
+//! use kamaelia::pipeline;
+//!
+//! let numbers = Prefab::new(Component::new("numbers").outbox::<u32>("outbox"), |_cx| async {});
+//! let printer = Prefab::new(Component::new("printer").inbox::<String>("inbox"), |_cx| async {});
+//! let p = pipeline![numbers, printer];
+//! assert!(p.build_error().is_some()); // known before it runs
+//! let err = p.run().unwrap_err().to_string();
+//! assert!(err.contains("stage 0 (numbers).outbox sends u32"), "{err}");
+//! assert!(err.contains("stage 1 (printer).inbox receives alloc::string::String"), "{err}");
+//! ```
 //!
 //! ```
 //! use axon::{Component, Inbox, Outbox, Prefab, System};
@@ -64,7 +78,9 @@
 
 use axon::{Component, ComponentRef, Context, Direction, Dormant, Prefab};
 
-use super::{available, box_type, first_named_is, link_by_name, ChassisError};
+use super::{
+    available, box_type, built, check_children, first_named_is, link_by_name, ChassisError, FirstFailure,
+};
 
 /// Builds a pipeline: add stages with [`then`](Pipeline::then), finish with
 /// [`build`](Pipeline::build) (or the [`pipeline!`](crate::pipeline) macro).
@@ -159,6 +175,12 @@ impl Pipeline {
     /// }
     /// ```
     pub fn check(&self) -> Result<(), ChassisError> {
+        check_children(
+            self.stages
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (stage_label(i, p.spec()), p)),
+        )?;
         let specs: Vec<&Component> = self.stages.iter().map(Prefab::spec).collect();
         plan(&self.name, &specs, self.circular).map(|_| ())
     }
@@ -170,19 +192,35 @@ impl Pipeline {
     }
 
     /// The pipeline as a component ready to run (or to be a stage or child of
-    /// another chassis). A wiring error makes it fail when run, before it starts
-    /// any child, with the [`ChassisError`] as its [`axon::Outcome::Failed`].
+    /// another chassis). The wiring is [`check`](Self::check)ed now: a
+    /// pipeline that cannot work is built as a [`Prefab::failing`] — its
+    /// [`Prefab::build_error`] is the [`ChassisError`], [`Prefab::run`]
+    /// returns it, an enclosing chassis refuses it
+    /// ([`ChassisError::BrokenChild`]), and spawned it fails at once with it
+    /// as its [`axon::Outcome::Failed`] (logged at `warn`, listed in
+    /// [`axon::System::run`]'s report), no stage ever starting.
+    ///
+    /// When it runs, it finishes once every stage has; if a stage failed or
+    /// panicked, it then fails too, with [`ChassisError::ChildFailed`] naming
+    /// the first such stage.
     pub fn build(self) -> Prefab {
+        let planned = self.check();
         let Pipeline {
             name,
             stages,
             circular,
         } = self;
         let spec = own_spec(&name, &stages, circular);
-        Prefab::new(spec, move |cx| async move {
-            Ok(run(cx, name, stages, circular).await?)
+        built("Pipeline", &name.clone(), spec, planned, move |spec| {
+            Prefab::new(spec, move |cx| async move {
+                Ok(run(cx, name, stages, circular).await?)
+            })
         })
     }
+}
+
+fn stage_label(i: usize, spec: &Component) -> String {
+    format!("stage {i} ({})", spec.name())
 }
 
 fn label(specs: &[&Component], end: End) -> String {
@@ -319,13 +357,28 @@ async fn run(cx: Context, name: String, stages: Vec<Prefab>, circular: bool) -> 
     for d in dormant {
         d.activate();
     }
-    while cx.child_exit().await.is_some() {}
-    Ok(())
+    let mut failed = FirstFailure::default();
+    while let Some(exit) = cx.child_exit().await {
+        failed.note(
+            &name,
+            || {
+                let i = children.iter().position(|c| *c == exit.child);
+                match i {
+                    Some(i) => format!("stage {i} ({})", exit.child.name()),
+                    None => exit.child.name().to_string(),
+                }
+            },
+            &exit.outcome,
+        );
+    }
+    failed.into_result()
 }
 
 /// Build a [`Pipeline`] of the given stages ([`axon::Prefab`]s) and return it
 /// as a [`Prefab`](axon::Prefab), so pipelines nest. Write `pipeline![circular: a, b]`
-/// for the circular form.
+/// for the circular form. The wiring is checked here, as by
+/// [`Pipeline::build`]: a miswired pipeline's [`Prefab::build_error`] says
+/// why, and running it is an error naming both ends.
 ///
 /// ```
 /// use axon::{Component, Prefab, System};
