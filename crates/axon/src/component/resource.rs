@@ -34,7 +34,7 @@
 //!     // Removing the inbox releases what was tied to it.
 //!     cx.remove_box(axon::Direction::In, &name)?;
 //!     assert!(cx.resource::<Peer>(&name).is_err());
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! sys.run();
 //! assert_eq!(c.outcome(), Some(axon::Outcome::Finished));

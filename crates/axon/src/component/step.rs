@@ -35,7 +35,7 @@
 //!     for i in 1..=3 {
 //!         out.send(i).await?;
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! let double = sys.spawn(Component::new("double").inbox_and_outbox::<u32, u32>(), |mut cx| async move {
 //!     let mut inbox = cx.inbox::<u32>("inbox")?;
@@ -43,7 +43,7 @@
 //!     while let Ok(x) = inbox.recv().await {
 //!         out.send(2 * x).await?;
 //!     }
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! let total = sys.spawn(Component::new("total").inbox::<u32>("inbox"), |mut cx| async move {
 //!     let mut inbox = cx.inbox::<u32>("inbox")?;
@@ -52,7 +52,7 @@
 //!         sum += x;
 //!     }
 //!     assert_eq!(sum, 12);
-//!     Ok::<_, axon::Error>(())
+//!     Ok(())
 //! });
 //! link(&numbers.outbox::<u32>("outbox")?, &double.inbox("inbox")?)?;
 //! link(&double.outbox::<u32>("outbox")?, &total.inbox("inbox")?)?;
